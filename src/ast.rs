@@ -1,0 +1,231 @@
+//! The syntax tree of `.kpi` files: what the user wrote, in the order they wrote it, with a
+//! span on every node. Nothing is resolved here; names are just names. Clause order is kept
+//! so a formatter can print a file back.
+
+use crate::span::Span;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ident {
+    pub name: String,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Str {
+    pub value: String,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct File {
+    pub goals: Vec<Goal>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Goal {
+    pub id: Ident,
+    pub title: Option<Str>,
+    pub members: Vec<GoalMember>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum GoalMember {
+    Meta(MetaClause),
+    Objective(Objective),
+    Kpi(Kpi),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Objective {
+    pub id: Ident,
+    pub title: Option<Str>,
+    pub members: Vec<ObjectiveMember>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ObjectiveMember {
+    Meta(MetaClause),
+    Kpi(Kpi),
+}
+
+/// `owner`, `description`, `method`: allowed on goals, objectives and KPIs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetaClause {
+    pub kind: MetaKind,
+    pub value: Str,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MetaKind {
+    Owner,
+    Description,
+    Method,
+}
+
+impl MetaKind {
+    pub fn keyword(self) -> &'static str {
+        match self {
+            MetaKind::Owner => "owner",
+            MetaKind::Description => "description",
+            MetaKind::Method => "method",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Kpi {
+    pub id: Ident,
+    pub title: Option<Str>,
+    pub clauses: Vec<KpiClause>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct KpiClause {
+    pub kind: KpiClauseKind,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum KpiClauseKind {
+    From(Ident),
+    Time(Ident),
+    Measure(Expr),
+    Where(Expr),
+    By(Vec<Ident>),
+    Grain(Ident),
+    Target(TargetAst),
+    Unit(Str),
+    Meta(MetaClause),
+}
+
+impl KpiClauseKind {
+    pub fn keyword(&self) -> &'static str {
+        match self {
+            KpiClauseKind::From(_) => "from",
+            KpiClauseKind::Time(_) => "time",
+            KpiClauseKind::Measure(_) => "measure",
+            KpiClauseKind::Where(_) => "where",
+            KpiClauseKind::By(_) => "by",
+            KpiClauseKind::Grain(_) => "grain",
+            KpiClauseKind::Target(_) => "target",
+            KpiClauseKind::Unit(_) => "unit",
+            KpiClauseKind::Meta(m) => m.kind.keyword(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TargetAst {
+    pub comparator: Comparator,
+    pub value: Quantity,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Comparator {
+    Ge,
+    Gt,
+    Le,
+    Lt,
+}
+
+impl Comparator {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Comparator::Ge => ">=",
+            Comparator::Gt => ">",
+            Comparator::Le => "<=",
+            Comparator::Lt => "<",
+        }
+    }
+}
+
+/// A number with an optional unit word: `90%`, `5`, `8 min`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Quantity {
+    pub number: f64,
+    pub text: String,
+    pub unit: Option<Ident>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Expr {
+    pub kind: ExprKind,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ExprKind {
+    Column(Ident),
+    /// The literal's text is kept so it prints back exactly as written.
+    Number { value: f64, text: String },
+    String(String),
+    Bool(bool),
+    Null,
+    Date(chrono::NaiveDate),
+    Unary { op: UnaryOp, expr: Box<Expr> },
+    Binary { op: BinaryOp, lhs: Box<Expr>, rhs: Box<Expr> },
+    IsNull { expr: Box<Expr>, negated: bool },
+    InList { expr: Box<Expr>, list: Vec<Expr>, negated: bool },
+    Call { name: Ident, args: Vec<Arg> },
+}
+
+/// A call argument: `[distinct] expr [where condition]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Arg {
+    pub distinct: bool,
+    pub expr: Expr,
+    pub filter: Option<Expr>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnaryOp {
+    Not,
+    Neg,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BinaryOp {
+    Or,
+    And,
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    Add,
+    Sub,
+    Mul,
+    Div,
+}
+
+impl BinaryOp {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            BinaryOp::Or => "or",
+            BinaryOp::And => "and",
+            BinaryOp::Eq => "=",
+            BinaryOp::Ne => "!=",
+            BinaryOp::Lt => "<",
+            BinaryOp::Le => "<=",
+            BinaryOp::Gt => ">",
+            BinaryOp::Ge => ">=",
+            BinaryOp::Add => "+",
+            BinaryOp::Sub => "-",
+            BinaryOp::Mul => "*",
+            BinaryOp::Div => "/",
+        }
+    }
+    pub fn is_comparison(self) -> bool {
+        matches!(self, BinaryOp::Eq | BinaryOp::Ne | BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge)
+    }
+    pub fn is_arithmetic(self) -> bool {
+        matches!(self, BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div)
+    }
+}

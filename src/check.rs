@@ -1,0 +1,757 @@
+//! AST + config -> checked [`Model`]. Resolves names (sources, columns, KPIs), types every
+//! expression, works out units and targets. Collects every error before returning; does no IO.
+
+use std::collections::HashMap;
+
+use crate::ast::{self, BinaryOp, ExprKind, GoalMember, KpiClauseKind, MetaKind, ObjectiveMember, UnaryOp};
+use crate::config::{Config, SourceSpec};
+use crate::diagnostics::{suggest, Diagnostic, Diagnostics};
+use crate::model::*;
+use crate::span::Span;
+
+/// Check all parsed files against the config.
+pub fn check(config: &Config, files: &[ast::File]) -> Result<Model, Diagnostics> {
+    let mut cx = Checker { config, errors: vec![], seen: HashMap::new() };
+    let mut goals = vec![];
+    let mut kpis = vec![];
+    for file in files {
+        for goal in &file.goals {
+            cx.unique("goal", &goal.id);
+            let meta = cx.meta(goal.members.iter().filter_map(|m| match m {
+                GoalMember::Meta(m) => Some(m),
+                _ => None,
+            }));
+            let mut info = GoalInfo {
+                id: goal.id.name.clone(),
+                title: title_or_id(&goal.title, &goal.id),
+                owner: meta.owner.clone(),
+                description: meta.description.clone(),
+                objectives: vec![],
+            };
+            for member in &goal.members {
+                match member {
+                    GoalMember::Meta(_) => {}
+                    GoalMember::Kpi(k) => {
+                        if let Some(k) = cx.kpi(k, &goal.id.name, None, meta.owner.as_deref()) {
+                            kpis.push(k);
+                        }
+                    }
+                    GoalMember::Objective(o) => {
+                        cx.unique("objective", &o.id);
+                        let ometa = cx.meta(o.members.iter().filter_map(|m| match m {
+                            ObjectiveMember::Meta(m) => Some(m),
+                            _ => None,
+                        }));
+                        let owner = ometa.owner.clone().or(meta.owner.clone());
+                        info.objectives.push(ObjectiveInfo {
+                            id: o.id.name.clone(),
+                            title: title_or_id(&o.title, &o.id),
+                            owner: owner.clone(),
+                            description: ometa.description.clone(),
+                        });
+                        for m in &o.members {
+                            if let ObjectiveMember::Kpi(k) = m {
+                                if let Some(k) = cx.kpi(k, &goal.id.name, Some(&o.id.name), owner.as_deref()) {
+                                    kpis.push(k);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            goals.push(info);
+        }
+    }
+    if !cx.errors.is_empty() {
+        return Err(Diagnostics(cx.errors).sorted());
+    }
+    Ok(Model {
+        name: config.name.clone(),
+        title: config.title.clone(),
+        calendar: config.calendar.clone(),
+        sources: config.sources.clone(),
+        goals,
+        kpis,
+    })
+}
+
+fn title_or_id(title: &Option<ast::Str>, id: &ast::Ident) -> String {
+    title.as_ref().map(|t| t.value.clone()).unwrap_or_else(|| id.name.clone())
+}
+
+struct Checker<'a> {
+    config: &'a Config,
+    errors: Vec<Diagnostic>,
+    /// Names of goals, objectives and KPIs share one namespace: ids appear in URLs and JSON.
+    seen: HashMap<String, (&'static str, Span)>,
+}
+
+#[derive(Default)]
+struct Meta {
+    owner: Option<String>,
+    description: Option<String>,
+    method: Option<String>,
+}
+
+/// The source and columns expressions of one KPI may refer to.
+struct Scope<'a> {
+    source_id: &'a str,
+    source: &'a SourceSpec,
+}
+
+impl Scope<'_> {
+    fn column(&self, name: &str) -> Option<Type> {
+        if self.source.file_column.as_deref() == Some(name) {
+            return Some(Type::String);
+        }
+        self.source.columns.get(name).map(|c| c.ty.into())
+    }
+    fn names(&self) -> Vec<&str> {
+        let mut v: Vec<&str> = self.source.columns.keys().map(String::as_str).collect();
+        v.extend(self.source.file_column.as_deref());
+        v
+    }
+}
+
+impl<'a> Checker<'a> {
+    fn unique(&mut self, kind: &'static str, id: &ast::Ident) {
+        if let Some((first_kind, first)) = self.seen.get(&id.name) {
+            self.errors.push(
+                Diagnostic::error("YS0202", format!("`{}` is already the name of a {first_kind}", id.name))
+                    .at(id.span, format!("second {kind} named `{}`", id.name))
+                    .also(*first, "first defined here")
+                    .help("goal, objective and KPI names must be unique across the project; rename one"),
+            );
+        } else {
+            self.seen.insert(id.name.clone(), (kind, id.span));
+        }
+    }
+
+    fn meta<'m>(&mut self, clauses: impl Iterator<Item = &'m ast::MetaClause>) -> Meta {
+        let mut meta = Meta::default();
+        let mut first: HashMap<MetaKind, Span> = HashMap::new();
+        for c in clauses {
+            if let Some(prev) = first.get(&c.kind) {
+                self.errors.push(duplicate_clause(c.kind.keyword(), c.span, *prev));
+                continue;
+            }
+            first.insert(c.kind, c.span);
+            let v = Some(c.value.value.clone());
+            match c.kind {
+                MetaKind::Owner => meta.owner = v,
+                MetaKind::Description => meta.description = v,
+                MetaKind::Method => meta.method = v,
+            }
+        }
+        meta
+    }
+
+    fn kpi(&mut self, kpi: &ast::Kpi, goal: &str, objective: Option<&str>, inherited_owner: Option<&str>) -> Option<CheckedKpi> {
+        self.unique("KPI", &kpi.id);
+        let errors_before = self.errors.len();
+        // One of each clause.
+        let mut by_kind: HashMap<&'static str, &ast::KpiClause> = HashMap::new();
+        for c in &kpi.clauses {
+            if let KpiClauseKind::Meta(_) = c.kind {
+                continue;
+            }
+            let kw = c.kind.keyword();
+            if let Some(prev) = by_kind.get(kw) {
+                self.errors.push(duplicate_clause(kw, c.span, prev.span));
+            } else {
+                by_kind.insert(kw, c);
+            }
+        }
+        let meta = self.meta(kpi.clauses.iter().filter_map(|c| match &c.kind {
+            KpiClauseKind::Meta(m) => Some(m),
+            _ => None,
+        }));
+
+        let Some(from) = by_kind.get("from").and_then(|c| match &c.kind {
+            KpiClauseKind::From(id) => Some(id),
+            _ => None,
+        }) else {
+            self.errors.push(
+                Diagnostic::error("YS0204", format!("KPI `{}` has no `from` clause", kpi.id.name))
+                    .at(kpi.id.span, "which data does this KPI count?")
+                    .help(format!("add `from <source>` naming a source from yardstick.yaml: {}", source_list(self.config))),
+            );
+            return None;
+        };
+        let Some((source_id, source)) = self.config.sources.get_key_value(&from.name) else {
+            self.errors.push(
+                Diagnostic::error("YS0200", format!("unknown source `{}`", from.name))
+                    .at(from.span, "not a source in yardstick.yaml")
+                    .help(suggest("source", &from.name, self.config.sources.keys().map(String::as_str))),
+            );
+            return None;
+        };
+        let scope = Scope { source_id, source };
+
+        // time + grain
+        let time = match by_kind.get("time").map(|c| &c.kind) {
+            Some(KpiClauseKind::Time(col)) => self.time_column(&scope, &col.name, col.span),
+            _ => source.time.clone(),
+        };
+        let grain = match by_kind.get("grain").map(|c| (&c.kind, c.span)) {
+            Some((KpiClauseKind::Grain(g), span)) => {
+                let grain = Grain::ALL.iter().find(|(n, _)| *n == g.name).map(|(_, g)| *g);
+                if grain.is_none() {
+                    self.errors.push(
+                        Diagnostic::error("YS0205", format!("unknown grain `{}`", g.name))
+                            .at(g.span, "not a grain")
+                            .help(suggest("grain", &g.name, Grain::ALL.iter().map(|(n, _)| *n))),
+                    );
+                } else if time.is_none() {
+                    self.errors.push(
+                        Diagnostic::error("YS0206", format!("KPI `{}` has a grain but no time column", kpi.id.name))
+                            .at(span, "periods of which date?")
+                            .help(format!(
+                                "add `time <column>` naming a date or timestamp column of `{source_id}`, or set `time:` on the source in yardstick.yaml"
+                            )),
+                    );
+                }
+                grain
+            }
+            _ => None,
+        };
+
+        // by
+        let mut by = vec![];
+        if let Some(KpiClauseKind::By(cols)) = by_kind.get("by").map(|c| &c.kind) {
+            for col in cols {
+                if self.column(&scope, col).is_some() {
+                    if by.contains(&col.name) {
+                        self.errors.push(
+                            Diagnostic::error("YS0202", format!("`{}` is listed twice in `by`", col.name)).at(col.span, "again here"),
+                        );
+                    } else {
+                        by.push(col.name.clone());
+                    }
+                }
+            }
+        }
+
+        // where
+        let filter = match by_kind.get("where").map(|c| &c.kind) {
+            Some(KpiClauseKind::Where(e)) => self.condition(&scope, e, "a `where` clause"),
+            _ => None,
+        };
+
+        // measure
+        let measure = match by_kind.get("measure").map(|c| &c.kind) {
+            Some(KpiClauseKind::Measure(e)) => self.measure(&scope, e, None),
+            _ => {
+                self.errors.push(
+                    Diagnostic::error("YS0204", format!("KPI `{}` has no `measure` clause", kpi.id.name))
+                        .at(kpi.id.span, "what does this KPI compute?")
+                        .help("add e.g. `measure count()` or `measure share(<condition>)`"),
+                );
+                None
+            }
+        };
+        let (measure, measured_unit) = measure?;
+
+        let unit = match by_kind.get("unit").map(|c| &c.kind) {
+            Some(KpiClauseKind::Unit(u)) => Unit::from_word(&u.value),
+            _ => measured_unit,
+        };
+
+        let target = match by_kind.get("target").map(|c| &c.kind) {
+            Some(KpiClauseKind::Target(t)) => self.target(t, &unit),
+            _ => None,
+        };
+
+        if self.errors.len() > errors_before {
+            return None;
+        }
+        Some(CheckedKpi {
+            id: kpi.id.name.clone(),
+            title: title_or_id(&kpi.title, &kpi.id),
+            goal: goal.to_string(),
+            objective: objective.map(str::to_string),
+            owner: meta.owner.or(inherited_owner.map(str::to_string)),
+            description: meta.description,
+            method: meta.method,
+            source: source_id.clone(),
+            time,
+            grain,
+            by,
+            filter,
+            measure,
+            unit,
+            target,
+            span: kpi.span,
+        })
+    }
+
+    fn time_column(&mut self, scope: &Scope, name: &str, span: Span) -> Option<String> {
+        let ident = ast::Ident { name: name.to_string(), span };
+        let ty = self.column(scope, &ident)?;
+        if !matches!(ty, Type::Date | Type::Timestamp) {
+            self.errors.push(
+                Diagnostic::error("YS0207", format!("time column `{name}` is a {}, not a date or timestamp", ty.name()))
+                    .at(span, format!("declared as {} in yardstick.yaml", ty.name()))
+                    .help(format!(
+                        "declare it as `{name}: {{ type: timestamp, format: \"...\" }}` or `type: date` in source `{}`",
+                        scope.source_id
+                    )),
+            );
+            return None;
+        }
+        Some(name.to_string())
+    }
+
+    fn column(&mut self, scope: &Scope, col: &ast::Ident) -> Option<Type> {
+        match scope.column(&col.name) {
+            Some(t) => Some(t),
+            None => {
+                self.errors.push(
+                    Diagnostic::error("YS0201", format!("unknown column `{}` in source `{}`", col.name, scope.source_id))
+                        .at(col.span, "not a declared column")
+                        .help(suggest("column", &col.name, scope.names())),
+                );
+                None
+            }
+        }
+    }
+
+    fn target(&mut self, t: &ast::TargetAst, unit: &Unit) -> Option<Target> {
+        let q = &t.value;
+        let written = q.unit.as_ref().map(|u| Unit::from_word(&u.name));
+        let value = match (written, unit) {
+            (None, Unit::Percent) => {
+                self.errors.push(
+                    Diagnostic::error("YS0220", "a percentage KPI needs a percentage target")
+                        .at(q.span, "no `%`")
+                        .help(format!("write `target {} {}%`", t.comparator.symbol(), q.text)),
+                );
+                return None;
+            }
+            (None, _) => q.number,
+            (Some(Unit::Percent), Unit::Percent) => q.number / 100.0,
+            (Some(Unit::Duration(from)), Unit::Duration(to)) => q.number * from.seconds() / to.seconds(),
+            (Some(w), u) if &w == u => q.number,
+            (Some(w), u) => {
+                let label = q.unit.as_ref().map(|u| u.span).unwrap_or(q.span);
+                let help = match u {
+                    Unit::Percent => "this KPI is a percentage: write the target with `%`".to_string(),
+                    Unit::Count | Unit::None => format!("this KPI is a {}: write the target as a plain number", u.label()),
+                    Unit::Duration(_) => "this KPI is a duration: write the target in s, min, h or days".to_string(),
+                    Unit::Named(n) => format!("this KPI is in {n}: write the target in {n} or as a plain number"),
+                };
+                self.errors.push(
+                    Diagnostic::error("YS0220", format!("target in {} on a KPI measured in {}", w.label(), u.label()))
+                        .at(label, format!("{} does not fit a {} KPI", w.label(), u.label()))
+                        .help(help),
+                );
+                return None;
+            }
+        };
+        Some(Target { comparator: t.comparator, value, text: format!("{}{}", q.text, q.unit.as_ref().map(|u| if u.name == "%" { "%".to_string() } else { format!(" {}", u.name) }).unwrap_or_default()) })
+    }
+
+    /// A boolean row-level expression.
+    fn condition(&mut self, scope: &Scope, e: &ast::Expr, what: &str) -> Option<TypedExpr> {
+        let t = self.row(scope, e)?;
+        if !matches!(t.ty, Type::Boolean | Type::Null) {
+            self.errors.push(
+                Diagnostic::error("YS0210", format!("{what} needs a condition (true/false), found a {}", t.ty.name()))
+                    .at(e.span, format!("this is a {}", t.ty.name()))
+                    .help("compare it to something, e.g. `status = 'closed'` or `amount > 0`"),
+            );
+            return None;
+        }
+        Some(t)
+    }
+
+    /// A measure (aggregate-level) expression, with the unit it is in.
+    fn measure(&mut self, scope: &Scope, e: &ast::Expr, filter: Option<&TypedExpr>) -> Option<(Measure, Unit)> {
+        match &e.kind {
+            ExprKind::Number { value, .. } => Some((Measure::Number(*value), Unit::None)),
+            ExprKind::Binary { op, lhs, rhs } if op.is_arithmetic() => {
+                let l = self.measure(scope, lhs, filter);
+                let r = self.measure(scope, rhs, filter);
+                let ((l, lu), (r, ru)) = (l?, r?);
+                let unit = match op {
+                    BinaryOp::Div if lu == ru => Unit::None,
+                    BinaryOp::Mul | BinaryOp::Div if matches!(lu, Unit::Count | Unit::None) => ru,
+                    _ => lu,
+                };
+                Some((Measure::Binary { op: *op, lhs: Box::new(l), rhs: Box::new(r) }, unit))
+            }
+            ExprKind::Call { name, args } => self.measure_call(scope, e, name, args, filter),
+            _ => {
+                let looks_like_row = self.quiet_row(scope, e);
+                let help = if looks_like_row {
+                    "a measure aggregates rows: wrap it, e.g. `sum(...)`, `avg(...)`, or `share(...)` for a condition"
+                } else {
+                    "a measure is an aggregate such as `count()`, `sum(x)`, `share(<condition>)` or `ratio(a, b)`"
+                };
+                self.errors.push(
+                    Diagnostic::error("YS0214", "expected a measure, found a row value")
+                        .at(e.span, "one value per row, not per period")
+                        .help(help),
+                );
+                None
+            }
+        }
+    }
+
+    /// Type a row expression without reporting errors (for better help texts).
+    fn quiet_row(&mut self, scope: &Scope, e: &ast::Expr) -> bool {
+        let n = self.errors.len();
+        let ok = self.row(scope, e).is_some();
+        self.errors.truncate(n);
+        ok
+    }
+
+    fn measure_call(
+        &mut self,
+        scope: &Scope,
+        e: &ast::Expr,
+        name: &ast::Ident,
+        args: &[ast::Arg],
+        outer_filter: Option<&TypedExpr>,
+    ) -> Option<(Measure, Unit)> {
+        let func = name.name.as_str();
+        let arity = |cx: &mut Self, n: std::ops::RangeInclusive<usize>, usage: &str| -> bool {
+            if n.contains(&args.len()) {
+                true
+            } else {
+                cx.errors.push(
+                    Diagnostic::error("YS0212", format!("`{func}` takes {}, found {}", plural_args(&n), args.len()))
+                        .at(e.span, "here")
+                        .help(format!("usage: {usage}")),
+                );
+                false
+            }
+        };
+        // The rows an aggregate sees: outer filter (from an enclosing `x where c`) and its own.
+        let combine = |cx: &mut Self, arg: Option<&ast::Arg>| -> Option<Option<TypedExpr>> {
+            let own = match arg.and_then(|a| a.filter.as_ref()) {
+                Some(f) => Some(cx.condition(scope, f, "`where` inside a measure")?),
+                None => None,
+            };
+            Some(and(outer_filter.cloned(), own))
+        };
+        match func {
+            "count" => {
+                if !arity(self, 0..=1, "`count()`, `count(column)` or `count(distinct column)`") {
+                    return None;
+                }
+                let filter = combine(self, args.first())?;
+                let (func, arg) = match args.first() {
+                    None => (AggFunc::Count, None),
+                    // `count(where c)` is not valid syntax; `count(x where c)` counts non-null x.
+                    Some(a) => {
+                        let t = self.row(scope, &a.expr)?;
+                        (if a.distinct { AggFunc::CountDistinct } else { AggFunc::Count }, Some(t))
+                    }
+                };
+                Some((Measure::Aggregate(Aggregate { func, arg, filter }), Unit::Count))
+            }
+            "sum" | "avg" | "min" | "max" => {
+                if !arity(self, 1..=1, &format!("`{func}(column)`")) {
+                    return None;
+                }
+                let a = &args[0];
+                self.no_distinct(a, func);
+                let filter = combine(self, Some(a))?;
+                let t = self.row(scope, &a.expr)?;
+                if !t.ty.is_numeric() {
+                    self.errors.push(
+                        Diagnostic::error("YS0210", format!("`{func}` needs a number, found a {}", t.ty.name()))
+                            .at(a.expr.span, format!("this is a {}", t.ty.name()))
+                            .help(match t.ty {
+                                Type::Date | Type::Timestamp => "for durations use e.g. `minutes_between(start, end)`".to_string(),
+                                Type::Boolean => "to count rows meeting a condition use `share(...)` or `count() where ...`".to_string(),
+                                _ => format!("declare the column as integer or float in yardstick.yaml, or use `count(...)`"),
+                            }),
+                    );
+                    return None;
+                }
+                let f = match func {
+                    "sum" => AggFunc::Sum,
+                    "avg" => AggFunc::Avg,
+                    "min" => AggFunc::Min,
+                    _ => AggFunc::Max,
+                };
+                let unit = t.unit.clone();
+                Some((Measure::Aggregate(Aggregate { func: f, arg: Some(t), filter }), unit))
+            }
+            "share" => {
+                if !arity(self, 1..=1, "`share(<condition>)`: rows meeting the condition over all rows") {
+                    return None;
+                }
+                let a = &args[0];
+                self.no_distinct(a, func);
+                let filter = combine(self, Some(a))?;
+                let condition = self.condition(scope, &a.expr, "`share`")?;
+                Some((Measure::Share { condition, filter }, Unit::Percent))
+            }
+            "ratio" => {
+                if !arity(self, 2..=2, "`ratio(<measure>, <measure>)`, e.g. `ratio(sum(cost), count())`") {
+                    return None;
+                }
+                let mut parts = vec![];
+                for a in args {
+                    self.no_distinct(a, func);
+                    let f = combine(self, Some(a));
+                    let m = f.and_then(|f| self.measure(scope, &a.expr, f.as_ref()));
+                    parts.push(m);
+                }
+                let r = parts.pop().flatten();
+                let l = parts.pop().flatten();
+                let ((l, lu), (r, ru)) = (l?, r?);
+                let unit = if lu == ru { Unit::None } else if matches!(ru, Unit::Count) { lu } else { Unit::None };
+                Some((Measure::Ratio(Box::new(l), Box::new(r)), unit))
+            }
+            _ if row_function(func).is_some() => {
+                self.errors.push(
+                    Diagnostic::error("YS0214", format!("`{func}` gives one value per row, not a measure"))
+                        .at(e.span, "a row value")
+                        .help(format!("aggregate it: `avg({func}(...))`, or `share({func}(...) <= 10)` for the share within a limit")),
+                );
+                None
+            }
+            _ => {
+                self.errors.push(
+                    Diagnostic::error("YS0211", format!("unknown measure `{func}`"))
+                        .at(name.span, "not a measure")
+                        .help(suggest("measure", func, MEASURES.iter().copied())),
+                );
+                None
+            }
+        }
+    }
+
+    fn no_distinct(&mut self, a: &ast::Arg, func: &str) {
+        if a.distinct {
+            self.errors.push(
+                Diagnostic::error("YS0212", format!("`distinct` only applies to `count`, not `{func}`"))
+                    .at(a.span, "here")
+                    .help("write `count(distinct column)` to count different values"),
+            );
+        }
+    }
+
+    /// A row-level expression: typed, names resolved.
+    fn row(&mut self, scope: &Scope, e: &ast::Expr) -> Option<TypedExpr> {
+        let plain = |kind, ty| Some(TypedExpr { kind, ty, unit: Unit::None });
+        match &e.kind {
+            ExprKind::Column(c) => {
+                let ty = self.column(scope, c)?;
+                plain(TExprKind::Column(c.name.clone()), ty)
+            }
+            ExprKind::Number { value, text } => {
+                if !text.contains('.') && *value < 9.0e15 {
+                    plain(TExprKind::Literal(Literal::Integer(*value as i64)), Type::Integer)
+                } else {
+                    plain(TExprKind::Literal(Literal::Number(*value)), Type::Float)
+                }
+            }
+            ExprKind::String(s) => plain(TExprKind::Literal(Literal::String(s.clone())), Type::String),
+            ExprKind::Bool(b) => plain(TExprKind::Literal(Literal::Bool(*b)), Type::Boolean),
+            ExprKind::Null => plain(TExprKind::Literal(Literal::Null), Type::Null),
+            ExprKind::Date(d) => plain(TExprKind::Literal(Literal::Date(*d)), Type::Date),
+            ExprKind::Unary { op: UnaryOp::Not, expr } => {
+                let t = self.condition(scope, expr, "`not`")?;
+                plain(TExprKind::Not(Box::new(t)), Type::Boolean)
+            }
+            ExprKind::Unary { op: UnaryOp::Neg, expr } => {
+                let t = self.row(scope, expr)?;
+                if !t.ty.is_numeric() {
+                    self.errors.push(
+                        Diagnostic::error("YS0210", format!("cannot negate a {}", t.ty.name())).at(expr.span, "not a number"),
+                    );
+                    return None;
+                }
+                let (ty, unit) = (t.ty, t.unit.clone());
+                Some(TypedExpr { kind: TExprKind::Neg(Box::new(t)), ty, unit })
+            }
+            ExprKind::IsNull { expr, negated } => {
+                let t = self.row(scope, expr)?;
+                plain(TExprKind::IsNull { expr: Box::new(t), negated: *negated }, Type::Boolean)
+            }
+            ExprKind::InList { expr, list, negated } => {
+                let t = self.row(scope, expr)?;
+                let mut items = vec![];
+                for item in list {
+                    let it = self.row(scope, item)?;
+                    let it = self.comparable(&t, it, expr.span, item.span)?;
+                    items.push(it);
+                }
+                plain(TExprKind::InList { expr: Box::new(t), list: items, negated: *negated }, Type::Boolean)
+            }
+            ExprKind::Binary { op, lhs, rhs } => {
+                if matches!(op, BinaryOp::And | BinaryOp::Or) {
+                    let l = self.condition(scope, lhs, &format!("`{}`", op.symbol()));
+                    let r = self.condition(scope, rhs, &format!("`{}`", op.symbol()));
+                    let (l, r) = (l?, r?);
+                    return plain(TExprKind::Binary { op: *op, lhs: Box::new(l), rhs: Box::new(r) }, Type::Boolean);
+                }
+                let l = self.row(scope, lhs);
+                let r = self.row(scope, rhs);
+                let (l, r) = (l?, r?);
+                if op.is_comparison() {
+                    if l.ty == Type::Null || r.ty == Type::Null {
+                        self.errors.push(
+                            Diagnostic::error("YS0210", format!("comparing with `null` using `{}` is never true", op.symbol()))
+                                .at(e.span, "always unknown")
+                                .help(format!("write `is {}null`", if *op == BinaryOp::Ne { "not " } else { "" })),
+                        );
+                        return None;
+                    }
+                    let r = self.comparable(&l, r, lhs.span, rhs.span)?;
+                    return plain(TExprKind::Binary { op: *op, lhs: Box::new(l), rhs: Box::new(r) }, Type::Boolean);
+                }
+                // arithmetic
+                for (t, span) in [(&l, lhs.span), (&r, rhs.span)] {
+                    if !t.ty.is_numeric() {
+                        let help = if t.ty.is_temporal() {
+                            "to subtract dates or timestamps use `seconds_between`, `minutes_between`, `hours_between` or `days_between`"
+                        } else {
+                            "arithmetic needs numbers"
+                        };
+                        self.errors.push(
+                            Diagnostic::error("YS0210", format!("`{}` needs numbers, found a {}", op.symbol(), t.ty.name()))
+                                .at(span, format!("this is a {}", t.ty.name()))
+                                .help(help),
+                        );
+                        return None;
+                    }
+                }
+                let ty = if *op == BinaryOp::Div || l.ty == Type::Float || r.ty == Type::Float { Type::Float } else { Type::Integer };
+                let unit = if l.unit != Unit::None { l.unit.clone() } else { r.unit.clone() };
+                Some(TypedExpr { kind: TExprKind::Binary { op: *op, lhs: Box::new(l), rhs: Box::new(r) }, ty, unit })
+            }
+            ExprKind::Call { name, args } => {
+                let Some(unit) = row_function(&name.name) else {
+                    if MEASURES.contains(&name.name.as_str()) {
+                        self.errors.push(
+                            Diagnostic::error("YS0213", format!("`{}` is a measure, not a row value", name.name))
+                                .at(e.span, "aggregates many rows")
+                                .help("measures can only appear in `measure` (or inside `ratio`); filter rows with a plain condition"),
+                        );
+                    } else {
+                        let mut all: Vec<&str> = ROW_FUNCTIONS.to_vec();
+                        all.extend(MEASURES);
+                        self.errors.push(
+                            Diagnostic::error("YS0211", format!("unknown function `{}`", name.name))
+                                .at(name.span, "not a function")
+                                .help(suggest("function", &name.name, all)),
+                        );
+                    }
+                    return None;
+                };
+                if args.len() != 2 || args.iter().any(|a| a.distinct || a.filter.is_some()) {
+                    self.errors.push(
+                        Diagnostic::error("YS0212", format!("`{}` takes two arguments: a start and an end", name.name))
+                            .at(e.span, "here")
+                            .help(format!("usage: `{}(received_at, answered_at)` (end minus start)", name.name)),
+                    );
+                    return None;
+                }
+                let from = self.row(scope, &args[0].expr);
+                let to = self.row(scope, &args[1].expr);
+                let (from, to) = (from?, to?);
+                for (t, a) in [(&from, &args[0]), (&to, &args[1])] {
+                    if !t.ty.is_temporal() {
+                        self.errors.push(
+                            Diagnostic::error("YS0210", format!("`{}` needs dates or timestamps, found a {}", name.name, t.ty.name()))
+                                .at(a.expr.span, format!("this is a {}", t.ty.name()))
+                                .help("declare the column with `type: timestamp` (and its `format`) or `type: date`"),
+                        );
+                        return None;
+                    }
+                }
+                Some(TypedExpr {
+                    kind: TExprKind::Duration { unit, from: Box::new(from), to: Box::new(to) },
+                    ty: Type::Float,
+                    unit: Unit::Duration(unit),
+                })
+            }
+        }
+    }
+
+    /// Check that `r` can be compared with `l`; string literals compared with dates become dates.
+    fn comparable(&mut self, l: &TypedExpr, r: TypedExpr, lspan: Span, rspan: Span) -> Option<TypedExpr> {
+        let ok = match (l.ty, r.ty) {
+            (a, b) if a == b => true,
+            (Type::Null, _) | (_, Type::Null) => true,
+            (a, b) if a.is_numeric() && b.is_numeric() => true,
+            (a, b) if a.is_temporal() && b.is_temporal() => true,
+            (a, Type::String) if a.is_temporal() => {
+                if let TExprKind::Literal(Literal::String(s)) = &r.kind {
+                    if let Ok(d) = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+                        return Some(TypedExpr { kind: TExprKind::Literal(Literal::Date(d)), ty: Type::Date, unit: Unit::None });
+                    }
+                }
+                false
+            }
+            _ => false,
+        };
+        if ok {
+            return Some(r);
+        }
+        let help = match (l.ty, r.ty) {
+            (Type::String, t) if t.is_numeric() => "quote the value to compare text: `'42'`".to_string(),
+            (t, Type::String) if t.is_numeric() => "remove the quotes to compare numbers, or declare the column as string".to_string(),
+            (t, Type::String) if t.is_temporal() => "write dates as YYYY-MM-DD, e.g. `received_at >= 2024-01-01`".to_string(),
+            (Type::Boolean, _) | (_, Type::Boolean) => "compare booleans with `true` or `false`".to_string(),
+            _ => "both sides of a comparison must have the same type".to_string(),
+        };
+        self.errors.push(
+            Diagnostic::error("YS0210", format!("cannot compare a {} with a {}", l.ty.name(), r.ty.name()))
+                .at(rspan, format!("this is a {}", r.ty.name()))
+                .also(lspan, format!("this is a {}", l.ty.name()))
+                .help(help),
+        );
+        None
+    }
+}
+
+const MEASURES: &[&str] = &["count", "sum", "avg", "min", "max", "share", "ratio"];
+const ROW_FUNCTIONS: &[&str] = &["seconds_between", "minutes_between", "hours_between", "days_between"];
+
+fn row_function(name: &str) -> Option<DurationUnit> {
+    match name {
+        "seconds_between" => Some(DurationUnit::Seconds),
+        "minutes_between" => Some(DurationUnit::Minutes),
+        "hours_between" => Some(DurationUnit::Hours),
+        "days_between" => Some(DurationUnit::Days),
+        _ => None,
+    }
+}
+
+fn and(a: Option<TypedExpr>, b: Option<TypedExpr>) -> Option<TypedExpr> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(TypedExpr {
+            kind: TExprKind::Binary { op: BinaryOp::And, lhs: Box::new(a), rhs: Box::new(b) },
+            ty: Type::Boolean,
+            unit: Unit::None,
+        }),
+        (a, b) => a.or(b),
+    }
+}
+
+fn plural_args(n: &std::ops::RangeInclusive<usize>) -> String {
+    let word = |k: usize| if k == 1 { "argument" } else { "arguments" };
+    if n.start() == n.end() { format!("{} {}", n.start(), word(*n.start())) } else { format!("{} to {} arguments", n.start(), n.end()) }
+}
+
+fn duplicate_clause(kw: &str, span: Span, first: Span) -> Diagnostic {
+    Diagnostic::error("YS0203", format!("`{kw}` is given twice"))
+        .at(span, "second one")
+        .also(first, "first one")
+        .help(format!("a KPI has at most one `{kw}`; combine them (e.g. conditions with `and`) or remove one"))
+}
+
+fn source_list(config: &Config) -> String {
+    if config.sources.is_empty() {
+        "none are declared yet".to_string()
+    } else {
+        config.sources.keys().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
+    }
+}

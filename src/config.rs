@@ -1,0 +1,355 @@
+//! `yardstick.yaml`: the project, its calendar and its data sources.
+//!
+//! This is the only module that knows YAML exists (serde_yaml is deprecated upstream; swapping
+//! it for serde_yaml_ng or serde-saphyr touches this file only). Unknown keys are errors with
+//! line numbers; everything that can be validated without reading data is validated here.
+
+use std::fmt;
+
+use indexmap::IndexMap;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::Deserialize;
+
+use crate::diagnostics::{Diagnostic, Diagnostics};
+use crate::span::{FileId, Span};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Project name, shown as the report's heading.
+    pub name: String,
+    /// Optional longer title for the report.
+    #[serde(default)]
+    pub title: Option<String>,
+    /// Output directory, relative to the project dir.
+    #[serde(default = "default_output")]
+    pub output: String,
+    #[serde(default)]
+    pub calendar: Calendar,
+    #[serde(default)]
+    pub sources: IndexMap<String, SourceSpec>,
+    /// The YAML file's id, for diagnostics. Set by [`load_config`].
+    #[serde(skip)]
+    pub file: FileId,
+}
+
+fn default_output() -> String {
+    "out".to_string()
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Calendar {
+    #[serde(default)]
+    pub week_start: WeekStart,
+    /// `MM-DD`, the first day of the fiscal year, e.g. `07-01`.
+    #[serde(default)]
+    pub fiscal_year_start: Option<String>,
+    #[serde(default)]
+    pub holidays: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Default, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum WeekStart {
+    #[default]
+    Monday,
+    Sunday,
+    Saturday,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    Csv,
+    Parquet,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum OnInvalid {
+    /// Stop with an error naming the file, line, column and the bad text.
+    #[default]
+    Error,
+    /// Keep the row, the bad value becomes null (counted in the results' source summary).
+    Null,
+    /// Drop the whole row (counted in the results' source summary).
+    Skip,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Encoding {
+    #[default]
+    #[serde(alias = "utf8")]
+    Utf8,
+    #[serde(alias = "cp1252", alias = "latin1")]
+    Windows1252,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceSpec {
+    /// A file path or glob, relative to the project dir.
+    pub path: String,
+    /// csv or parquet; by default taken from the path's extension.
+    #[serde(default)]
+    pub format: Option<Format>,
+    #[serde(default)]
+    pub encoding: Encoding,
+    #[serde(default = "default_delimiter")]
+    pub delimiter: char,
+    /// Texts read as null (the empty field is always null).
+    #[serde(default)]
+    pub null_values: Vec<String>,
+    #[serde(default)]
+    pub on_invalid: OnInvalid,
+    /// The default time column of KPIs over this source.
+    #[serde(default)]
+    pub time: Option<String>,
+    /// Name of an extra string column holding each row's file name (for globs).
+    #[serde(default)]
+    pub file_column: Option<String>,
+    /// Human description, shown in the report's lineage section.
+    #[serde(default)]
+    pub description: Option<String>,
+    pub columns: IndexMap<String, ColumnSpec>,
+}
+
+fn default_delimiter() -> char {
+    ','
+}
+
+impl SourceSpec {
+    pub fn format(&self) -> Format {
+        self.format.unwrap_or(if self.path.to_lowercase().ends_with(".parquet") { Format::Parquet } else { Format::Csv })
+    }
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum ColumnType {
+    String,
+    Integer,
+    Float,
+    Boolean,
+    Date,
+    Timestamp,
+}
+
+impl ColumnType {
+    pub fn name(self) -> &'static str {
+        match self {
+            ColumnType::String => "string",
+            ColumnType::Integer => "integer",
+            ColumnType::Float => "float",
+            ColumnType::Boolean => "boolean",
+            ColumnType::Date => "date",
+            ColumnType::Timestamp => "timestamp",
+        }
+    }
+}
+
+/// A declared column: `name: string` or `name: { type: timestamp, format: "%d/%m/%Y" }`.
+#[derive(Debug, Clone)]
+pub struct ColumnSpec {
+    pub ty: ColumnType,
+    /// chrono formats tried in order (dates and timestamps); empty means ISO 8601.
+    pub formats: Vec<String>,
+    /// Other header names this column goes by in some files.
+    pub aliases: Vec<String>,
+    /// Thousands separator in numbers, e.g. `,` for `16,670`.
+    pub thousands: Option<char>,
+    /// Overrides the source's `on_invalid` for this column.
+    pub on_invalid: Option<OnInvalid>,
+    /// Header name in the file when it differs from the column name.
+    pub header: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ColumnSpecFull {
+    #[serde(rename = "type")]
+    ty: ColumnType,
+    #[serde(default)]
+    format: Option<OneOrMany>,
+    #[serde(default)]
+    aliases: Vec<String>,
+    #[serde(default)]
+    thousands: Option<char>,
+    #[serde(default)]
+    on_invalid: Option<OnInvalid>,
+    #[serde(default)]
+    header: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl<'de> Deserialize<'de> for ColumnSpec {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ColumnVisitor;
+        impl<'de> Visitor<'de> for ColumnVisitor {
+            type Value = ColumnSpec;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a column type (string, integer, float, boolean, date, timestamp) or a map with `type:`")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<ColumnSpec, E> {
+                let ty = ColumnType::deserialize(de::value::StrDeserializer::<E>::new(v))?;
+                Ok(ColumnSpec { ty, formats: vec![], aliases: vec![], thousands: None, on_invalid: None, header: None })
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<ColumnSpec, A::Error> {
+                let full = ColumnSpecFull::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                let formats = match full.format {
+                    None => vec![],
+                    Some(OneOrMany::One(f)) => vec![f],
+                    Some(OneOrMany::Many(v)) => v,
+                };
+                for f in &formats {
+                    if let Err(why) = validate_time_format(f) {
+                        return Err(de::Error::custom(format!("invalid format {f:?}: {why}")));
+                    }
+                }
+                if !formats.is_empty() && !matches!(full.ty, ColumnType::Date | ColumnType::Timestamp) {
+                    return Err(de::Error::custom("`format` applies to date and timestamp columns only"));
+                }
+                Ok(ColumnSpec {
+                    ty: full.ty,
+                    formats,
+                    aliases: full.aliases,
+                    thousands: full.thousands,
+                    on_invalid: full.on_invalid,
+                    header: full.header,
+                })
+            }
+        }
+        deserializer.deserialize_any(ColumnVisitor)
+    }
+}
+
+/// A chrono strftime format must parse, and must not be empty.
+fn validate_time_format(f: &str) -> Result<(), String> {
+    use chrono::format::{Item, StrftimeItems};
+    if f.trim().is_empty() {
+        return Err("the format is empty".into());
+    }
+    if StrftimeItems::new(f).any(|i| matches!(i, Item::Error)) {
+        return Err("not a valid chrono format (see https://docs.rs/chrono/latest/chrono/format/strftime)".into());
+    }
+    Ok(())
+}
+
+/// Parse `yardstick.yaml` text. `file` is its id in the source map, for error spans.
+pub fn load_config(file: FileId, text: &str) -> Result<Config, Diagnostics> {
+    let mut config: Config = serde_yaml::from_str(text).map_err(|e| {
+        let mut d = Diagnostic::error("YS0002", format!("invalid yardstick.yaml: {}", strip_location(&e.to_string())));
+        if let Some(loc) = e.location() {
+            let start = loc.index().min(text.len());
+            let end = text[start..].find(['\n', ':']).map(|n| start + n.max(1)).unwrap_or(text.len());
+            d = d.at(Span::new(file, start..end.max(start)), "here");
+        }
+        Diagnostics::one(d.help("see docs/configuration.md for every key yardstick.yaml accepts"))
+    })?;
+    config.file = file;
+    let mut errors = vec![];
+    for (id, source) in &config.sources {
+        if !is_identifier(id) {
+            errors.push(
+                Diagnostic::error("YS0002", format!("source name `{id}` is not an identifier"))
+                    .at(yaml_key_span(file, text, &["sources", id]), "source name")
+                    .help("use letters, digits and `_`, starting with a letter, e.g. `calls_911`"),
+            );
+        }
+        if let Some(time) = &source.time {
+            if !source.columns.contains_key(time) {
+                errors.push(
+                    Diagnostic::error("YS0201", format!("source `{id}` has no column `{time}` for `time`"))
+                        .at(yaml_key_span(file, text, &["sources", id, "time"]), "not a declared column")
+                        .help(crate::diagnostics::suggest("column", time, source.columns.keys().map(String::as_str))),
+                );
+            }
+        }
+    }
+    if let Some(start) = &config.calendar.fiscal_year_start {
+        if parse_month_day(start).is_none() {
+            errors.push(
+                Diagnostic::error("YS0002", format!("fiscal_year_start `{start}` is not a MM-DD date on the first of a month"))
+                    .at(yaml_key_span(file, text, &["calendar", "fiscal_year_start"]), "here")
+                    .help("write e.g. `fiscal_year_start: \"07-01\"` for a July-June fiscal year"),
+            );
+        }
+    }
+    for h in &config.calendar.holidays {
+        if chrono::NaiveDate::parse_from_str(h, "%Y-%m-%d").is_err() {
+            errors.push(
+                Diagnostic::error("YS0002", format!("holiday `{h}` is not a YYYY-MM-DD date"))
+                    .at(yaml_key_span(file, text, &["calendar", "holidays"]), "in this list"),
+            );
+        }
+    }
+    if errors.is_empty() { Ok(config) } else { Err(Diagnostics(errors)) }
+}
+
+/// `07-01` -> month 7. Fiscal years start on the first of a month.
+pub fn parse_month_day(s: &str) -> Option<u32> {
+    let (m, d) = s.split_once('-')?;
+    let m: u32 = m.parse().ok()?;
+    let d: u32 = d.parse().ok()?;
+    ((1..=12).contains(&m) && d == 1).then_some(m)
+}
+
+pub fn is_identifier(s: &str) -> bool {
+    let mut chars = s.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_') && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// serde_yaml appends "at line L column C"; the span already says where.
+fn strip_location(msg: &str) -> String {
+    match msg.find(" at line ") {
+        Some(i) => msg[..i].to_string(),
+        None => msg.to_string(),
+    }
+}
+
+/// Span of `key:` reached by following `path` through block-style YAML by indentation.
+/// Falls back to the start of the file: a slightly vague span beats no span.
+pub fn yaml_key_span(file: FileId, text: &str, path: &[&str]) -> Span {
+    let mut offset = 0usize;
+    let mut min_indent: i64 = -1;
+    let mut found = 0..0;
+    let mut depth = 0;
+    for line in text.split_inclusive('\n') {
+        let start = offset;
+        offset += line.len();
+        if depth == path.len() {
+            break;
+        }
+        let trimmed = line.trim_start();
+        let indent = (line.len() - trimmed.len()) as i64;
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        if depth > 0 && indent <= min_indent {
+            // Left the parent block without finding the key.
+            break;
+        }
+        let key = path[depth];
+        let unquoted = trimmed.strip_prefix(key).filter(|rest| rest.trim_start().starts_with(':'));
+        let quoted = trimmed
+            .strip_prefix('"')
+            .and_then(|t| t.strip_prefix(key))
+            .and_then(|t| t.strip_prefix('"'))
+            .filter(|rest| rest.trim_start().starts_with(':'));
+        if unquoted.is_some() || quoted.is_some() {
+            let s = start + indent as usize;
+            found = s..s + key.len() + if quoted.is_some() { 2 } else { 0 };
+            min_indent = indent;
+            depth += 1;
+        }
+    }
+    Span::new(file, found)
+}

@@ -1,0 +1,417 @@
+//! Reading data sources into Arrow with their declared types.
+//!
+//! CSV is parsed here, not by DataFusion's CSV reader, because public-sector extracts need
+//! what it lacks: declared per-column timestamp formats (several tried in order), thousands
+//! separators, yes/no booleans, windows-1252, header aliases across files, and errors that
+//! name the file, line, column and the bad text. Parquet goes through DataFusion (see run.rs).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::{NaiveDate, NaiveDateTime};
+use datafusion::arrow::array::{
+    ArrayBuilder, ArrayRef, BooleanBuilder, Date32Builder, Float64Builder, Int64Builder, StringBuilder,
+    TimestampMicrosecondBuilder,
+};
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::record_batch::RecordBatch;
+use indexmap::IndexMap;
+
+use crate::config::{ColumnSpec, ColumnType, Encoding, OnInvalid, SourceSpec};
+use crate::diagnostics::{did_you_mean, Diagnostic};
+
+const BATCH_ROWS: usize = 8192;
+/// How many bad values one error message lists before stopping.
+const MAX_REPORTED: usize = 5;
+
+/// What reading a source found, for the results' lineage section.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct SourceStats {
+    pub files: Vec<String>,
+    pub rows_read: u64,
+    pub rows_skipped: u64,
+    /// Per column: how many values were invalid and made null or caused a skip.
+    pub invalid_values: IndexMap<String, u64>,
+}
+
+/// The files a source's path or glob names, sorted, relative paths for display.
+pub fn resolve_files(project_dir: &Path, source_id: &str, spec: &SourceSpec) -> Result<Vec<(PathBuf, String)>, Diagnostic> {
+    let pattern = project_dir.join(&spec.path);
+    let pattern_text = pattern.to_string_lossy().to_string();
+    let entries = glob::glob(&pattern_text).map_err(|e| {
+        Diagnostic::error("YS0300", format!("source `{source_id}`: bad path pattern `{}`: {e}", spec.path))
+    })?;
+    let mut files: Vec<PathBuf> = entries.filter_map(Result::ok).filter(|p| p.is_file()).collect();
+    files.sort();
+    if files.is_empty() {
+        return Err(Diagnostic::error("YS0300", format!("source `{source_id}`: no file matches `{}`", spec.path)).help(format!(
+            "paths are relative to the project directory ({}); check the name, or run yardstick from elsewhere with `yardstick build <dir>`",
+            project_dir.display()
+        )));
+    }
+    Ok(files
+        .into_iter()
+        .map(|p| {
+            let shown = p.strip_prefix(project_dir).unwrap_or(&p).to_string_lossy().replace('\\', "/");
+            (p, shown)
+        })
+        .collect())
+}
+
+/// Read all files of a CSV source into batches of the declared schema.
+pub fn read_csv_source(
+    source_id: &str,
+    spec: &SourceSpec,
+    schema: SchemaRef,
+    files: &[(PathBuf, String)],
+) -> Result<(Vec<RecordBatch>, SourceStats), Diagnostic> {
+    let mut stats = SourceStats::default();
+    let mut batches = vec![];
+    for (path, shown) in files {
+        stats.files.push(shown.clone());
+        let bytes = std::fs::read(path)
+            .map_err(|e| Diagnostic::error("YS0001", format!("cannot read {shown}: {e}")))?;
+        let text = decode(&bytes, spec.encoding, shown, source_id)?;
+        read_csv_text(source_id, spec, &schema, &text, shown, &mut batches, &mut stats)?;
+    }
+    Ok((batches, stats))
+}
+
+fn decode(bytes: &[u8], encoding: Encoding, shown: &str, source_id: &str) -> Result<String, Diagnostic> {
+    match encoding {
+        Encoding::Utf8 => {
+            let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+            match std::str::from_utf8(bytes) {
+                Ok(s) => Ok(s.to_string()),
+                Err(e) => {
+                    let at = e.valid_up_to();
+                    let line = bytes[..at].iter().filter(|b| **b == b'\n').count() + 1;
+                    Err(Diagnostic::error(
+                        "YS0303",
+                        format!("{shown}:{line}: not valid UTF-8 (byte 0x{:02X} at offset {at})", bytes[at]),
+                    )
+                    .help(format!("if the file is from Excel or an older system, set `encoding: windows-1252` on source `{source_id}`")))
+                }
+            }
+        }
+        Encoding::Windows1252 => {
+            let (text, _, _) = encoding_rs::WINDOWS_1252.decode(bytes);
+            Ok(text.trim_start_matches('\u{FEFF}').to_string())
+        }
+    }
+}
+
+enum ColumnBuilder {
+    String(StringBuilder),
+    Integer(Int64Builder),
+    Float(Float64Builder),
+    Boolean(BooleanBuilder),
+    Date(Date32Builder),
+    Timestamp(TimestampMicrosecondBuilder),
+}
+
+impl ColumnBuilder {
+    fn new(ty: ColumnType) -> Self {
+        match ty {
+            ColumnType::String => ColumnBuilder::String(StringBuilder::new()),
+            ColumnType::Integer => ColumnBuilder::Integer(Int64Builder::new()),
+            ColumnType::Float => ColumnBuilder::Float(Float64Builder::new()),
+            ColumnType::Boolean => ColumnBuilder::Boolean(BooleanBuilder::new()),
+            ColumnType::Date => ColumnBuilder::Date(Date32Builder::new()),
+            ColumnType::Timestamp => ColumnBuilder::Timestamp(TimestampMicrosecondBuilder::new()),
+        }
+    }
+    fn push(&mut self, v: Value) {
+        match (self, v) {
+            (ColumnBuilder::String(b), Value::String(s)) => b.append_value(s),
+            (ColumnBuilder::Integer(b), Value::Integer(i)) => b.append_value(i),
+            (ColumnBuilder::Float(b), Value::Float(f)) => b.append_value(f),
+            (ColumnBuilder::Boolean(b), Value::Boolean(x)) => b.append_value(x),
+            (ColumnBuilder::Date(b), Value::Date(d)) => b.append_value(d),
+            (ColumnBuilder::Timestamp(b), Value::Timestamp(t)) => b.append_value(t),
+            (b, _) => b.push_null(),
+        }
+    }
+    fn push_null(&mut self) {
+        match self {
+            ColumnBuilder::String(b) => b.append_null(),
+            ColumnBuilder::Integer(b) => b.append_null(),
+            ColumnBuilder::Float(b) => b.append_null(),
+            ColumnBuilder::Boolean(b) => b.append_null(),
+            ColumnBuilder::Date(b) => b.append_null(),
+            ColumnBuilder::Timestamp(b) => b.append_null(),
+        }
+    }
+    fn finish(&mut self) -> ArrayRef {
+        match self {
+            ColumnBuilder::String(b) => Arc::new(b.finish()),
+            ColumnBuilder::Integer(b) => Arc::new(b.finish()),
+            ColumnBuilder::Float(b) => Arc::new(b.finish()),
+            ColumnBuilder::Boolean(b) => Arc::new(b.finish()),
+            ColumnBuilder::Date(b) => Arc::new(b.finish()),
+            ColumnBuilder::Timestamp(b) => Arc::new(b.finish()),
+        }
+    }
+    fn len(&self) -> usize {
+        match self {
+            ColumnBuilder::String(b) => b.len(),
+            ColumnBuilder::Integer(b) => b.len(),
+            ColumnBuilder::Float(b) => b.len(),
+            ColumnBuilder::Boolean(b) => b.len(),
+            ColumnBuilder::Date(b) => b.len(),
+            ColumnBuilder::Timestamp(b) => b.len(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value<'a> {
+    Null,
+    String(&'a str),
+    Integer(i64),
+    Float(f64),
+    Boolean(bool),
+    /// Days since 1970-01-01.
+    Date(i32),
+    /// Microseconds since 1970-01-01T00:00:00 (no time zone).
+    Timestamp(i64),
+}
+
+/// Where a declared column is found in one file's header.
+fn map_headers(
+    spec: &SourceSpec,
+    headers: &csv::StringRecord,
+    shown: &str,
+    source_id: &str,
+) -> Result<Vec<Option<usize>>, Diagnostic> {
+    let names: Vec<&str> = headers.iter().map(|h| h.trim_start_matches('\u{FEFF}')).collect();
+    let mut out = vec![];
+    for (col, cs) in &spec.columns {
+        let mut wanted: Vec<&str> = vec![cs.header.as_deref().unwrap_or(col)];
+        wanted.extend(cs.aliases.iter().map(String::as_str));
+        let exact = wanted.iter().find_map(|w| names.iter().position(|h| h == w));
+        let loose = || {
+            wanted.iter().find_map(|w| names.iter().position(|h| normalise_header(h) == normalise_header(w)))
+        };
+        match exact.or_else(loose) {
+            Some(i) => out.push(Some(i)),
+            None => {
+                let hint = did_you_mean(wanted[0], names.iter().copied());
+                return Err(Diagnostic::error(
+                    "YS0302",
+                    format!("{shown}: source `{source_id}` declares column `{col}`, but the file's header has no such column"),
+                )
+                .help(match hint {
+                    Some(h) => format!("the header has `{h}`: add `header: \"{h}\"` or `aliases: [\"{h}\"]` to column `{col}`"),
+                    None => format!("the header is: {}", names.join(", ")),
+                }));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Header matching ignores case, surrounding space and the difference between ' ', '_', '-'.
+fn normalise_header(h: &str) -> String {
+    h.trim().to_lowercase().chars().map(|c| if c == ' ' || c == '-' { '_' } else { c }).collect()
+}
+
+fn read_csv_text(
+    source_id: &str,
+    spec: &SourceSpec,
+    schema: &SchemaRef,
+    text: &str,
+    shown: &str,
+    batches: &mut Vec<RecordBatch>,
+    stats: &mut SourceStats,
+) -> Result<(), Diagnostic> {
+    let delimiter = u8::try_from(spec.delimiter).map_err(|_| {
+        Diagnostic::error("YS0002", format!("source `{source_id}`: the delimiter must be a single ASCII character"))
+    })?;
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .has_headers(true)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let headers = reader
+        .headers()
+        .map_err(|e| Diagnostic::error("YS0301", format!("{shown}: cannot read the header row: {e}")))?
+        .clone();
+    let positions = map_headers(spec, &headers, shown, source_id)?;
+    let columns: Vec<(&String, &ColumnSpec)> = spec.columns.iter().collect();
+    let mut builders: Vec<ColumnBuilder> = columns.iter().map(|(_, c)| ColumnBuilder::new(c.ty)).collect();
+    let mut file_builder = spec.file_column.as_ref().map(|_| StringBuilder::new());
+    let mut problems: Vec<String> = vec![];
+    let mut record = csv::StringRecord::new();
+    loop {
+        match reader.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => {
+                let line = e.position().map(|p| p.line()).unwrap_or(0);
+                return Err(Diagnostic::error("YS0301", format!("{shown}:{line}: malformed CSV: {e}")));
+            }
+        }
+        let line = record.position().map(|p| p.line()).unwrap_or(0);
+        // A fully empty line at the end of Excel exports is not a row.
+        if record.iter().all(|f| f.trim().is_empty()) {
+            continue;
+        }
+        stats.rows_read += 1;
+        let mut row_values: Vec<Value> = Vec::with_capacity(columns.len());
+        let mut skip = false;
+        for (i, (name, cs)) in columns.iter().enumerate() {
+            let raw = positions[i].and_then(|p| record.get(p)).unwrap_or("");
+            let value = if is_null(raw, spec) {
+                Value::Null
+            } else {
+                match parse_value(raw, cs) {
+                    Some(v) => v,
+                    None => {
+                        let policy = cs.on_invalid.unwrap_or(spec.on_invalid);
+                        *stats.invalid_values.entry((*name).clone()).or_insert(0) += 1;
+                        match policy {
+                            OnInvalid::Null => Value::Null,
+                            OnInvalid::Skip => {
+                                skip = true;
+                                Value::Null
+                            }
+                            OnInvalid::Error => {
+                                if problems.len() < MAX_REPORTED {
+                                    problems.push(format!(
+                                        "{shown}:{line}: column `{name}` (column {} of the file): cannot read {:?} as {}",
+                                        positions[i].map(|p| p + 1).unwrap_or(0),
+                                        raw,
+                                        describe_type(cs)
+                                    ));
+                                }
+                                Value::Null
+                            }
+                        }
+                    }
+                }
+            };
+            row_values.push(value);
+        }
+        if skip {
+            stats.rows_skipped += 1;
+            continue;
+        }
+        for (b, v) in builders.iter_mut().zip(row_values.drain(..)) {
+            b.push(v);
+        }
+        if let Some(fb) = file_builder.as_mut() {
+            fb.append_value(shown);
+        }
+        if builders.first().map(|b| b.len()).unwrap_or(0) >= BATCH_ROWS {
+            batches.push(finish_batch(schema, &mut builders, file_builder.as_mut())?);
+        }
+    }
+    if !problems.is_empty() {
+        let total: u64 = stats.invalid_values.values().sum();
+        let mut message = format!("source `{source_id}`: {total} value(s) cannot be read\n");
+        for p in &problems {
+            message.push_str("  ");
+            message.push_str(p);
+            message.push('\n');
+        }
+        return Err(Diagnostic::error("YS0301", message.trim_end().to_string()).help(format!(
+            "fix the data, declare the right `format` for the column, or set `on_invalid: null` (or `skip`) on the column or on source `{source_id}` in yardstick.yaml"
+        )));
+    }
+    if builders.first().map(|b| b.len()).unwrap_or(0) > 0 || (builders.is_empty() && file_builder.is_some()) {
+        batches.push(finish_batch(schema, &mut builders, file_builder.as_mut())?);
+    }
+    Ok(())
+}
+
+fn finish_batch(
+    schema: &SchemaRef,
+    builders: &mut [ColumnBuilder],
+    file_builder: Option<&mut StringBuilder>,
+) -> Result<RecordBatch, Diagnostic> {
+    let mut arrays: Vec<ArrayRef> = builders.iter_mut().map(ColumnBuilder::finish).collect();
+    if let Some(fb) = file_builder {
+        arrays.push(Arc::new(fb.finish()));
+    }
+    RecordBatch::try_new(schema.clone(), arrays)
+        .map_err(|e| Diagnostic::error("YS0400", format!("internal error building a batch: {e}")))
+}
+
+fn is_null(raw: &str, spec: &SourceSpec) -> bool {
+    let t = raw.trim();
+    t.is_empty() || spec.null_values.iter().any(|n| n == t)
+}
+
+fn describe_type(cs: &ColumnSpec) -> String {
+    match cs.ty {
+        ColumnType::Date | ColumnType::Timestamp if !cs.formats.is_empty() => {
+            format!("{} with format {}", cs.ty.name(), cs.formats.iter().map(|f| format!("{f:?}")).collect::<Vec<_>>().join(" or "))
+        }
+        ColumnType::Timestamp => "timestamp (ISO 8601, e.g. 2024-03-07 13:05:09)".into(),
+        ColumnType::Date => "date (YYYY-MM-DD)".into(),
+        ColumnType::Boolean => "boolean (true/false, yes/no, y/n, 1/0)".into(),
+        t => t.name().into(),
+    }
+}
+
+const ISO_TIMESTAMPS: &[&str] = &["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M"];
+
+/// Parse one non-null field by its declared column spec. `None` means invalid.
+pub fn parse_value<'a>(raw: &'a str, cs: &ColumnSpec) -> Option<Value<'a>> {
+    let t = raw.trim();
+    match cs.ty {
+        ColumnType::String => Some(Value::String(raw)),
+        ColumnType::Integer => {
+            let s = strip_thousands(t, cs.thousands);
+            s.parse::<i64>().ok().map(Value::Integer)
+        }
+        ColumnType::Float => {
+            let s = strip_thousands(t, cs.thousands);
+            s.parse::<f64>().ok().filter(|f| f.is_finite()).map(Value::Float)
+        }
+        ColumnType::Boolean => match t.to_ascii_lowercase().as_str() {
+            "true" | "t" | "yes" | "y" | "1" => Some(Value::Boolean(true)),
+            "false" | "f" | "no" | "n" | "0" => Some(Value::Boolean(false)),
+            _ => None,
+        },
+        ColumnType::Date => {
+            let d = if cs.formats.is_empty() {
+                NaiveDate::parse_from_str(t, "%Y-%m-%d").ok()
+            } else {
+                cs.formats.iter().find_map(|f| parse_date(t, f))
+            }?;
+            Some(Value::Date(crate::plan::days_since_epoch(d)))
+        }
+        ColumnType::Timestamp => {
+            let ts = if cs.formats.is_empty() {
+                ISO_TIMESTAMPS
+                    .iter()
+                    .find_map(|f| NaiveDateTime::parse_from_str(t, f).ok())
+                    .or_else(|| chrono::DateTime::parse_from_rfc3339(t).ok().map(|d| d.naive_utc()))
+                    .or_else(|| NaiveDate::parse_from_str(t, "%Y-%m-%d").ok().and_then(|d| d.and_hms_opt(0, 0, 0)))
+            } else {
+                cs.formats.iter().find_map(|f| parse_timestamp(t, f))
+            }?;
+            Some(Value::Timestamp(ts.and_utc().timestamp_micros()))
+        }
+    }
+}
+
+fn parse_date(t: &str, format: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(t, format).ok().or_else(|| NaiveDateTime::parse_from_str(t, format).ok().map(|d| d.date()))
+}
+
+fn parse_timestamp(t: &str, format: &str) -> Option<NaiveDateTime> {
+    NaiveDateTime::parse_from_str(t, format)
+        .ok()
+        .or_else(|| chrono::DateTime::parse_from_str(t, format).ok().map(|d| d.naive_utc()))
+        .or_else(|| NaiveDate::parse_from_str(t, format).ok().and_then(|d| d.and_hms_opt(0, 0, 0)))
+}
+
+fn strip_thousands(s: &str, sep: Option<char>) -> std::borrow::Cow<'_, str> {
+    match sep {
+        Some(c) if s.contains(c) => std::borrow::Cow::Owned(s.replace(c, "")),
+        _ => std::borrow::Cow::Borrowed(s),
+    }
+}

@@ -1,0 +1,112 @@
+//! The `yardstick` command line. All logic lives in the library; this file maps
+//! subcommands to pipeline calls and results to exit codes (0 ok, 1 errors, 2 usage).
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Parser)]
+#[command(
+    name = "yardstick",
+    version,
+    about = "Metrics as code: goals, objectives and KPIs in plain text, checked, computed and published as a static report",
+    after_help = "Examples:\n  yardstick build examples/city          write examples/city/out/index.html and results.json\n  yardstick check examples/city          check definitions without reading data\n  yardstick sql examples/city answered_10s   show the query behind a KPI\n\nDocs: docs/cli.md, docs/language.md"
+)]
+struct Cli {
+    /// Colour in error messages.
+    #[arg(long, global = true, value_enum, default_value_t = Color::Auto)]
+    color: Color,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check, run every KPI on the data, and write the report (index.html, results.json).
+    #[command(after_help = "Examples:\n  yardstick build                     build the project in the current directory\n  yardstick build examples/city\n  yardstick build . --out public/     write the report somewhere else\n\nExit status: 0 built, 1 errors in definitions or data, 2 usage error.")]
+    Build {
+        /// Project directory (holds yardstick.yaml).
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// Output directory (default: the project's `output`, usually DIR/out).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Check all definitions statically; reads no data.
+    #[command(after_help = "Examples:\n  yardstick check\n  yardstick check examples/city\n\nExit status: 0 clean, 1 errors found, 2 usage error.")]
+    Check {
+        /// Project directory (holds yardstick.yaml).
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+    },
+    /// Print the compiled query of a KPI as SQL.
+    #[command(after_help = "Examples:\n  yardstick sql answered_10s                  KPI of the project in the current directory\n  yardstick sql examples/city answered_10s\n\nThe SQL is generated from the DataFusion plan yardstick runs, for reading and auditing.")]
+    Sql {
+        /// `[DIR] KPI`: the project directory (default `.`) and the KPI's id.
+        #[arg(num_args = 1..=2, required = true, value_names = ["DIR", "KPI"])]
+        args: Vec<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let color = match cli.color {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+    };
+    let fail = |f: yardstick::Failure| {
+        eprint!("{}", f.render(color));
+        ExitCode::from(1)
+    };
+    match cli.command {
+        Command::Build { dir, out } => match yardstick::build(&dir, out.as_deref()) {
+            Ok((results, written)) => {
+                let rows: usize = results.kpis.iter().map(|k| k.rows.len()).sum();
+                println!("built {} KPIs ({} values)", results.kpis.len(), rows);
+                for w in written {
+                    println!("wrote {}", w.display());
+                }
+                ExitCode::SUCCESS
+            }
+            Err(f) => fail(f),
+        },
+        Command::Check { dir } => match yardstick::compile(&dir) {
+            Ok(c) => {
+                println!("ok: {} goals, {} KPIs, {} sources", c.model.goals.len(), c.model.kpis.len(), c.model.sources.len());
+                ExitCode::SUCCESS
+            }
+            Err(f) => fail(f),
+        },
+        Command::Sql { args } => {
+            let (dir, kpi) = match args.as_slice() {
+                [kpi] => (PathBuf::from("."), kpi.clone()),
+                [dir, kpi] => (PathBuf::from(dir), kpi.clone()),
+                _ => return ExitCode::from(2),
+            };
+            match yardstick::compile(&dir) {
+                Ok(c) => match c.sql().get(&kpi) {
+                    Some(sql) => {
+                        println!("{sql}");
+                        ExitCode::SUCCESS
+                    }
+                    None => {
+                        let help = yardstick::diagnostics::suggest("KPI", &kpi, c.model.kpis.iter().map(|k| k.id.as_str()));
+                        eprintln!("error: no KPI `{kpi}` in {}\n  help: {help}", dir.display());
+                        ExitCode::from(1)
+                    }
+                },
+                Err(f) => fail(f),
+            }
+        }
+    }
+}

@@ -1,0 +1,456 @@
+//! `.kpi` text -> [`ast::File`]. The grammar is `grammar/yardstick.pest`; operator precedence
+//! comes from a Pratt parser. Parse errors say what was expected in words.
+
+use std::sync::LazyLock;
+
+use pest::iterators::{Pair, Pairs};
+use pest::pratt_parser::{Assoc, Op, PrattParser};
+use pest::Parser as _;
+
+use crate::ast::*;
+use crate::diagnostics::{Diagnostic, Diagnostics};
+use crate::span::{FileId, Span};
+
+#[derive(pest_derive::Parser)]
+#[grammar = "../grammar/yardstick.pest"]
+struct KpiParser;
+
+type PResult<T> = Result<T, Diagnostic>;
+
+/// Parse one `.kpi` file.
+pub fn parse_file(file: FileId, text: &str) -> Result<File, Diagnostics> {
+    let mut pairs = KpiParser::parse(Rule::file, text).map_err(|e| Diagnostics::one(syntax_error(file, text, e)))?;
+    let root = pairs.next().ok_or_else(|| Diagnostics::one(Diagnostic::error("YS0100", "empty parse")))?;
+    let ctx = Ctx { file };
+    let mut goals = vec![];
+    let mut errors = vec![];
+    for pair in root.into_inner() {
+        if pair.as_rule() == Rule::goal {
+            match ctx.goal(pair) {
+                Ok(g) => goals.push(g),
+                Err(d) => errors.push(d),
+            }
+        }
+    }
+    if errors.is_empty() { Ok(File { goals }) } else { Err(Diagnostics(errors)) }
+}
+
+/// Parse a standalone expression (used by tests and by future `explain`).
+pub fn parse_expr(file: FileId, text: &str) -> Result<Expr, Diagnostics> {
+    let mut pairs = KpiParser::parse(Rule::expr, text).map_err(|e| Diagnostics::one(syntax_error(file, text, e)))?;
+    let pair = pairs.next().ok_or_else(|| Diagnostics::one(Diagnostic::error("YS0100", "empty expression")))?;
+    Ctx { file }.expr(pair).map_err(Diagnostics::one)
+}
+
+struct Ctx {
+    file: FileId,
+}
+
+static PRATT: LazyLock<PrattParser<Rule>> = LazyLock::new(|| {
+    PrattParser::new()
+        .op(Op::infix(Rule::op_or, Assoc::Left))
+        .op(Op::infix(Rule::op_and, Assoc::Left))
+        .op(Op::prefix(Rule::op_not))
+        .op(Op::infix(Rule::op_eq, Assoc::Left)
+            | Op::infix(Rule::op_ne, Assoc::Left)
+            | Op::infix(Rule::op_lt, Assoc::Left)
+            | Op::infix(Rule::op_le, Assoc::Left)
+            | Op::infix(Rule::op_gt, Assoc::Left)
+            | Op::infix(Rule::op_ge, Assoc::Left))
+        .op(Op::postfix(Rule::op_is_null)
+            | Op::postfix(Rule::op_is_not_null)
+            | Op::postfix(Rule::op_in)
+            | Op::postfix(Rule::op_not_in))
+        .op(Op::infix(Rule::op_add, Assoc::Left) | Op::infix(Rule::op_sub, Assoc::Left))
+        .op(Op::infix(Rule::op_mul, Assoc::Left) | Op::infix(Rule::op_div, Assoc::Left))
+        .op(Op::prefix(Rule::op_neg))
+});
+
+impl Ctx {
+    fn span(&self, pair: &Pair<Rule>) -> Span {
+        let s = pair.as_span();
+        Span::new(self.file, s.start()..s.end())
+    }
+
+    fn ident(&self, pair: Pair<Rule>) -> Ident {
+        let span = self.span(&pair);
+        let text = pair.as_str();
+        let name = if pair.as_rule() == Rule::quoted_ident {
+            text.trim_matches('`').to_string()
+        } else {
+            text.to_string()
+        };
+        Ident { name, span }
+    }
+
+    fn column_ref(&self, pair: Pair<Rule>) -> Ident {
+        // column_ref -> ident | quoted_ident
+        let span = self.span(&pair);
+        match pair.into_inner().next() {
+            Some(inner) => self.ident(inner),
+            None => Ident { name: String::new(), span },
+        }
+    }
+
+    fn string(&self, pair: Pair<Rule>) -> Str {
+        let span = self.span(&pair);
+        let inner = pair.into_inner().next().map(|p| p.as_str()).unwrap_or("");
+        Str { value: unescape(inner), span }
+    }
+
+    fn title(&self, pair: Option<&Pair<Rule>>) -> Option<Str> {
+        pair.filter(|p| p.as_rule() == Rule::title)
+            .and_then(|p| p.clone().into_inner().next())
+            .map(|s| self.string(s))
+    }
+
+    fn meta(&self, pair: Pair<Rule>) -> MetaClause {
+        let span = self.span(&pair);
+        let kind = match pair.as_rule() {
+            Rule::owner_clause => MetaKind::Owner,
+            Rule::description_clause => MetaKind::Description,
+            _ => MetaKind::Method,
+        };
+        let value = pair.into_inner().find(|p| p.as_rule() == Rule::string).map(|p| self.string(p));
+        MetaClause { kind, value: value.unwrap_or(Str { value: String::new(), span }), span }
+    }
+
+    /// `keyword ident title? { members }` -> (id, title, member pairs)
+    fn header<'a>(&self, pair: Pair<'a, Rule>) -> (Ident, Option<Str>, Vec<Pair<'a, Rule>>) {
+        let span = self.span(&pair);
+        let mut inner: Vec<Pair<Rule>> = pair.into_inner().skip(1).collect();
+        let id = if inner.first().map(|p| p.as_rule()) == Some(Rule::ident) {
+            self.ident(inner.remove(0))
+        } else {
+            Ident { name: String::new(), span }
+        };
+        let title = self.title(inner.first());
+        if title.is_some() {
+            inner.remove(0);
+        }
+        (id, title, inner)
+    }
+
+    fn goal(&self, pair: Pair<Rule>) -> PResult<Goal> {
+        let span = self.span(&pair);
+        let (id, title, members) = self.header(pair);
+        let mut out = vec![];
+        for m in members {
+            out.push(match m.as_rule() {
+                Rule::objective => GoalMember::Objective(self.objective(m)?),
+                Rule::kpi => GoalMember::Kpi(self.kpi(m)?),
+                _ => GoalMember::Meta(self.meta(m)),
+            });
+        }
+        Ok(Goal { id, title, members: out, span })
+    }
+
+    fn objective(&self, pair: Pair<Rule>) -> PResult<Objective> {
+        let span = self.span(&pair);
+        let (id, title, members) = self.header(pair);
+        let mut out = vec![];
+        for m in members {
+            out.push(match m.as_rule() {
+                Rule::kpi => ObjectiveMember::Kpi(self.kpi(m)?),
+                _ => ObjectiveMember::Meta(self.meta(m)),
+            });
+        }
+        Ok(Objective { id, title, members: out, span })
+    }
+
+    fn kpi(&self, pair: Pair<Rule>) -> PResult<Kpi> {
+        let span = self.span(&pair);
+        let (id, title, clauses) = self.header(pair);
+        let mut out = vec![];
+        for c in clauses {
+            out.push(self.kpi_clause(c)?);
+        }
+        Ok(Kpi { id, title, clauses: out, span })
+    }
+
+    fn kpi_clause(&self, pair: Pair<Rule>) -> PResult<KpiClause> {
+        let span = self.span(&pair);
+        let rule = pair.as_rule();
+        if matches!(rule, Rule::owner_clause | Rule::description_clause | Rule::method_clause) {
+            return Ok(KpiClause { kind: KpiClauseKind::Meta(self.meta(pair)), span });
+        }
+        // Skip the keyword.
+        let mut inner = pair.into_inner().skip(1);
+        let missing = || Diagnostic::error("YS0100", "incomplete clause").at(span, "here");
+        let kind = match rule {
+            Rule::from_clause => KpiClauseKind::From(self.ident(inner.next().ok_or_else(missing)?)),
+            Rule::time_clause => KpiClauseKind::Time(self.column_ref(inner.next().ok_or_else(missing)?)),
+            Rule::measure_clause => KpiClauseKind::Measure(self.expr(inner.next().ok_or_else(missing)?)?),
+            Rule::where_clause => KpiClauseKind::Where(self.expr(inner.next().ok_or_else(missing)?)?),
+            Rule::by_clause => KpiClauseKind::By(inner.map(|p| self.column_ref(p)).collect()),
+            Rule::grain_clause => KpiClauseKind::Grain(self.ident(inner.next().ok_or_else(missing)?)),
+            Rule::unit_clause => {
+                let p = inner.next().ok_or_else(missing)?;
+                if p.as_rule() == Rule::string {
+                    KpiClauseKind::Unit(self.string(p))
+                } else {
+                    KpiClauseKind::Unit(Str { value: p.as_str().to_string(), span: self.span(&p) })
+                }
+            }
+            Rule::target_clause => {
+                let cmp = inner.next().ok_or_else(missing)?;
+                let comparator = match cmp.as_str() {
+                    ">=" => Comparator::Ge,
+                    ">" => Comparator::Gt,
+                    "<=" => Comparator::Le,
+                    _ => Comparator::Lt,
+                };
+                let value = self.quantity(inner.next().ok_or_else(missing)?)?;
+                KpiClauseKind::Target(TargetAst { comparator, value })
+            }
+            _ => return Err(missing()),
+        };
+        Ok(KpiClause { kind, span })
+    }
+
+    fn quantity(&self, pair: Pair<Rule>) -> PResult<Quantity> {
+        let span = self.span(&pair);
+        let mut inner = pair.into_inner();
+        let num = inner.next().ok_or_else(|| Diagnostic::error("YS0101", "expected a number").at(span, "here"))?;
+        let text = num.as_str().to_string();
+        let number = self.number(&num)?;
+        let unit = inner.next().map(|u| Ident { name: u.as_str().to_string(), span: self.span(&u) });
+        Ok(Quantity { number, text, unit, span })
+    }
+
+    fn number(&self, pair: &Pair<Rule>) -> PResult<f64> {
+        pair.as_str().parse::<f64>().ok().filter(|n| n.is_finite()).ok_or_else(|| {
+            Diagnostic::error("YS0101", format!("`{}` is not a number yardstick can represent", pair.as_str()))
+                .at(self.span(pair), "number out of range")
+        })
+    }
+
+    fn expr(&self, pair: Pair<Rule>) -> PResult<Expr> {
+        self.pratt(pair.into_inner())
+    }
+
+    fn pratt(&self, pairs: Pairs<Rule>) -> PResult<Expr> {
+        PRATT
+            .map_primary(|p| self.primary(p))
+            .map_prefix(|op, rhs| {
+                let rhs = rhs?;
+                let span = self.span(&op).to(rhs.span);
+                let op = if op.as_rule() == Rule::op_not { UnaryOp::Not } else { UnaryOp::Neg };
+                Ok(Expr { kind: ExprKind::Unary { op, expr: Box::new(rhs) }, span })
+            })
+            .map_postfix(|lhs, op| {
+                let lhs = lhs?;
+                let span = lhs.span.to(self.span(&op));
+                let kind = match op.as_rule() {
+                    Rule::op_is_null => ExprKind::IsNull { expr: Box::new(lhs), negated: false },
+                    Rule::op_is_not_null => ExprKind::IsNull { expr: Box::new(lhs), negated: true },
+                    rule => {
+                        let negated = rule == Rule::op_not_in;
+                        let list = op
+                            .into_inner()
+                            .filter(|p| p.as_rule() == Rule::expr)
+                            .map(|p| self.expr(p))
+                            .collect::<PResult<Vec<_>>>()?;
+                        ExprKind::InList { expr: Box::new(lhs), list, negated }
+                    }
+                };
+                Ok(Expr { kind, span })
+            })
+            .map_infix(|lhs, op, rhs| {
+                let (lhs, rhs) = (lhs?, rhs?);
+                let span = lhs.span.to(rhs.span);
+                let op = match op.as_rule() {
+                    Rule::op_or => BinaryOp::Or,
+                    Rule::op_and => BinaryOp::And,
+                    Rule::op_eq => BinaryOp::Eq,
+                    Rule::op_ne => BinaryOp::Ne,
+                    Rule::op_lt => BinaryOp::Lt,
+                    Rule::op_le => BinaryOp::Le,
+                    Rule::op_gt => BinaryOp::Gt,
+                    Rule::op_ge => BinaryOp::Ge,
+                    Rule::op_add => BinaryOp::Add,
+                    Rule::op_sub => BinaryOp::Sub,
+                    Rule::op_mul => BinaryOp::Mul,
+                    _ => BinaryOp::Div,
+                };
+                Ok(Expr { kind: ExprKind::Binary { op, lhs: Box::new(lhs), rhs: Box::new(rhs) }, span })
+            })
+            .parse(pairs)
+    }
+
+    fn primary(&self, pair: Pair<Rule>) -> PResult<Expr> {
+        let span = self.span(&pair);
+        let kind = match pair.as_rule() {
+            Rule::expr => return self.expr(pair),
+            Rule::number => ExprKind::Number { value: self.number(&pair)?, text: pair.as_str().to_string() },
+            Rule::string => ExprKind::String(self.string(pair).value),
+            Rule::kw_true => ExprKind::Bool(true),
+            Rule::kw_false => ExprKind::Bool(false),
+            Rule::kw_null => ExprKind::Null,
+            Rule::date => {
+                let d = chrono::NaiveDate::parse_from_str(pair.as_str(), "%Y-%m-%d").map_err(|_| {
+                    Diagnostic::error("YS0101", format!("`{}` is not a valid date", pair.as_str()))
+                        .at(span, "no such day")
+                        .help("dates are written YYYY-MM-DD, e.g. 2024-07-01")
+                })?;
+                ExprKind::Date(d)
+            }
+            Rule::column_ref => ExprKind::Column(self.column_ref(pair)),
+            Rule::call => {
+                let mut inner = pair.into_inner();
+                let name = self.ident(inner.next().ok_or_else(|| Diagnostic::error("YS0100", "call without a name"))?);
+                let args = inner.map(|a| self.arg(a)).collect::<PResult<Vec<_>>>()?;
+                ExprKind::Call { name, args }
+            }
+            other => {
+                return Err(Diagnostic::error("YS0100", format!("unexpected {}", describe_rule(other))).at(span, "here"));
+            }
+        };
+        Ok(Expr { kind, span })
+    }
+
+    fn arg(&self, pair: Pair<Rule>) -> PResult<Arg> {
+        let span = self.span(&pair);
+        let mut distinct = false;
+        let mut expr = None;
+        let mut filter = None;
+        for p in pair.into_inner() {
+            match p.as_rule() {
+                Rule::kw_distinct => distinct = true,
+                Rule::kw_where => {}
+                Rule::expr if expr.is_none() => expr = Some(self.expr(p)?),
+                Rule::expr => filter = Some(self.expr(p)?),
+                _ => {}
+            }
+        }
+        let expr = expr.ok_or_else(|| Diagnostic::error("YS0100", "empty argument").at(span, "here"))?;
+        Ok(Arg { distinct, expr, filter, span })
+    }
+}
+
+fn unescape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            match chars.next() {
+                Some('n') => out.push('\n'),
+                Some('t') => out.push('\t'),
+                Some(other) => out.push(other),
+                None => out.push('\\'),
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn syntax_error(file: FileId, text: &str, e: pest::error::Error<Rule>) -> Diagnostic {
+    use pest::error::{ErrorVariant, InputLocation};
+    let pos = match e.location {
+        InputLocation::Pos(p) => p,
+        InputLocation::Span((s, _)) => s,
+    };
+    let pos = pos.min(text.len());
+    // Point at the offending token (up to the next whitespace), or one char at EOF.
+    let end = text[pos..].find(char::is_whitespace).map(|n| pos + n.max(1)).unwrap_or(text.len()).min(text.len());
+    let end = if end == pos { (pos + 1).min(text.len()) } else { end };
+    let found = text[pos..end].chars().take(30).collect::<String>();
+    let expected = match &e.variant {
+        ErrorVariant::ParsingError { positives, .. } => {
+            let mut words: Vec<&str> = positives.iter().map(|r| describe_rule(*r)).collect();
+            words.sort();
+            words.dedup();
+            words
+        }
+        ErrorVariant::CustomError { .. } => vec![],
+    };
+    let expected_text = join_or(&expected);
+    let found_text = if found.is_empty() { "the end of the file".to_string() } else { format!("`{found}`") };
+    let message = if expected_text.is_empty() {
+        format!("unexpected {found_text}")
+    } else {
+        format!("expected {expected_text}, found {found_text}")
+    };
+    let help = syntax_help(&expected, &found);
+    Diagnostic::error("YS0100", message)
+        .at(Span::new(file, pos..end), if expected_text.is_empty() { "unexpected".to_string() } else { format!("expected {expected_text}") })
+        .help_opt(help)
+}
+
+fn syntax_help(expected: &[&str], found: &str) -> Option<String> {
+    let is_keyword = |w: &str| {
+        ["goal", "objective", "kpi", "from", "time", "measure", "where", "by", "grain", "target", "unit", "owner",
+         "description", "method", "and", "or", "not", "is", "null", "in", "true", "false", "distinct"]
+            .contains(&w)
+    };
+    let word: String = found.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+    if expected.contains(&"a name") && is_keyword(&word) {
+        return Some(format!("`{word}` is a keyword; quote a column with backticks: `{word}`"));
+    }
+    if expected.iter().any(|e| e.starts_with("a KPI clause")) {
+        return Some("KPI clauses are: from, time, measure, where, by, grain, target, unit, owner, description, method".into());
+    }
+    if expected.contains(&"`goal`") {
+        return Some("a .kpi file is a list of `goal <name> \"Title\" { ... }` blocks".into());
+    }
+    None
+}
+
+fn join_or(words: &[&str]) -> String {
+    match words {
+        [] => String::new(),
+        [one] => one.to_string(),
+        [init @ .., last] => format!("{} or {}", init.join(", "), last),
+    }
+}
+
+/// Words for grammar rules, so errors never show pest rule names.
+fn describe_rule(rule: Rule) -> &'static str {
+    match rule {
+        Rule::EOI => "the end of the file",
+        Rule::goal | Rule::kw_goal => "`goal`",
+        Rule::objective | Rule::kw_objective => "`objective`",
+        Rule::kpi | Rule::kw_kpi => "`kpi`",
+        Rule::title => "a quoted title",
+        Rule::from_clause | Rule::time_clause | Rule::measure_clause | Rule::where_clause | Rule::by_clause
+        | Rule::grain_clause | Rule::target_clause | Rule::unit_clause => "a KPI clause (from, measure, where, by, grain, target, ...)",
+        Rule::owner_clause | Rule::description_clause | Rule::method_clause | Rule::kw_owner | Rule::kw_description
+        | Rule::kw_method => "`owner`, `description` or `method`",
+        Rule::ident => "a name",
+        Rule::quoted_ident | Rule::column_ref => "a column name",
+        Rule::string | Rule::dq_inner | Rule::sq_inner => "a quoted string",
+        Rule::number => "a number",
+        Rule::date => "a date (YYYY-MM-DD)",
+        Rule::quantity => "a number such as `90%`, `5` or `8 min`",
+        Rule::unit_word => "a unit such as `%`, `pp`, `min`, `days`",
+        Rule::comparator => "a comparison (`>=`, `<=`, `>`, `<`)",
+        Rule::expr | Rule::call | Rule::arg => "an expression",
+        Rule::op_or | Rule::op_and | Rule::op_eq | Rule::op_ne | Rule::op_le | Rule::op_ge | Rule::op_lt
+        | Rule::op_gt | Rule::op_add | Rule::op_sub | Rule::op_mul | Rule::op_div => "an operator",
+        Rule::op_not | Rule::op_neg => "an expression",
+        Rule::op_is_null | Rule::op_is_not_null | Rule::op_in | Rule::op_not_in => "an operator",
+        Rule::kw_from => "`from`",
+        Rule::kw_time => "`time`",
+        Rule::kw_measure => "`measure`",
+        Rule::kw_where => "`where`",
+        Rule::kw_by => "`by`",
+        Rule::kw_grain => "`grain`",
+        Rule::kw_target => "`target`",
+        Rule::kw_unit => "`unit`",
+        Rule::kw_and => "`and`",
+        Rule::kw_or => "`or`",
+        Rule::kw_not => "`not`",
+        Rule::kw_is => "`is`",
+        Rule::kw_null => "`null`",
+        Rule::kw_in => "`in`",
+        Rule::kw_true | Rule::kw_false => "`true` or `false`",
+        Rule::kw_distinct => "`distinct`",
+        Rule::keyword => "a keyword",
+        Rule::WHITESPACE | Rule::COMMENT => "whitespace",
+        Rule::file => "a goal",
+        Rule::ident_char => "a letter or digit",
+        _ => "something else",
+    }
+}

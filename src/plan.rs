@@ -1,0 +1,297 @@
+//! Checked KPIs -> DataFusion [`LogicalPlan`]s, built from `Expr`s (never SQL strings).
+//!
+//! Every KPI plan has the same shape, so later stages can fuse plans per source:
+//!
+//! ```text
+//! Projection: period, <by...>, <value expression over m0, m1, ...> AS value
+//!   Aggregate: groupBy=[period, <by...>], aggr=[<aggregate> AS m0, ...]
+//!     Filter: <kpi where> AND <time> IS NOT NULL
+//!       TableScan: <source>   (declared schema, no IO)
+//! ```
+//!
+//! Plans scan a [`LogicalTableSource`] carrying the declared schema: planning never touches
+//! data. `run` swaps in real table providers.
+
+use std::sync::Arc;
+
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use datafusion::common::{Column, ScalarValue};
+use datafusion::functions::expr_fn::{date_part, date_trunc, nullif};
+use datafusion::functions_aggregate::expr_fn::{avg, count, count_distinct, max, min, sum};
+use datafusion::logical_expr::builder::LogicalTableSource;
+use datafusion::logical_expr::{binary_expr, cast, lit, Expr, ExprFunctionExt, LogicalPlan, LogicalPlanBuilder, Operator};
+
+use crate::ast::BinaryOp;
+use crate::config::{SourceSpec, WeekStart};
+use crate::diagnostics::{Diagnostic, Diagnostics};
+use crate::model::*;
+
+/// One KPI's query.
+#[derive(Debug, Clone)]
+pub struct KpiPlan {
+    pub kpi: String,
+    pub source: String,
+    pub plan: LogicalPlan,
+}
+
+/// Plan every KPI of the model.
+pub fn plan(model: &Model) -> Result<Vec<KpiPlan>, Diagnostics> {
+    let mut out = vec![];
+    let mut errors = vec![];
+    for kpi in &model.kpis {
+        match plan_kpi(model, kpi) {
+            Ok(plan) => out.push(KpiPlan { kpi: kpi.id.clone(), source: kpi.source.clone(), plan }),
+            Err(e) => errors.push(
+                Diagnostic::error("YS0400", format!("cannot plan KPI `{}`: {e}", kpi.id))
+                    .at(kpi.span, "this KPI")
+                    .help("this is a bug in yardstick: please report it with the KPI's definition"),
+            ),
+        }
+    }
+    if errors.is_empty() { Ok(out) } else { Err(Diagnostics(errors)) }
+}
+
+/// Arrow schema of a source as declared in yardstick.yaml (plus its file-name column).
+pub fn declared_schema(source: &SourceSpec) -> SchemaRef {
+    let mut fields: Vec<Field> =
+        source.columns.iter().map(|(name, spec)| Field::new(name, arrow_type(spec.ty.into()), true)).collect();
+    if let Some(fc) = &source.file_column {
+        fields.push(Field::new(fc, DataType::Utf8, true));
+    }
+    Arc::new(Schema::new(fields))
+}
+
+pub fn arrow_type(ty: Type) -> DataType {
+    match ty {
+        Type::String => DataType::Utf8,
+        Type::Integer => DataType::Int64,
+        Type::Float => DataType::Float64,
+        Type::Boolean => DataType::Boolean,
+        Type::Date => DataType::Date32,
+        Type::Timestamp => DataType::Timestamp(TimeUnit::Microsecond, None),
+        Type::Null => DataType::Null,
+    }
+}
+
+type DfResult<T> = datafusion::error::Result<T>;
+
+fn plan_kpi(model: &Model, kpi: &CheckedKpi) -> DfResult<LogicalPlan> {
+    let source = &model.sources[&kpi.source];
+    let table = Arc::new(LogicalTableSource::new(declared_schema(source)));
+    let mut builder = LogicalPlanBuilder::scan(kpi.source.as_str(), table, None)?;
+
+    // Rows outside every period cannot be placed on the time axis.
+    let mut filter = kpi.filter.as_ref().map(row_expr);
+    if let (Some(time), Some(_)) = (&kpi.time, kpi.grain) {
+        let not_null = column(time).is_not_null();
+        filter = Some(match filter {
+            Some(f) => f.and(not_null),
+            None => not_null,
+        });
+    }
+    if let Some(f) = filter {
+        builder = builder.filter(f)?;
+    }
+
+    let mut group = vec![];
+    let period = match (&kpi.time, kpi.grain) {
+        (Some(time), Some(grain)) => {
+            let is_timestamp = source.columns.get(time).map(|c| c.ty) == Some(crate::config::ColumnType::Timestamp);
+            let ts = if is_timestamp { column(time) } else { cast(column(time), arrow_type(Type::Timestamp)) };
+            period_expr(ts, grain, model.calendar.week_start)
+        }
+        _ => cast(lit(ScalarValue::Null), DataType::Date32),
+    };
+    group.push(period.alias("period"));
+    for b in &kpi.by {
+        group.push(column(b));
+    }
+
+    let mut aggregates = vec![];
+    let value = measure_expr(&kpi.measure, &mut aggregates)?;
+    builder = builder.aggregate(group, aggregates)?;
+
+    let mut projection = vec![column("period")];
+    projection.extend(kpi.by.iter().map(|b| column(b)));
+    projection.push(float(value).alias("value"));
+    builder.project(projection)?.build()
+}
+
+/// `date_trunc` at the grain, as a DATE (the first day of the period).
+fn period_expr(ts: Expr, grain: Grain, week_start: WeekStart) -> Expr {
+    let trunc = |unit: &str, e: Expr| cast(date_trunc(lit(unit), e), DataType::Date32);
+    match grain {
+        Grain::Day => trunc("day", ts),
+        Grain::Month => trunc("month", ts),
+        Grain::Quarter => trunc("quarter", ts),
+        Grain::Year => trunc("year", ts),
+        Grain::Week => {
+            // date_trunc('week') starts weeks on Monday; shift other week starts onto Monday.
+            let shift = match week_start {
+                WeekStart::Monday => 0,
+                WeekStart::Sunday => 1,
+                WeekStart::Saturday => 2,
+            };
+            if shift == 0 {
+                trunc("week", ts)
+            } else {
+                let days = lit(ScalarValue::new_interval_dt(shift, 0));
+                let shifted = binary_expr(ts, Operator::Plus, days.clone());
+                binary_expr(trunc("week", shifted), Operator::Minus, days)
+            }
+        }
+    }
+}
+
+/// Cast to Float64 unless the expression already is one (keeps the shown SQL readable).
+fn float(e: Expr) -> Expr {
+    match &e {
+        Expr::Cast(c) if c.field.data_type() == &DataType::Float64 => e,
+        Expr::Literal(ScalarValue::Float64(_), _) => e,
+        _ => cast(e, DataType::Float64),
+    }
+}
+
+fn column(name: &str) -> Expr {
+    Expr::Column(Column::new_unqualified(name))
+}
+
+/// A measure as an expression over aggregate columns `m0, m1, ...`, collecting the
+/// aggregates themselves into `aggregates` (each aliased, so duplicates never clash).
+fn measure_expr(m: &Measure, aggregates: &mut Vec<Expr>) -> DfResult<Expr> {
+    let mut add = |e: Expr| {
+        let name = format!("m{}", aggregates.len());
+        aggregates.push(e.alias(&name));
+        column(&name)
+    };
+    Ok(match m {
+        Measure::Number(n) => lit(*n),
+        Measure::Aggregate(a) => add(aggregate_expr(a)?),
+        Measure::Share { condition, filter } => {
+            let cond = row_expr(condition);
+            let meeting = match filter {
+                Some(f) => row_expr(f).and(cond),
+                None => cond,
+            };
+            let num = add(with_filter(count(lit(1i64)), Some(meeting))?);
+            let den = add(with_filter(count(lit(1i64)), filter.as_ref().map(row_expr))?);
+            divide(num, den)
+        }
+        Measure::Ratio(n, d) => {
+            let n = measure_expr(n, aggregates)?;
+            let d = measure_expr(d, aggregates)?;
+            divide(n, d)
+        }
+        Measure::Binary { op, lhs, rhs } => {
+            let l = measure_expr(lhs, aggregates)?;
+            let r = measure_expr(rhs, aggregates)?;
+            match op {
+                BinaryOp::Div => divide(l, r),
+                op => binary_expr(l, operator(*op), r),
+            }
+        }
+    })
+}
+
+/// Division that gives null (no value) instead of an error or infinity on a zero denominator.
+fn divide(n: Expr, d: Expr) -> Expr {
+    binary_expr(float(n), Operator::Divide, nullif(float(d), lit(0.0f64)))
+}
+
+fn with_filter(agg: Expr, filter: Option<Expr>) -> DfResult<Expr> {
+    match filter {
+        Some(f) => agg.filter(f).build(),
+        None => Ok(agg),
+    }
+}
+
+fn aggregate_expr(a: &Aggregate) -> DfResult<Expr> {
+    let arg = a.arg.as_ref().map(row_expr);
+    // Measured values are cast to Float64 first: DataFusion's avg/median keep decimal or
+    // integer input types (see docs/datafusion-notes in the design folder).
+    let agg = match (a.func, arg) {
+        (AggFunc::Count, None) => count(lit(1i64)),
+        (AggFunc::Count, Some(x)) => count(x),
+        (AggFunc::CountDistinct, Some(x)) => count_distinct(x),
+        (AggFunc::CountDistinct, None) => count(lit(1i64)),
+        (AggFunc::Sum, Some(x)) => sum(float(x)),
+        (AggFunc::Avg, Some(x)) => avg(float(x)),
+        (AggFunc::Min, Some(x)) => min(float(x)),
+        (AggFunc::Max, Some(x)) => max(float(x)),
+        (_, None) => count(lit(1i64)),
+    };
+    with_filter(agg, a.filter.as_ref().map(row_expr))
+}
+
+fn operator(op: BinaryOp) -> Operator {
+    match op {
+        BinaryOp::Or => Operator::Or,
+        BinaryOp::And => Operator::And,
+        BinaryOp::Eq => Operator::Eq,
+        BinaryOp::Ne => Operator::NotEq,
+        BinaryOp::Lt => Operator::Lt,
+        BinaryOp::Le => Operator::LtEq,
+        BinaryOp::Gt => Operator::Gt,
+        BinaryOp::Ge => Operator::GtEq,
+        BinaryOp::Add => Operator::Plus,
+        BinaryOp::Sub => Operator::Minus,
+        BinaryOp::Mul => Operator::Multiply,
+        BinaryOp::Div => Operator::Divide,
+    }
+}
+
+/// A typed row expression as a DataFusion expression.
+pub fn row_expr(e: &TypedExpr) -> Expr {
+    match &e.kind {
+        TExprKind::Column(c) => column(c),
+        TExprKind::Literal(l) => match l {
+            Literal::Number(n) => lit(*n),
+            Literal::Integer(i) => lit(*i),
+            Literal::String(s) => lit(s.clone()),
+            Literal::Bool(b) => lit(*b),
+            Literal::Date(d) => lit(ScalarValue::Date32(Some(days_since_epoch(*d)))),
+            Literal::Null => lit(ScalarValue::Null),
+        },
+        TExprKind::Not(x) => Expr::Not(Box::new(row_expr(x))),
+        TExprKind::Neg(x) => Expr::Negative(Box::new(row_expr(x))),
+        TExprKind::Binary { op: BinaryOp::Div, lhs, rhs } => divide(row_expr(lhs), row_expr(rhs)),
+        TExprKind::Binary { op, lhs, rhs } => {
+            let (mut l, mut r) = (row_expr(lhs), row_expr(rhs));
+            // Compare dates with timestamps as timestamps (a date is its midnight).
+            if lhs.ty == Type::Date && rhs.ty == Type::Timestamp {
+                l = cast(l, arrow_type(Type::Timestamp));
+            } else if lhs.ty == Type::Timestamp && rhs.ty == Type::Date {
+                r = cast(r, arrow_type(Type::Timestamp));
+            }
+            binary_expr(l, operator(*op), r)
+        }
+        TExprKind::IsNull { expr, negated } => {
+            let x = row_expr(expr);
+            if *negated { x.is_not_null() } else { x.is_null() }
+        }
+        TExprKind::InList { expr, list, negated } => row_expr(expr).in_list(list.iter().map(row_expr).collect(), *negated),
+        TExprKind::Duration { unit, from, to } => {
+            let epoch = |x: &TypedExpr| {
+                let t = if x.ty == Type::Timestamp { row_expr(x) } else { cast(row_expr(x), arrow_type(Type::Timestamp)) };
+                float(date_part(lit("epoch"), t))
+            };
+            let seconds = binary_expr(epoch(to), Operator::Minus, epoch(from));
+            if *unit == DurationUnit::Seconds {
+                seconds
+            } else {
+                binary_expr(seconds, Operator::Divide, lit(unit.seconds()))
+            }
+        }
+    }
+}
+
+pub fn days_since_epoch(d: chrono::NaiveDate) -> i32 {
+    let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
+    (d - epoch).num_days() as i32
+}
+
+/// Readable SQL for a plan (DataFusion's unparser, pretty-printed).
+pub fn to_sql(plan: &LogicalPlan) -> Result<String, String> {
+    let statement = datafusion_sql::unparser::plan_to_sql(plan).map_err(|e| e.to_string())?;
+    Ok(format!("{statement:#}"))
+}

@@ -1,0 +1,79 @@
+//! Finding and reading a project's files: `yardstick.yaml` and every `*.kpi` below the
+//! project directory (sorted, so ids and output order never depend on the file system).
+
+use std::path::{Path, PathBuf};
+
+use crate::diagnostics::{Diagnostic, Diagnostics};
+use crate::span::{FileId, SourceMap};
+
+pub const CONFIG_FILE: &str = "yardstick.yaml";
+
+/// The raw text of a project, loaded into a source map.
+#[derive(Debug, Clone)]
+pub struct ProjectFiles {
+    pub dir: PathBuf,
+    pub config: FileId,
+    pub kpi_files: Vec<FileId>,
+}
+
+/// Read `yardstick.yaml` and all `.kpi` files under `dir` into `sources`.
+pub fn load_project(dir: &Path, sources: &mut SourceMap) -> Result<ProjectFiles, Diagnostics> {
+    let config_path = dir.join(CONFIG_FILE);
+    if !dir.is_dir() {
+        return Err(Diagnostic::error("YS0001", format!("{} is not a directory", dir.display()))
+            .help("give the directory that holds yardstick.yaml, e.g. `yardstick build examples/city`")
+            .into());
+    }
+    let config_text = std::fs::read_to_string(&config_path).map_err(|e| {
+        Diagnostic::error("YS0001", format!("cannot read {}: {e}", config_path.display()))
+            .help("a yardstick project is a directory with a yardstick.yaml and one or more .kpi files")
+    })?;
+    let config = sources.add(CONFIG_FILE, config_text);
+    let mut paths = vec![];
+    collect_kpi_files(dir, dir, &mut paths).map_err(|e| Diagnostic::error("YS0001", format!("cannot list {}: {e}", dir.display())))?;
+    paths.sort();
+    if paths.is_empty() {
+        return Err(Diagnostic::error("YS0003", format!("no .kpi files in {}", dir.display()))
+            .help("define goals and KPIs in files ending in .kpi, e.g. metrics/service.kpi")
+            .into());
+    }
+    let mut kpi_files = vec![];
+    let mut errors = vec![];
+    for (shown, path) in paths {
+        match std::fs::read(&path) {
+            Ok(bytes) => match String::from_utf8(bytes) {
+                Ok(text) => kpi_files.push(sources.add(shown, text)),
+                Err(e) => errors.push(Diagnostic::error(
+                    "YS0001",
+                    format!("{shown} is not UTF-8 text (invalid byte at offset {})", e.utf8_error().valid_up_to()),
+                )
+                .help("save .kpi files as UTF-8")),
+            },
+            Err(e) => errors.push(Diagnostic::error("YS0001", format!("cannot read {shown}: {e}"))),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(Diagnostics(errors));
+    }
+    Ok(ProjectFiles { dir: dir.to_path_buf(), config, kpi_files })
+}
+
+fn collect_kpi_files(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().to_string();
+        // Hidden directories (.git) and build output are never part of the definitions.
+        if name.starts_with('.') || name == "target" || name == "node_modules" {
+            continue;
+        }
+        let ft = entry.file_type()?;
+        if ft.is_dir() {
+            collect_kpi_files(root, &path, out)?;
+        } else if name.ends_with(".kpi") {
+            let shown = path.strip_prefix(root).unwrap_or(&path).to_string_lossy().replace('\\', "/");
+            out.push((shown, path));
+        }
+    }
+    Ok(())
+}

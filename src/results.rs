@@ -1,0 +1,231 @@
+//! The results model: what a build computed. The report, results.json and (later) `diff` all
+//! read this one type. Serialising it is the results.json contract (docs/results-json.md).
+
+use std::cmp::Ordering;
+
+use indexmap::IndexMap;
+use serde::ser::{SerializeMap, Serializer};
+use serde::Serialize;
+
+use crate::ingest::SourceStats;
+use crate::model::{CheckedKpi, GoalInfo, Model, Target};
+use crate::span::SourceMap;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Results {
+    pub yardstick: String,
+    pub project: String,
+    pub title: Option<String>,
+    pub goals: Vec<GoalInfo>,
+    pub kpis: Vec<KpiResult>,
+    pub sources: IndexMap<String, SourceResult>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SourceResult {
+    pub path: String,
+    pub format: String,
+    pub description: Option<String>,
+    #[serde(flatten)]
+    pub stats: SourceStats,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct KpiResult {
+    pub id: String,
+    pub title: String,
+    pub goal: String,
+    pub objective: Option<String>,
+    pub owner: Option<String>,
+    pub unit: String,
+    pub grain: Option<String>,
+    pub by: Vec<String>,
+    pub target: Option<TargetResult>,
+    pub description: Option<String>,
+    pub method: Option<String>,
+    pub source: String,
+    pub time: Option<String>,
+    /// The KPI's definition exactly as written in its .kpi file.
+    pub definition: String,
+    /// Where the definition is: `metrics/safety.kpi:12`.
+    pub defined_at: String,
+    /// The compiled query, as readable SQL.
+    pub sql: String,
+    pub rows: Vec<ResultRow>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TargetResult {
+    pub comparator: String,
+    pub value: f64,
+    pub text: String,
+    pub direction: String,
+}
+
+impl From<&Target> for TargetResult {
+    fn from(t: &Target) -> Self {
+        TargetResult {
+            comparator: t.comparator.symbol().to_string(),
+            value: round_value(t.value),
+            text: t.text.clone(),
+            direction: t.direction().to_string(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    OnTrack,
+    OffTrack,
+    NoData,
+    /// A value but no target to judge it by.
+    NoTarget,
+}
+
+impl Status {
+    pub fn of(value: Option<f64>, target: Option<&Target>) -> Status {
+        match (value, target) {
+            (None, _) => Status::NoData,
+            (Some(_), None) => Status::NoTarget,
+            (Some(v), Some(t)) if t.is_met(v) => Status::OnTrack,
+            (Some(_), Some(_)) => Status::OffTrack,
+        }
+    }
+}
+
+/// One row of a KPI: a period, the group values, the value and its status.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResultRow {
+    /// First day of the period, `YYYY-MM-DD`; `None` for KPIs without a grain.
+    pub period: Option<String>,
+    /// `by` column -> value, in `by` order.
+    pub groups: Vec<(String, serde_json::Value)>,
+    pub value: Option<f64>,
+    pub status: Status,
+}
+
+impl Serialize for ResultRow {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(self.groups.len() + 3))?;
+        map.serialize_entry("period", &self.period)?;
+        for (k, v) in &self.groups {
+            map.serialize_entry(k, v)?;
+        }
+        map.serialize_entry("value", &self.value)?;
+        map.serialize_entry("status", &self.status)?;
+        map.end()
+    }
+}
+
+/// Values are rounded to 12 significant digits: floating-point sums may differ in the last
+/// bits between runs (parallel partial aggregates merge in any order); rounding keeps
+/// results.json byte-identical and loses nothing a KPI could mean.
+pub fn round_value(v: f64) -> f64 {
+    if v == 0.0 || !v.is_finite() {
+        return if v == 0.0 { 0.0 } else { v };
+    }
+    format!("{v:.11e}").parse().unwrap_or(v)
+}
+
+/// Rows in the contract's order: by period, then by group values (nulls last).
+pub fn sort_rows(rows: &mut [ResultRow]) {
+    rows.sort_by(|a, b| {
+        cmp_opt(&a.period, &b.period).then_with(|| {
+            a.groups
+                .iter()
+                .zip(&b.groups)
+                .map(|((_, x), (_, y))| cmp_json(x, y))
+                .find(|o| *o != Ordering::Equal)
+                .unwrap_or(Ordering::Equal)
+        })
+    });
+}
+
+fn cmp_opt(a: &Option<String>, b: &Option<String>) -> Ordering {
+    match (a, b) {
+        (None, None) => Ordering::Equal,
+        (None, Some(_)) => Ordering::Greater,
+        (Some(_), None) => Ordering::Less,
+        (Some(a), Some(b)) => a.cmp(b),
+    }
+}
+
+fn cmp_json(a: &serde_json::Value, b: &serde_json::Value) -> Ordering {
+    use serde_json::Value as V;
+    match (a, b) {
+        (V::Null, V::Null) => Ordering::Equal,
+        (V::Null, _) => Ordering::Greater,
+        (_, V::Null) => Ordering::Less,
+        (V::Number(x), V::Number(y)) => {
+            x.as_f64().unwrap_or(0.0).partial_cmp(&y.as_f64().unwrap_or(0.0)).unwrap_or(Ordering::Equal)
+        }
+        (V::Bool(x), V::Bool(y)) => x.cmp(y),
+        (V::String(x), V::String(y)) => x.cmp(y),
+        _ => a.to_string().cmp(&b.to_string()),
+    }
+}
+
+/// Everything the run stage measured, before it is joined with definitions.
+#[derive(Debug, Clone, Default)]
+pub struct RunOutput {
+    pub rows: IndexMap<String, Vec<ResultRow>>,
+    pub sources: IndexMap<String, SourceStats>,
+}
+
+/// Join the model, the compiled SQL and the run's output into [`Results`].
+pub fn assemble(model: &Model, sql: &IndexMap<String, String>, run: RunOutput, sources: &SourceMap) -> Results {
+    let mut run = run;
+    let kpis = model
+        .kpis
+        .iter()
+        .map(|k| kpi_result(k, sql.get(&k.id).cloned().unwrap_or_default(), run.rows.shift_remove(&k.id).unwrap_or_default(), sources))
+        .collect();
+    let sources_out = model
+        .sources
+        .iter()
+        .filter_map(|(id, spec)| {
+            let stats = run.sources.shift_remove(id)?;
+            Some((
+                id.clone(),
+                SourceResult {
+                    path: spec.path.clone(),
+                    format: format!("{:?}", spec.format()).to_lowercase(),
+                    description: spec.description.clone(),
+                    stats,
+                },
+            ))
+        })
+        .collect();
+    Results {
+        yardstick: env!("CARGO_PKG_VERSION").to_string(),
+        project: model.name.clone(),
+        title: model.title.clone(),
+        goals: model.goals.clone(),
+        kpis,
+        sources: sources_out,
+    }
+}
+
+fn kpi_result(k: &CheckedKpi, sql: String, rows: Vec<ResultRow>, sources: &SourceMap) -> KpiResult {
+    let (line, _) = sources.line_col(k.span);
+    KpiResult {
+        id: k.id.clone(),
+        title: k.title.clone(),
+        goal: k.goal.clone(),
+        objective: k.objective.clone(),
+        owner: k.owner.clone(),
+        unit: k.unit.label(),
+        grain: k.grain.map(|g| g.name().to_string()),
+        by: k.by.clone(),
+        target: k.target.as_ref().map(TargetResult::from),
+        description: k.description.clone(),
+        method: k.method.clone(),
+        source: k.source.clone(),
+        time: k.time.clone(),
+        definition: sources.slice(k.span).to_string(),
+        defined_at: format!("{}:{line}", sources.get(k.span.file).name),
+        sql,
+        rows,
+    }
+}

@@ -1,0 +1,201 @@
+//! Execute KPI plans: load the sources they scan, run each plan on DataFusion, turn record
+//! batches into result rows. The only stage besides `project` and `report` that does IO.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use datafusion::arrow::array::{Array, AsArray, RecordBatch};
+use datafusion::arrow::datatypes::{DataType, Date32Type};
+use datafusion::catalog::TableProvider;
+use datafusion::common::tree_node::{Transformed, TreeNode};
+use datafusion::common::ScalarValue;
+use datafusion::datasource::{provider_as_source, MemTable};
+use datafusion::execution::context::{SessionConfig, SessionContext};
+use datafusion::logical_expr::{cast, Expr, LogicalPlan};
+use datafusion::prelude::ParquetReadOptions;
+use indexmap::IndexMap;
+
+use crate::config::{ColumnType, Format};
+use crate::diagnostics::{Diagnostic, Diagnostics};
+use crate::ingest::{self, SourceStats};
+use crate::model::Model;
+use crate::plan::{arrow_type, declared_schema, KpiPlan};
+use crate::results::{round_value, sort_rows, ResultRow, RunOutput, Status};
+
+/// Run every plan over the project's data.
+pub fn run(model: &Model, plans: &[KpiPlan], project_dir: &Path) -> Result<RunOutput, Diagnostics> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Diagnostic::error("YS0400", format!("cannot start the query runtime: {e}")))?;
+    runtime.block_on(run_async(model, plans, project_dir))
+}
+
+async fn run_async(model: &Model, plans: &[KpiPlan], project_dir: &Path) -> Result<RunOutput, Diagnostics> {
+    let partitions = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+    let ctx = SessionContext::new_with_config(SessionConfig::new().with_target_partitions(partitions));
+    let mut out = RunOutput::default();
+    let mut providers: IndexMap<String, Arc<dyn TableProvider>> = IndexMap::new();
+    let mut errors = vec![];
+    // Sources in declaration order, each loaded once however many KPIs use it.
+    for (id, spec) in &model.sources {
+        if !plans.iter().any(|p| &p.source == id) {
+            continue;
+        }
+        match load_source(&ctx, id, spec, project_dir, partitions).await {
+            Ok((provider, stats)) => {
+                providers.insert(id.clone(), provider);
+                out.sources.insert(id.clone(), stats);
+            }
+            Err(d) => errors.push(d),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(Diagnostics(errors));
+    }
+    for plan in plans {
+        let kpi = model.kpi(&plan.kpi).ok_or_else(|| Diagnostic::error("YS0400", format!("no KPI `{}`", plan.kpi)))?;
+        let provider = providers[&plan.source].clone();
+        let batches = execute(&ctx, &plan.plan, provider).await.map_err(|e| {
+            Diagnostic::error("YS0400", format!("query for KPI `{}` failed: {e}", plan.kpi))
+                .at(kpi.span, "this KPI")
+                .help("run `yardstick sql` on this KPI to see the query")
+        })?;
+        let mut rows = to_rows(&batches, &kpi.by, kpi.target.as_ref())
+            .map_err(|e| Diagnostic::error("YS0400", format!("reading results of KPI `{}`: {e}", plan.kpi)))?;
+        sort_rows(&mut rows);
+        out.rows.insert(plan.kpi.clone(), rows);
+    }
+    Ok(out)
+}
+
+/// Swap the plan's declared-schema table source for the loaded data and execute it.
+async fn execute(ctx: &SessionContext, plan: &LogicalPlan, provider: Arc<dyn TableProvider>) -> datafusion::error::Result<Vec<RecordBatch>> {
+    let source = provider_as_source(provider);
+    let plan = plan
+        .clone()
+        .transform_up(|node| match node {
+            LogicalPlan::TableScan(mut scan) => {
+                scan.source = source.clone();
+                Ok(Transformed::yes(LogicalPlan::TableScan(scan)))
+            }
+            other => Ok(Transformed::no(other)),
+        })?
+        .data;
+    ctx.execute_logical_plan(plan).await?.collect().await
+}
+
+async fn load_source(
+    ctx: &SessionContext,
+    id: &str,
+    spec: &crate::config::SourceSpec,
+    project_dir: &Path,
+    partitions: usize,
+) -> Result<(Arc<dyn TableProvider>, SourceStats), Diagnostic> {
+    let files = ingest::resolve_files(project_dir, id, spec)?;
+    let schema = declared_schema(spec);
+    match spec.format() {
+        Format::Csv => {
+            let (batches, stats) = ingest::read_csv_source(id, spec, schema.clone(), &files)?;
+            // Spread batches over partitions so aggregation runs on every core.
+            let mut parts: Vec<Vec<RecordBatch>> = vec![vec![]; partitions.max(1)];
+            for (i, b) in batches.into_iter().enumerate() {
+                parts[i % partitions.max(1)].push(b);
+            }
+            let table = MemTable::try_new(schema, parts)
+                .map_err(|e| Diagnostic::error("YS0400", format!("source `{id}`: {e}")))?;
+            Ok((Arc::new(table), stats))
+        }
+        Format::Parquet => load_parquet(ctx, id, spec, &files).await,
+    }
+}
+
+/// Parquet files are read by DataFusion; columns are selected by name (or alias) and cast
+/// to their declared types, so plans always see the declared schema.
+async fn load_parquet(
+    ctx: &SessionContext,
+    id: &str,
+    spec: &crate::config::SourceSpec,
+    files: &[(std::path::PathBuf, String)],
+) -> Result<(Arc<dyn TableProvider>, SourceStats), Diagnostic> {
+    let err = |e: datafusion::error::DataFusionError| Diagnostic::error("YS0301", format!("source `{id}`: {e}"));
+    let paths: Vec<String> = files.iter().map(|(p, _)| p.to_string_lossy().to_string()).collect();
+    let df = ctx.read_parquet(paths, ParquetReadOptions::default()).await.map_err(err)?;
+    let available: Vec<String> = df.schema().fields().iter().map(|f| f.name().clone()).collect();
+    let mut exprs: Vec<Expr> = vec![];
+    for (name, cs) in &spec.columns {
+        let mut wanted = vec![cs.header.clone().unwrap_or_else(|| name.clone())];
+        wanted.extend(cs.aliases.iter().cloned());
+        let Some(found) = wanted.iter().find_map(|w| available.iter().find(|a| *a == w)) else {
+            return Err(Diagnostic::error("YS0302", format!("source `{id}`: the Parquet files have no column `{name}`"))
+                .help(crate::diagnostics::suggest("column", name, available.iter().map(String::as_str))));
+        };
+        let column = Expr::Column(datafusion::common::Column::new_unqualified(found));
+        let ty = arrow_type(cs.ty.into());
+        let source_is_text = df.schema().field_with_unqualified_name(found).map(|f| f.data_type() == &DataType::Utf8 || f.data_type() == &DataType::Utf8View).unwrap_or(false);
+        let expr = match cs.ty {
+            ColumnType::Timestamp | ColumnType::Date if source_is_text && !cs.formats.is_empty() => {
+                let mut args = vec![column];
+                args.extend(cs.formats.iter().map(|f| datafusion::logical_expr::lit(f.clone())));
+                cast(datafusion::functions::expr_fn::to_timestamp_micros(args), ty)
+            }
+            _ => cast(column, ty),
+        };
+        exprs.push(expr.alias(name));
+    }
+    if let Some(fc) = &spec.file_column {
+        // DataFusion does not expose the file of each Parquet row; one file is the common case.
+        let name = files.first().map(|(_, s)| s.clone()).unwrap_or_default();
+        exprs.push(datafusion::logical_expr::lit(name).alias(fc));
+    }
+    let df = df.select(exprs).map_err(err)?;
+    let count = df.clone().count().await.map_err(err)? as u64;
+    let stats = SourceStats { files: files.iter().map(|(_, s)| s.clone()).collect(), rows_read: count, ..Default::default() };
+    Ok((df.into_view(), stats))
+}
+
+/// Record batches of `period, <by...>, value` -> rows.
+fn to_rows(batches: &[RecordBatch], by: &[String], target: Option<&crate::model::Target>) -> Result<Vec<ResultRow>, String> {
+    let mut rows = vec![];
+    for batch in batches {
+        let period = batch.column(0);
+        let value = batch.column(batch.num_columns() - 1);
+        let values = value.as_primitive_opt::<datafusion::arrow::datatypes::Float64Type>().ok_or("value is not a float")?;
+        for i in 0..batch.num_rows() {
+            let period = if period.is_null(i) {
+                None
+            } else {
+                let days = period.as_primitive_opt::<Date32Type>().ok_or("period is not a date")?.value(i);
+                Some(format_date(days))
+            };
+            let mut groups = vec![];
+            for (j, name) in by.iter().enumerate() {
+                let scalar = ScalarValue::try_from_array(batch.column(1 + j), i).map_err(|e| e.to_string())?;
+                groups.push((name.clone(), scalar_to_json(&scalar)));
+            }
+            let v = if values.is_null(i) { None } else { Some(values.value(i)).filter(|v| v.is_finite()).map(round_value) };
+            rows.push(ResultRow { period, groups, value: v, status: Status::of(v, target) });
+        }
+    }
+    Ok(rows)
+}
+
+pub fn format_date(days: i32) -> String {
+    let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
+    (epoch + chrono::Duration::days(days as i64)).format("%Y-%m-%d").to_string()
+}
+
+fn scalar_to_json(s: &ScalarValue) -> serde_json::Value {
+    use serde_json::Value as V;
+    if s.is_null() {
+        return V::Null;
+    }
+    match s {
+        ScalarValue::Utf8(Some(v)) | ScalarValue::Utf8View(Some(v)) | ScalarValue::LargeUtf8(Some(v)) => V::String(v.clone()),
+        ScalarValue::Int64(Some(v)) => V::from(*v),
+        ScalarValue::Float64(Some(v)) => serde_json::Number::from_f64(*v).map(V::Number).unwrap_or(V::Null),
+        ScalarValue::Boolean(Some(b)) => V::Bool(*b),
+        ScalarValue::Date32(Some(d)) => V::String(format_date(*d)),
+        other => V::String(other.to_string()),
+    }
+}
