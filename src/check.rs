@@ -202,7 +202,7 @@ impl<'a> Checker<'a> {
                             .at(g.span, "not a grain")
                             .help(suggest("grain", &g.name, Grain::ALL.iter().map(|(n, _)| *n))),
                     );
-                } else if time.is_none() {
+                } else if time.is_none() && !by_kind.contains_key("time") {
                     self.errors.push(
                         Diagnostic::error("YS0206", format!("KPI `{}` has a grain but no time column", kpi.id.name))
                             .at(span, "periods of which date?")
@@ -290,7 +290,7 @@ impl<'a> Checker<'a> {
         let ty = self.column(scope, &ident)?;
         if !matches!(ty, Type::Date | Type::Timestamp) {
             self.errors.push(
-                Diagnostic::error("YS0207", format!("time column `{name}` is a {}, not a date or timestamp", ty.name()))
+                Diagnostic::error("YS0207", format!("time column `{name}` is {}, not a date or timestamp", article(ty)))
                     .at(span, format!("declared as {} in yardstick.yaml", ty.name()))
                     .help(format!(
                         "declare it as `{name}: {{ type: timestamp, format: \"...\" }}` or `type: date` in source `{}`",
@@ -356,8 +356,8 @@ impl<'a> Checker<'a> {
         let t = self.row(scope, e)?;
         if !matches!(t.ty, Type::Boolean | Type::Null) {
             self.errors.push(
-                Diagnostic::error("YS0210", format!("{what} needs a condition (true/false), found a {}", t.ty.name()))
-                    .at(e.span, format!("this is a {}", t.ty.name()))
+                Diagnostic::error("YS0210", format!("{what} needs a condition (true/false), found {}", article(t.ty)))
+                    .at(e.span, format!("this is {}", article(t.ty)))
                     .help("compare it to something, e.g. `status = 'closed'` or `amount > 0`"),
             );
             return None;
@@ -461,8 +461,8 @@ impl<'a> Checker<'a> {
                 let t = self.row(scope, &a.expr)?;
                 if !t.ty.is_numeric() {
                     self.errors.push(
-                        Diagnostic::error("YS0210", format!("`{func}` needs a number, found a {}", t.ty.name()))
-                            .at(a.expr.span, format!("this is a {}", t.ty.name()))
+                        Diagnostic::error("YS0210", format!("`{func}` needs a number, found {}", article(t.ty)))
+                            .at(a.expr.span, format!("this is {}", article(t.ty)))
                             .help(match t.ty {
                                 Type::Date | Type::Timestamp => "for durations use e.g. `minutes_between(start, end)`".to_string(),
                                 Type::Boolean => "to count rows meeting a condition use `share(...)` or `count() where ...`".to_string(),
@@ -563,7 +563,7 @@ impl<'a> Checker<'a> {
                 let t = self.row(scope, expr)?;
                 if !t.ty.is_numeric() {
                     self.errors.push(
-                        Diagnostic::error("YS0210", format!("cannot negate a {}", t.ty.name())).at(expr.span, "not a number"),
+                        Diagnostic::error("YS0210", format!("cannot negate {}", article(t.ty))).at(expr.span, "not a number"),
                     );
                     return None;
                 }
@@ -615,8 +615,8 @@ impl<'a> Checker<'a> {
                             "arithmetic needs numbers"
                         };
                         self.errors.push(
-                            Diagnostic::error("YS0210", format!("`{}` needs numbers, found a {}", op.symbol(), t.ty.name()))
-                                .at(span, format!("this is a {}", t.ty.name()))
+                            Diagnostic::error("YS0210", format!("`{}` needs numbers, found {}", op.symbol(), article(t.ty)))
+                                .at(span, format!("this is {}", article(t.ty)))
                                 .help(help),
                         );
                         return None;
@@ -659,8 +659,8 @@ impl<'a> Checker<'a> {
                 for (t, a) in [(&from, &args[0]), (&to, &args[1])] {
                     if !t.ty.is_temporal() {
                         self.errors.push(
-                            Diagnostic::error("YS0210", format!("`{}` needs dates or timestamps, found a {}", name.name, t.ty.name()))
-                                .at(a.expr.span, format!("this is a {}", t.ty.name()))
+                            Diagnostic::error("YS0210", format!("`{}` needs dates or timestamps, found {}", name.name, article(t.ty)))
+                                .at(a.expr.span, format!("this is {}", article(t.ty)))
                                 .help("declare the column with `type: timestamp` (and its `format`) or `type: date`"),
                         );
                         return None;
@@ -703,9 +703,9 @@ impl<'a> Checker<'a> {
             _ => "both sides of a comparison must have the same type".to_string(),
         };
         self.errors.push(
-            Diagnostic::error("YS0210", format!("cannot compare a {} with a {}", l.ty.name(), r.ty.name()))
-                .at(rspan, format!("this is a {}", r.ty.name()))
-                .also(lspan, format!("this is a {}", l.ty.name()))
+            Diagnostic::error("YS0210", format!("cannot compare {} with {}", article(l.ty), article(r.ty)))
+                .at(rspan, format!("this is {}", article(r.ty)))
+                .also(lspan, format!("this is {}", article(l.ty)))
                 .help(help),
         );
         None
@@ -723,6 +723,12 @@ fn row_function(name: &str) -> Option<DurationUnit> {
         "days_between" => Some(DurationUnit::Days),
         _ => None,
     }
+}
+
+/// "a string", "an integer".
+fn article(t: Type) -> String {
+    let n = t.name();
+    if n.starts_with(['a', 'e', 'i', 'o', 'u']) { format!("an {n}") } else { format!("a {n}") }
 }
 
 fn and(a: Option<TypedExpr>, b: Option<TypedExpr>) -> Option<TypedExpr> {

@@ -387,7 +387,10 @@ fn syntax_help(expected: &[&str], found: &str) -> Option<String> {
     };
     let word: String = found.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
     if expected.contains(&"a name") && is_keyword(&word) {
-        return Some(format!("`{word}` is a keyword; quote a column with backticks: `{word}`"));
+        return Some(format!("`{word}` is a reserved word: choose another name (a column with this name is written in backticks)"));
+    }
+    if expected.contains(&"an expression") && is_keyword(&word) {
+        return Some(format!("`{word}` starts a new clause: is a `)` or a value missing before it?"));
     }
     if expected.iter().any(|e| e.starts_with("a KPI clause")) {
         return Some("KPI clauses are: from, time, measure, where, by, grain, target, unit, owner, description, method".into());

@@ -25,6 +25,16 @@ pub fn render_html(results: &Results) -> Result<String, Diagnostic> {
     let mut env = Environment::new();
     env.add_filter("fmt_value", |v: Option<f64>, unit: String| format_value(v, &unit));
     env.add_filter("status_label", |s: String| status_label(&s).to_string());
+    // Escape only what HTML needs (& < > " '): minijinja's default also escapes `/`, which
+    // makes paths and SQL in the page source hard to read and grep.
+    env.set_formatter(|out, state, value| match value.as_str() {
+        Some(s) if !value.is_safe() && state.auto_escape() != minijinja::AutoEscape::None => {
+            out.write_str(&html_escape(s).replace('\'', "&#39;")).map_err(|_| {
+                minijinja::Error::new(minijinja::ErrorKind::WriteFailure, "cannot write the report")
+            })
+        }
+        _ => minijinja::escape_formatter(out, state, value),
+    });
     env.add_template("report.html", TEMPLATE)
         .map_err(|e| Diagnostic::error("YS0500", format!("report template: {e}")))?;
     let tmpl = env.get_template("report.html").map_err(|e| Diagnostic::error("YS0500", e.to_string()))?;

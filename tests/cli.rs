@@ -1,0 +1,94 @@
+//! The command line as users run it: exit codes, output, help.
+
+use std::process::Command;
+
+use crate::common::*;
+
+fn yardstick(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_yardstick")).args(args).env("NO_COLOR", "1").output().expect("runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+#[test]
+fn check_exit_codes() {
+    let city = repo().join("examples/city");
+    let (code, stdout, _) = yardstick(&["check", city.to_str().expect("path")]);
+    assert_eq!(code, 0);
+    assert!(stdout.contains("10 KPIs"), "{stdout}");
+
+    let broken = tempfile::tempdir().expect("tempdir");
+    copy_dir(&city, broken.path());
+    let path = broken.path().join("metrics/safety.kpi");
+    let text = std::fs::read_to_string(&path).expect("kpi").replace("by district", "by distrcit");
+    std::fs::write(&path, text).expect("write");
+    let (code, _, stderr) = yardstick(&["check", broken.path().to_str().expect("path")]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("metrics/safety.kpi:"), "{stderr}");
+    assert!(stderr.contains("unknown column `distrcit`"), "{stderr}");
+    assert!(stderr.contains("did you mean `district`?"), "{stderr}");
+
+    let (code, _, _) = yardstick(&["check", "--no-such-flag"]);
+    assert_eq!(code, 2);
+    let (code, _, stderr) = yardstick(&["check", "/definitely/not/here"]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("not a directory"), "{stderr}");
+}
+
+#[test]
+fn build_writes_report_where_asked() {
+    let out = tempfile::tempdir().expect("tempdir");
+    let target = out.path().join("public");
+    let city = repo().join("examples/city");
+    let (code, stdout, stderr) = yardstick(&["build", city.to_str().expect("path"), "--out", target.to_str().expect("path")]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("index.html"), "{stdout}");
+    assert!(target.join("index.html").is_file());
+    assert!(target.join("results.json").is_file());
+}
+
+#[test]
+fn a_failed_build_keeps_the_previous_report() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    copy_dir(&repo().join("examples/city"), dir.path());
+    let out = dir.path().join("out");
+    let p = dir.path().to_str().expect("path");
+    assert_eq!(yardstick(&["build", p]).0, 0);
+    let before = std::fs::read(out.join("results.json")).expect("results");
+    // Break the data: a bad date in permits.csv makes the build fail.
+    let csv = dir.path().join("data/permits.csv");
+    let text = std::fs::read_to_string(&csv).expect("csv").replacen("2024-01-01,", "2024-02-31,", 1);
+    std::fs::write(&csv, text).expect("write");
+    let (code, _, stderr) = yardstick(&["build", p]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("data/permits.csv:2:"), "names file and line: {stderr}");
+    assert!(stderr.contains("\"2024-02-31\""), "shows the bad text: {stderr}");
+    assert_eq!(std::fs::read(out.join("results.json")).expect("results"), before);
+}
+
+#[test]
+fn sql_prints_the_query() {
+    let city = repo().join("examples/city");
+    let (code, stdout, _) = yardstick(&["sql", city.to_str().expect("path"), "answered_10s"]);
+    assert_eq!(code, 0);
+    assert!(stdout.contains("SELECT") && stdout.contains("FROM") && stdout.contains("calls_911"), "{stdout}");
+    assert!(stdout.contains("date_trunc('month'"), "{stdout}");
+    let (code, _, stderr) = yardstick(&["sql", city.to_str().expect("path"), "answered10s"]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("did you mean `answered_10s`?"), "{stderr}");
+}
+
+#[test]
+fn version_and_help() {
+    let (code, stdout, _) = yardstick(&["--version"]);
+    assert_eq!(code, 0);
+    assert_eq!(stdout.trim(), format!("yardstick {}", env!("CARGO_PKG_VERSION")));
+    for sub in ["build", "check", "sql"] {
+        let (code, stdout, _) = yardstick(&[sub, "--help"]);
+        assert_eq!(code, 0);
+        assert!(stdout.contains("Examples:"), "{sub} --help has examples: {stdout}");
+    }
+}

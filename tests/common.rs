@@ -1,0 +1,65 @@
+use std::path::{Path, PathBuf};
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn fixture(name: &str) -> PathBuf {
+    repo().join("tests/fixtures").join(name)
+}
+
+/// `../shared/data` beside the repo, when present (CI has it; a fresh clone may not).
+pub fn shared_data() -> Option<PathBuf> {
+    let p = repo().join("../shared/data");
+    if p.is_dir() {
+        Some(p)
+    } else {
+        println!("skipping: ../shared/data is not present");
+        None
+    }
+}
+
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create dir");
+    for entry in std::fs::read_dir(from).expect("read dir") {
+        let entry = entry.expect("entry");
+        let name = entry.file_name();
+        if name == "out" {
+            continue;
+        }
+        let target = to.join(&name);
+        if entry.file_type().expect("file type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).expect("copy");
+        }
+    }
+}
+
+/// A temporary project from a yaml text and named .kpi texts.
+pub fn project(yaml: &str, kpis: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("yardstick.yaml"), yaml).expect("write yaml");
+    for (name, text) in kpis {
+        let path = dir.path().join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).expect("mkdir");
+        }
+        std::fs::write(path, text).expect("write kpi");
+    }
+    dir
+}
+
+/// Compare two floats to 1e-9 relative (results are rounded to 12 significant digits).
+pub fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0)
+}
+
+pub fn results_json(dir: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(dir.join("results.json")).expect("results.json");
+    serde_json::from_str(&text).expect("valid json")
+}
+
+pub fn kpi<'a>(results: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
+    results["kpis"].as_array().expect("kpis").iter().find(|k| k["id"] == id).unwrap_or_else(|| panic!("no KPI {id}"))
+}

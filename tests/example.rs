@@ -1,0 +1,84 @@
+//! The bundled example builds; its values match examples/city/expected.json, which
+//! examples/city/expected.py computes from the CSVs with plain Python.
+
+use crate::common::*;
+
+fn expected() -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(repo().join("examples/city/expected.json")).expect("expected.json"))
+        .expect("json")
+}
+
+#[test]
+fn example_builds_with_expected_values() {
+    let out = tempfile::tempdir().expect("tempdir");
+    yardstick::build(&repo().join("examples/city"), Some(out.path())).map_err(|f| f.render(false)).expect("builds");
+    let results = results_json(out.path());
+    let expected = expected();
+    let mut compared = 0;
+    for (kpi_id, key_of) in [
+        ("calls_per_month", None),
+        ("answered_10s", None),
+        ("permits_issued_per_quarter", None),
+        ("fee_revenue_per_quarter", None),
+        ("closed_within_sla_by_category", Some("category")),
+    ] {
+        let want = expected[kpi_id].as_object().expect("expected kpi");
+        let rows = kpi(&results, kpi_id)["rows"].as_array().expect("rows");
+        assert_eq!(rows.len(), want.len(), "{kpi_id}: one row per expected period/group");
+        for row in rows {
+            let period = row["period"].as_str().expect("period");
+            let key = match key_of {
+                Some(col) => format!("{period}|{}", row[col].as_str().expect("group")),
+                None => period.to_string(),
+            };
+            let w = want.get(&key).and_then(|v| v.as_f64()).unwrap_or_else(|| panic!("{kpi_id}: unexpected {key}"));
+            let g = row["value"].as_f64().expect("value");
+            assert!(close(g, w), "{kpi_id} {key}: {g} != {w}");
+            compared += 1;
+        }
+    }
+    assert!(compared > 100);
+    // 16 answer times in calls_911.csv are garbled (generate.py) and were made null.
+    assert_eq!(results["sources"]["calls_911"]["invalid_values"]["answered_at"], 16);
+    assert_eq!(results["sources"]["calls_911"]["rows_read"], 3969);
+}
+
+#[test]
+fn rebuilding_is_byte_identical() {
+    let a = tempfile::tempdir().expect("tempdir");
+    let b = tempfile::tempdir().expect("tempdir");
+    let dir = repo().join("examples/city");
+    yardstick::build(&dir, Some(a.path())).map_err(|f| f.render(false)).expect("first build");
+    yardstick::build(&dir, Some(b.path())).map_err(|f| f.render(false)).expect("second build");
+    for name in ["index.html", "results.json"] {
+        let x = std::fs::read(a.path().join(name)).expect("a");
+        let y = std::fs::read(b.path().join(name)).expect("b");
+        assert!(x == y, "{name} differs between builds");
+    }
+}
+
+#[test]
+fn report_shows_goals_kpis_targets_and_statuses() {
+    let out = tempfile::tempdir().expect("tempdir");
+    yardstick::build(&repo().join("examples/city"), Some(out.path())).map_err(|f| f.render(false)).expect("builds");
+    let html = std::fs::read_to_string(out.path().join("index.html")).expect("html");
+    for needle in [
+        "A safe city",
+        "Fast, reliable city services",
+        "911 calls answered within 10 seconds",
+        "&gt;= 90%",
+        "On track",
+        "Off track",
+        "<svg",
+        "SELECT",
+        "data/calls_911.csv",
+    ] {
+        assert!(html.contains(needle), "report lacks {needle:?}");
+    }
+    // Self-contained: no scripts, no external resources.
+    assert!(!html.contains("<script"), "no JavaScript");
+    assert!(!html.contains("http://") || html.matches("http://").all(|_| html.contains("xmlns=\"http://www.w3.org/2000/svg\"")));
+    assert!(!html.contains("https://"), "no network resources");
+    // The June 2025 value of answered_10s (expected.json: 0.9156626506...) is shown as a percentage.
+    assert!(html.contains("91.6%"));
+}

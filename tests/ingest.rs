@@ -1,0 +1,114 @@
+//! Reading messy CSV: formats, encodings, null texts, bad values. Expected values by hand.
+
+use crate::common::*;
+
+const YAML: &str = r#"
+name: Ingest
+sources:
+  t:
+    path: data/*.csv
+    encoding: ENCODING
+    null_values: ["NA", "-"]
+    on_invalid: POLICY
+    file_column: file
+    columns:
+      name: { type: string, aliases: ["Full Name"] }
+      when: { type: timestamp, format: ["%d/%m/%Y %H:%M", "%Y-%m-%d"] }
+      amount: { type: float, thousands: "," }
+      ok: boolean
+"#;
+
+fn kpis() -> Vec<(&'static str, &'static str)> {
+    vec![(
+        "k.kpi",
+        r#"goal g "G" {
+  kpi rows "Rows" { from t measure count() }
+  kpi total "Total" { from t measure sum(amount) }
+  kpi oks "Share ok" { from t measure share(ok) }
+  kpi per_file "Rows per file" { from t measure count() by file }
+  kpi by_month "Rows per month" { from t measure count() time when grain month }
+}"#,
+    )]
+}
+
+fn value(results: &yardstick::results::Results, id: &str) -> Option<f64> {
+    results.kpis.iter().find(|k| k.id == id).and_then(|k| k.rows.first()).and_then(|r| r.value)
+}
+
+fn setup(encoding: &str, policy: &str, files: &[(&str, &[u8])]) -> tempfile::TempDir {
+    let dir = project(&YAML.replace("ENCODING", encoding).replace("POLICY", policy), &kpis());
+    std::fs::create_dir_all(dir.path().join("data")).expect("mkdir");
+    for (name, bytes) in files {
+        std::fs::write(dir.path().join("data").join(name), bytes).expect("write");
+    }
+    dir
+}
+
+#[test]
+fn formats_aliases_nulls_thousands_booleans_and_bom() {
+    // a.csv: BOM, day-first timestamps, "1,234.50" with a thousands separator, NA as null.
+    // b.csv: the name column is called "Full Name"; ISO dates; yes/no booleans; CRLF.
+    let a = "\u{FEFF}name,when,amount,ok\nAnn,05/03/2024 14:30,\"1,234.50\",true\nBob,NA,10,false\n";
+    let b = "Full Name,when,amount,ok\r\nCy,2024-04-01,-,yes\r\nDee,2024-03-31,5.5,N\r\n";
+    let dir = setup("utf-8", "error", &[("a.csv", a.as_bytes()), ("b.csv", b.as_bytes())]);
+    let (_, results) = yardstick::evaluate(dir.path()).map_err(|f| f.render(false)).expect("builds");
+    assert_eq!(value(&results, "rows"), Some(4.0));
+    assert_eq!(value(&results, "total"), Some(1234.5 + 10.0 + 5.5));
+    assert_eq!(value(&results, "oks"), Some(0.5)); // true, false, yes, N
+    let per_file = &results.kpis.iter().find(|k| k.id == "per_file").expect("kpi").rows;
+    assert_eq!(per_file.len(), 2);
+    assert_eq!(per_file[0].groups[0].1, serde_json::json!("data/a.csv"));
+    assert_eq!(per_file[0].value, Some(2.0));
+    // Months: 2024-03 has Ann (5 March, day-first) and Dee; 2024-04 has Cy; Bob's time is null.
+    let months: Vec<_> = results.kpis.iter().find(|k| k.id == "by_month").expect("kpi").rows.iter().map(|r| (r.period.clone().expect("period"), r.value)).collect();
+    assert_eq!(months, vec![("2024-03-01".to_string(), Some(2.0)), ("2024-04-01".to_string(), Some(1.0))]);
+}
+
+#[test]
+fn windows_1252_is_decoded() {
+    // 0xE9 is 'é' in windows-1252 and invalid alone in UTF-8.
+    let bytes = b"name,when,amount,ok\nRen\xE9,2024-01-02,1,true\n";
+    let dir = setup("windows-1252", "error", &[("a.csv", bytes)]);
+    let (_, results) = yardstick::evaluate(dir.path()).map_err(|f| f.render(false)).expect("builds");
+    assert_eq!(value(&results, "rows"), Some(1.0));
+
+    let dir = setup("utf-8", "error", &[("a.csv", bytes)]);
+    let err = yardstick::evaluate(dir.path()).err().expect("invalid utf-8 fails").render(false);
+    assert!(err.contains("data/a.csv:2: not valid UTF-8"), "{err}");
+    assert!(err.contains("encoding: windows-1252"), "{err}");
+}
+
+#[test]
+fn bad_values_error_skip_or_null() {
+    let csv = "name,when,amount,ok\nA,2024-01-02,1,true\nB,2024-01-03,oops,true\nC,2024-01-04,3,maybe\n";
+    let dir = setup("utf-8", "error", &[("a.csv", csv.as_bytes())]);
+    let err = yardstick::evaluate(dir.path()).err().expect("bad values fail").render(false);
+    assert!(err.contains("data/a.csv:3: column `amount`"), "{err}");
+    assert!(err.contains("\"oops\" as float"), "{err}");
+    assert!(err.contains("data/a.csv:4: column `ok`"), "{err}");
+
+    let dir = setup("utf-8", "skip", &[("a.csv", csv.as_bytes())]);
+    let (_, results) = yardstick::evaluate(dir.path()).map_err(|f| f.render(false)).expect("builds");
+    assert_eq!(value(&results, "rows"), Some(1.0));
+    assert_eq!(results.sources["t"].stats.rows_skipped, 2);
+
+    let dir = setup("utf-8", "null", &[("a.csv", csv.as_bytes())]);
+    let (_, results) = yardstick::evaluate(dir.path()).map_err(|f| f.render(false)).expect("builds");
+    assert_eq!(value(&results, "rows"), Some(3.0));
+    assert_eq!(value(&results, "total"), Some(4.0));
+    assert_eq!(results.sources["t"].stats.invalid_values["amount"], 1);
+    assert_eq!(results.sources["t"].stats.invalid_values["ok"], 1);
+}
+
+#[test]
+fn missing_header_and_missing_files_are_clear() {
+    let csv = "nam,when,amount,ok\nA,2024-01-02,1,true\n";
+    let dir = setup("utf-8", "error", &[("a.csv", csv.as_bytes())]);
+    let err = yardstick::evaluate(dir.path()).err().expect("fails").render(false);
+    assert!(err.contains("declares column `name`"), "{err}");
+    assert!(err.contains("the header has `nam`"), "{err}");
+
+    let dir = setup("utf-8", "error", &[]);
+    let err = yardstick::evaluate(dir.path()).err().expect("fails").render(false);
+    assert!(err.contains("no file matches `data/*.csv`"), "{err}");
+}

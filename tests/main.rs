@@ -1,0 +1,10 @@
+//! The one integration-test binary (each extra binary would link DataFusion again).
+
+mod cli;
+mod common;
+mod diagnostics;
+mod docs;
+mod example;
+mod ingest;
+mod parse;
+mod values;
