@@ -331,6 +331,7 @@ impl<'a> Checker<'a> {
             (None, _) => q.number,
             (Some(Unit::Percent), Unit::Percent) => q.number / 100.0,
             (Some(Unit::Duration(from)), Unit::Duration(to)) => q.number * from.seconds() / to.seconds(),
+            (Some(Unit::Duration(DurationUnit::Days) | Unit::BusinessDays), Unit::BusinessDays) => q.number,
             (Some(w), u) if &w == u => q.number,
             (Some(w), u) => {
                 let label = q.unit.as_ref().map(|u| u.span).unwrap_or(q.span);
@@ -338,6 +339,7 @@ impl<'a> Checker<'a> {
                     Unit::Percent => "this KPI is a percentage: write the target with `%`".to_string(),
                     Unit::Count | Unit::None => format!("this KPI is a {}: write the target as a plain number", u.label()),
                     Unit::Duration(_) => "this KPI is a duration: write the target in s, min, h or days".to_string(),
+                    Unit::BusinessDays => "this KPI counts business days: write the target in days".to_string(),
                     Unit::Named(n) => format!("this KPI is in {n}: write the target in {n} or as a plain number"),
                 };
                 self.errors.push(
@@ -479,6 +481,56 @@ impl<'a> Checker<'a> {
                 };
                 let unit = t.unit.clone();
                 Some((Measure::Aggregate(Aggregate { func: f, arg: Some(t), filter }), unit))
+            }
+            "median" | "stddev" | "percentile" | "percentile_nearest" => {
+                let usage = match func {
+                    "median" => "`median(x)`",
+                    "stddev" => "`stddev(x)` (sample standard deviation)",
+                    "percentile" => "`percentile(x, 0.9)`: the 90th percentile, interpolated",
+                    _ => "`percentile_nearest(x, 0.9)`: the 90th percentile, nearest rank",
+                };
+                let n = if func.starts_with("percentile") { 2..=2 } else { 1..=1 };
+                if !arity(self, n, usage) {
+                    return None;
+                }
+                let a = &args[0];
+                self.no_distinct(a, func);
+                let filter = combine(self, Some(a))?;
+                let t = self.row(scope, &a.expr)?;
+                if !t.ty.is_numeric() {
+                    self.errors.push(
+                        Diagnostic::error("YS0210", format!("`{func}` needs a number, found {}", article(t.ty)))
+                            .at(a.expr.span, format!("this is {}", article(t.ty)))
+                            .help("for durations use e.g. `minutes_between(start, end)`"),
+                    );
+                    return None;
+                }
+                let agg = match func {
+                    "median" => AggFunc::Percentile { p: 0.5, method: crate::functions::PercentileMethod::Interpolated },
+                    "stddev" => AggFunc::Stddev,
+                    _ => {
+                        let p_arg = &args[1];
+                        let p = match &p_arg.expr.kind {
+                            ExprKind::Number { value, .. } if (0.0..=1.0).contains(value) && p_arg.filter.is_none() => *value,
+                            _ => {
+                                self.errors.push(
+                                    Diagnostic::error("YS0212", format!("the second argument of `{func}` must be a number from 0 to 1"))
+                                        .at(p_arg.span, "not a fraction")
+                                        .help(format!("write e.g. `{func}(x, 0.9)` for the 90th percentile")),
+                                );
+                                return None;
+                            }
+                        };
+                        let method = if func == "percentile" {
+                            crate::functions::PercentileMethod::Interpolated
+                        } else {
+                            crate::functions::PercentileMethod::NearestRank
+                        };
+                        AggFunc::Percentile { p, method }
+                    }
+                };
+                let unit = t.unit.clone();
+                Some((Measure::Aggregate(Aggregate { func: agg, arg: Some(t), filter }), unit))
             }
             "share" => {
                 if !arity(self, 1..=1, "`share(<condition>)`: rows meeting the condition over all rows") {
@@ -666,10 +718,17 @@ impl<'a> Checker<'a> {
                         return None;
                     }
                 }
-                Some(TypedExpr {
-                    kind: TExprKind::Duration { unit, from: Box::new(from), to: Box::new(to) },
-                    ty: Type::Float,
-                    unit: Unit::Duration(unit),
+                Some(match unit {
+                    Some(unit) => TypedExpr {
+                        kind: TExprKind::Duration { unit, from: Box::new(from), to: Box::new(to) },
+                        ty: Type::Float,
+                        unit: Unit::Duration(unit),
+                    },
+                    None => TypedExpr {
+                        kind: TExprKind::BusinessDays { from: Box::new(from), to: Box::new(to) },
+                        ty: Type::Integer,
+                        unit: Unit::BusinessDays,
+                    },
                 })
             }
         }
@@ -712,10 +771,20 @@ impl<'a> Checker<'a> {
     }
 }
 
-const MEASURES: &[&str] = &["count", "sum", "avg", "min", "max", "share", "ratio"];
-const ROW_FUNCTIONS: &[&str] = &["seconds_between", "minutes_between", "hours_between", "days_between"];
+const MEASURES: &[&str] =
+    &["count", "sum", "avg", "min", "max", "median", "percentile", "percentile_nearest", "stddev", "share", "ratio"];
+const ROW_FUNCTIONS: &[&str] =
+    &["seconds_between", "minutes_between", "hours_between", "days_between", "business_days_between"];
 
-fn row_function(name: &str) -> Option<DurationUnit> {
+/// Duration functions; `None` unit for business days (counted against the calendar).
+fn row_function(name: &str) -> Option<Option<DurationUnit>> {
+    Some(match name {
+        "business_days_between" => None,
+        other => Some(duration_function(other)?),
+    })
+}
+
+fn duration_function(name: &str) -> Option<DurationUnit> {
     match name {
         "seconds_between" => Some(DurationUnit::Seconds),
         "minutes_between" => Some(DurationUnit::Minutes),

@@ -78,12 +78,16 @@ pub enum OnInvalid {
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
-#[serde(rename_all = "kebab-case")]
 pub enum Encoding {
     #[default]
-    #[serde(alias = "utf8")]
+    #[serde(rename = "utf-8", alias = "utf8", alias = "UTF-8")]
     Utf8,
-    #[serde(alias = "cp1252", alias = "latin1")]
+    #[serde(
+        rename = "windows-1252",
+        alias = "cp1252",
+        alias = "latin1",
+        alias = "windows1252"
+    )]
     Windows1252,
 }
 

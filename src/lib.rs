@@ -18,6 +18,7 @@ pub mod ast;
 pub mod check;
 pub mod config;
 pub mod diagnostics;
+pub mod functions;
 pub mod ingest;
 pub mod model;
 pub mod parse;

@@ -164,6 +164,8 @@ pub enum TExprKind {
     InList { expr: Box<TypedExpr>, list: Vec<TypedExpr>, negated: bool },
     /// `<unit>_between(from, to)`: `to - from` in the unit, fractional.
     Duration { unit: DurationUnit, from: Box<TypedExpr>, to: Box<TypedExpr> },
+    /// `business_days_between(from, to)` against the project calendar.
+    BusinessDays { from: Box<TypedExpr>, to: Box<TypedExpr> },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -205,7 +207,7 @@ pub struct Aggregate {
     pub filter: Option<TypedExpr>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum AggFunc {
     Count,
     CountDistinct,
@@ -213,6 +215,10 @@ pub enum AggFunc {
     Avg,
     Min,
     Max,
+    /// Sample standard deviation.
+    Stddev,
+    /// Exact; `p` in 0..=1 (median is p = 0.5, interpolated).
+    Percentile { p: f64, method: crate::functions::PercentileMethod },
 }
 
 impl AggFunc {
@@ -224,6 +230,8 @@ impl AggFunc {
             AggFunc::Avg => "avg",
             AggFunc::Min => "min",
             AggFunc::Max => "max",
+            AggFunc::Stddev => "stddev",
+            AggFunc::Percentile { .. } => "percentile",
         }
     }
 }
@@ -237,6 +245,8 @@ pub enum Unit {
     Percent,
     Count,
     Duration(DurationUnit),
+    /// Working days per the project calendar.
+    BusinessDays,
     /// Anything the user names (`unit "USD"`): carried, not converted.
     Named(String),
 }
@@ -252,6 +262,7 @@ impl Unit {
             Unit::Duration(DurationUnit::Minutes) => "minutes".into(),
             Unit::Duration(DurationUnit::Hours) => "hours".into(),
             Unit::Duration(DurationUnit::Days) => "days".into(),
+            Unit::BusinessDays => "business days".into(),
             Unit::Named(n) => n.clone(),
         }
     }
@@ -265,6 +276,7 @@ impl Unit {
             "min" | "mins" | "minute" | "minutes" => Unit::Duration(DurationUnit::Minutes),
             "h" | "hr" | "hrs" | "hour" | "hours" => Unit::Duration(DurationUnit::Hours),
             "d" | "day" | "days" => Unit::Duration(DurationUnit::Days),
+            "bd" | "business_days" | "business days" | "workdays" => Unit::BusinessDays,
             "" | "number" => Unit::None,
             _ => Unit::Named(word.to_string()),
         }

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use datafusion::common::{Column, ScalarValue};
 use datafusion::functions::expr_fn::{date_part, date_trunc, nullif};
-use datafusion::functions_aggregate::expr_fn::{avg, count, count_distinct, max, min, sum};
+use datafusion::functions_aggregate::expr_fn::{avg, count, count_distinct, max, min, stddev, sum};
 use datafusion::logical_expr::builder::LogicalTableSource;
 use datafusion::logical_expr::{binary_expr, cast, lit, Expr, ExprFunctionExt, LogicalPlan, LogicalPlanBuilder, Operator};
 
@@ -38,8 +38,9 @@ pub struct KpiPlan {
 pub fn plan(model: &Model) -> Result<Vec<KpiPlan>, Diagnostics> {
     let mut out = vec![];
     let mut errors = vec![];
+    let fx = Functions::new(model);
     for kpi in &model.kpis {
-        match plan_kpi(model, kpi) {
+        match plan_kpi(&fx, model, kpi) {
             Ok(plan) => out.push(KpiPlan { kpi: kpi.id.clone(), source: kpi.source.clone(), plan }),
             Err(e) => errors.push(
                 Diagnostic::error("YS0400", format!("cannot plan KPI `{}`: {e}", kpi.id))
@@ -75,13 +76,31 @@ pub fn arrow_type(ty: Type) -> DataType {
 
 type DfResult<T> = datafusion::error::Result<T>;
 
-fn plan_kpi(model: &Model, kpi: &CheckedKpi) -> DfResult<LogicalPlan> {
+/// The project's own functions, built once per model (the calendar is part of them).
+pub struct Functions {
+    business_days: Arc<datafusion::logical_expr::ScalarUDF>,
+}
+
+impl Functions {
+    pub fn new(model: &Model) -> Self {
+        let holidays = model
+            .calendar
+            .holidays
+            .iter()
+            .filter_map(|h| chrono::NaiveDate::parse_from_str(h, "%Y-%m-%d").ok())
+            .map(days_since_epoch)
+            .collect();
+        Functions { business_days: crate::functions::business_days_udf(holidays) }
+    }
+}
+
+fn plan_kpi(fx: &Functions, model: &Model, kpi: &CheckedKpi) -> DfResult<LogicalPlan> {
     let source = &model.sources[&kpi.source];
     let table = Arc::new(LogicalTableSource::new(declared_schema(source)));
     let mut builder = LogicalPlanBuilder::scan(kpi.source.as_str(), table, None)?;
 
     // Rows outside every period cannot be placed on the time axis.
-    let mut filter = kpi.filter.as_ref().map(row_expr);
+    let mut filter = kpi.filter.as_ref().map(|x| row_expr(fx, x));
     if let (Some(time), Some(_)) = (&kpi.time, kpi.grain) {
         let not_null = column(time).is_not_null();
         filter = Some(match filter {
@@ -108,7 +127,7 @@ fn plan_kpi(model: &Model, kpi: &CheckedKpi) -> DfResult<LogicalPlan> {
     }
 
     let mut aggregates = vec![];
-    let value = measure_expr(&kpi.measure, &mut aggregates)?;
+    let value = measure_expr(fx, &kpi.measure, &mut aggregates)?;
     builder = builder.aggregate(group, aggregates)?;
 
     let mut projection = vec![column("period")];
@@ -158,7 +177,7 @@ fn column(name: &str) -> Expr {
 
 /// A measure as an expression over aggregate columns `m0, m1, ...`, collecting the
 /// aggregates themselves into `aggregates` (each aliased, so duplicates never clash).
-fn measure_expr(m: &Measure, aggregates: &mut Vec<Expr>) -> DfResult<Expr> {
+fn measure_expr(fx: &Functions, m: &Measure, aggregates: &mut Vec<Expr>) -> DfResult<Expr> {
     let mut add = |e: Expr| {
         let name = format!("m{}", aggregates.len());
         aggregates.push(e.alias(&name));
@@ -166,25 +185,25 @@ fn measure_expr(m: &Measure, aggregates: &mut Vec<Expr>) -> DfResult<Expr> {
     };
     Ok(match m {
         Measure::Number(n) => lit(*n),
-        Measure::Aggregate(a) => add(aggregate_expr(a)?),
+        Measure::Aggregate(a) => add(aggregate_expr(fx, a)?),
         Measure::Share { condition, filter } => {
-            let cond = row_expr(condition);
+            let cond = row_expr(fx, condition);
             let meeting = match filter {
-                Some(f) => row_expr(f).and(cond),
+                Some(f) => row_expr(fx, f).and(cond),
                 None => cond,
             };
             let num = add(with_filter(count(lit(1i64)), Some(meeting))?);
-            let den = add(with_filter(count(lit(1i64)), filter.as_ref().map(row_expr))?);
+            let den = add(with_filter(count(lit(1i64)), filter.as_ref().map(|x| row_expr(fx, x)))?);
             divide(num, den)
         }
         Measure::Ratio(n, d) => {
-            let n = measure_expr(n, aggregates)?;
-            let d = measure_expr(d, aggregates)?;
+            let n = measure_expr(fx, n, aggregates)?;
+            let d = measure_expr(fx, d, aggregates)?;
             divide(n, d)
         }
         Measure::Binary { op, lhs, rhs } => {
-            let l = measure_expr(lhs, aggregates)?;
-            let r = measure_expr(rhs, aggregates)?;
+            let l = measure_expr(fx, lhs, aggregates)?;
+            let r = measure_expr(fx, rhs, aggregates)?;
             match op {
                 BinaryOp::Div => divide(l, r),
                 op => binary_expr(l, operator(*op), r),
@@ -205,8 +224,8 @@ fn with_filter(agg: Expr, filter: Option<Expr>) -> DfResult<Expr> {
     }
 }
 
-fn aggregate_expr(a: &Aggregate) -> DfResult<Expr> {
-    let arg = a.arg.as_ref().map(row_expr);
+fn aggregate_expr(fx: &Functions, a: &Aggregate) -> DfResult<Expr> {
+    let arg = a.arg.as_ref().map(|x| row_expr(fx, x));
     // Measured values are cast to Float64 first: DataFusion's avg/median keep decimal or
     // integer input types (see docs/datafusion-notes in the design folder).
     let agg = match (a.func, arg) {
@@ -218,9 +237,13 @@ fn aggregate_expr(a: &Aggregate) -> DfResult<Expr> {
         (AggFunc::Avg, Some(x)) => avg(float(x)),
         (AggFunc::Min, Some(x)) => min(float(x)),
         (AggFunc::Max, Some(x)) => max(float(x)),
+        (AggFunc::Stddev, Some(x)) => stddev(float(x)),
+        (AggFunc::Percentile { p, method }, Some(x)) => {
+            crate::functions::percentile_udaf(method).call(vec![float(x), lit(p)])
+        }
         (_, None) => count(lit(1i64)),
     };
-    with_filter(agg, a.filter.as_ref().map(row_expr))
+    with_filter(agg, a.filter.as_ref().map(|x| row_expr(fx, x)))
 }
 
 fn operator(op: BinaryOp) -> Operator {
@@ -241,7 +264,7 @@ fn operator(op: BinaryOp) -> Operator {
 }
 
 /// A typed row expression as a DataFusion expression.
-pub fn row_expr(e: &TypedExpr) -> Expr {
+pub fn row_expr(fx: &Functions, e: &TypedExpr) -> Expr {
     match &e.kind {
         TExprKind::Column(c) => column(c),
         TExprKind::Literal(l) => match l {
@@ -252,11 +275,11 @@ pub fn row_expr(e: &TypedExpr) -> Expr {
             Literal::Date(d) => lit(ScalarValue::Date32(Some(days_since_epoch(*d)))),
             Literal::Null => lit(ScalarValue::Null),
         },
-        TExprKind::Not(x) => Expr::Not(Box::new(row_expr(x))),
-        TExprKind::Neg(x) => Expr::Negative(Box::new(row_expr(x))),
-        TExprKind::Binary { op: BinaryOp::Div, lhs, rhs } => divide(row_expr(lhs), row_expr(rhs)),
+        TExprKind::Not(x) => Expr::Not(Box::new(row_expr(fx, x))),
+        TExprKind::Neg(x) => Expr::Negative(Box::new(row_expr(fx, x))),
+        TExprKind::Binary { op: BinaryOp::Div, lhs, rhs } => divide(row_expr(fx, lhs), row_expr(fx, rhs)),
         TExprKind::Binary { op, lhs, rhs } => {
-            let (mut l, mut r) = (row_expr(lhs), row_expr(rhs));
+            let (mut l, mut r) = (row_expr(fx, lhs), row_expr(fx, rhs));
             // Compare dates with timestamps as timestamps (a date is its midnight).
             if lhs.ty == Type::Date && rhs.ty == Type::Timestamp {
                 l = cast(l, arrow_type(Type::Timestamp));
@@ -266,13 +289,14 @@ pub fn row_expr(e: &TypedExpr) -> Expr {
             binary_expr(l, operator(*op), r)
         }
         TExprKind::IsNull { expr, negated } => {
-            let x = row_expr(expr);
+            let x = row_expr(fx, expr);
             if *negated { x.is_not_null() } else { x.is_null() }
         }
-        TExprKind::InList { expr, list, negated } => row_expr(expr).in_list(list.iter().map(row_expr).collect(), *negated),
+        TExprKind::InList { expr, list, negated } => row_expr(fx, expr).in_list(list.iter().map(|x| row_expr(fx, x)).collect(), *negated),
+        TExprKind::BusinessDays { from, to } => fx.business_days.call(vec![row_expr(fx, from), row_expr(fx, to)]),
         TExprKind::Duration { unit, from, to } => {
             let epoch = |x: &TypedExpr| {
-                let t = if x.ty == Type::Timestamp { row_expr(x) } else { cast(row_expr(x), arrow_type(Type::Timestamp)) };
+                let t = if x.ty == Type::Timestamp { row_expr(fx, x) } else { cast(row_expr(fx, x), arrow_type(Type::Timestamp)) };
                 float(date_part(lit("epoch"), t))
             };
             let seconds = binary_expr(epoch(to), Operator::Minus, epoch(from));

@@ -142,6 +142,7 @@ pub fn format_value(v: Option<f64>, unit: &str) -> String {
         "minutes" => format!("{} min", trim_number(v, 1)),
         "hours" => format!("{} h", trim_number(v, 1)),
         "days" => format!("{} days", trim_number(v, 1)),
+        "business days" => format!("{} business days", trim_number(v, 1)),
         "number" => trim_number(v, 2),
         other => format!("{} {other}", trim_number(v, 2)),
     }

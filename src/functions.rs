@@ -1,0 +1,283 @@
+//! yardstick's own DataFusion functions, where DataFusion's builtins are not exact enough
+//! or do not exist:
+//!
+//! - `exact_percentile_cont(x, p)`: linear interpolation between closest ranks (the
+//!   definition of Excel's PERCENTILE.INC, DuckDB's quantile_cont, R type 7). DataFusion's
+//!   `percentile_cont` truncates the interpolation weight to 6 decimals.
+//! - `exact_percentile_disc(x, p)`: nearest rank: the smallest value with at least p of the
+//!   values at or below it (`sorted[ceil(p * n) - 1]`, the first value for p = 0).
+//! - `business_days_between(start, end)`: business days after start's date up to and
+//!   including end's date (see docs/language.md), against the project calendar.
+
+use std::any::Any;
+use std::sync::Arc;
+
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, Float64Array, Int64Builder, ListArray};
+use datafusion::arrow::datatypes::{DataType, Date32Type, Field, FieldRef, Float64Type, TimestampMicrosecondType};
+use datafusion::common::{exec_err, ScalarValue};
+use datafusion::error::Result;
+use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
+use datafusion::logical_expr::{
+    Accumulator, AggregateUDF, AggregateUDFImpl, ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature,
+    Volatility,
+};
+use datafusion::physical_expr::expressions::Literal;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PercentileMethod {
+    /// Linear interpolation between closest ranks.
+    Interpolated,
+    /// Nearest rank.
+    NearestRank,
+}
+
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct ExactPercentile {
+    method: PercentileMethod,
+    signature: Signature,
+}
+
+pub fn percentile_udaf(method: PercentileMethod) -> Arc<AggregateUDF> {
+    Arc::new(AggregateUDF::from(ExactPercentile {
+        method,
+        signature: Signature::exact(vec![DataType::Float64, DataType::Float64], Volatility::Immutable),
+    }))
+}
+
+impl AggregateUDFImpl for ExactPercentile {
+    fn name(&self) -> &str {
+        match self.method {
+            PercentileMethod::Interpolated => "exact_percentile_cont",
+            PercentileMethod::NearestRank => "exact_percentile_disc",
+        }
+    }
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Float64)
+    }
+    fn accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
+        let p = args
+            .exprs
+            .get(1)
+            .and_then(|e| (e.as_ref() as &dyn Any).downcast_ref::<Literal>())
+            .and_then(|l| match l.value() {
+                ScalarValue::Float64(Some(p)) => Some(*p),
+                _ => None,
+            });
+        let Some(p) = p.filter(|p| (0.0..=1.0).contains(p)) else {
+            return exec_err!("the percentile must be a number literal between 0 and 1");
+        };
+        Ok(Box::new(PercentileAccumulator { values: vec![], p, method: self.method }))
+    }
+    fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
+        Ok(vec![Arc::new(Field::new_list(
+            format!("{}[values]", args.name),
+            Field::new_list_field(DataType::Float64, true),
+            true,
+        ))])
+    }
+}
+
+#[derive(Debug)]
+struct PercentileAccumulator {
+    values: Vec<f64>,
+    p: f64,
+    method: PercentileMethod,
+}
+
+impl Accumulator for PercentileAccumulator {
+    fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
+        let Some(arr) = values.first().and_then(|a| a.as_primitive_opt::<Float64Type>()) else {
+            return exec_err!("percentile input must be Float64");
+        };
+        self.values.extend(arr.iter().flatten().filter(|v| !v.is_nan()));
+        Ok(())
+    }
+
+    fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
+        let Some(lists) = states.first().and_then(|a| a.as_list_opt::<i32>()) else {
+            return exec_err!("percentile state must be a list");
+        };
+        for i in 0..lists.len() {
+            if lists.is_null(i) {
+                continue;
+            }
+            let inner = lists.value(i);
+            if let Some(arr) = inner.as_primitive_opt::<Float64Type>() {
+                self.values.extend(arr.iter().flatten());
+            }
+        }
+        Ok(())
+    }
+
+    fn state(&mut self) -> Result<Vec<ScalarValue>> {
+        let arr: ArrayRef = Arc::new(Float64Array::from(self.values.clone()));
+        let list = ListArray::new(
+            Arc::new(Field::new_list_field(DataType::Float64, true)),
+            datafusion::arrow::buffer::OffsetBuffer::from_lengths([arr.len()]),
+            arr,
+            None,
+        );
+        Ok(vec![ScalarValue::List(Arc::new(list))])
+    }
+
+    fn evaluate(&mut self) -> Result<ScalarValue> {
+        Ok(ScalarValue::Float64(percentile(&mut self.values, self.p, self.method)))
+    }
+
+    fn size(&self) -> usize {
+        std::mem::size_of_val(self) + self.values.capacity() * std::mem::size_of::<f64>()
+    }
+}
+
+/// The percentile of `values` (reordered in place). `None` when there are no values.
+pub fn percentile(values: &mut [f64], p: f64, method: PercentileMethod) -> Option<f64> {
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    match method {
+        PercentileMethod::Interpolated => {
+            let rank = p * (n - 1) as f64;
+            let lo = rank.floor() as usize;
+            let hi = rank.ceil() as usize;
+            let weight = rank - lo as f64;
+            Some(values[lo] + (values[hi.min(n - 1)] - values[lo]) * weight)
+        }
+        PercentileMethod::NearestRank => {
+            let rank = (p * n as f64).ceil() as usize;
+            Some(values[rank.saturating_sub(1).min(n - 1)])
+        }
+    }
+}
+
+/// `business_days_between(start, end)` for one project calendar.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct BusinessDays {
+    /// Holidays as days since 1970-01-01, sorted.
+    holidays: Vec<i32>,
+    /// Which weekdays are not worked, 0 = Monday .. 6 = Sunday.
+    weekend: [bool; 7],
+    signature: Signature,
+}
+
+pub fn business_days_udf(mut holidays: Vec<i32>) -> Arc<ScalarUDF> {
+    holidays.sort_unstable();
+    holidays.dedup();
+    Arc::new(ScalarUDF::from(BusinessDays {
+        holidays,
+        weekend: [false, false, false, false, false, true, true],
+        signature: Signature::any(2, Volatility::Immutable),
+    }))
+}
+
+impl BusinessDays {
+    fn is_business_day(&self, day: i32) -> bool {
+        // 1970-01-01 was a Thursday (weekday 3 with Monday = 0).
+        let weekday = (day.rem_euclid(7) + 3) % 7;
+        !self.weekend[weekday as usize] && self.holidays.binary_search(&day).is_err()
+    }
+
+    /// Business days d with start < d <= end; mirrored (negative) when end < start.
+    pub fn between(&self, start: i32, end: i32) -> i64 {
+        if end < start {
+            return -self.between(end, start);
+        }
+        let (mut count, mut day) = (0i64, start + 1);
+        // Whole weeks at once, then the remainder day by day.
+        let working_per_week = self.weekend.iter().filter(|w| !**w).count() as i64;
+        while end - day >= 7 {
+            count += working_per_week;
+            day += 7;
+        }
+        while day <= end {
+            count += i64::from(!self.weekend[((day.rem_euclid(7) + 3) % 7) as usize]);
+            day += 1;
+        }
+        // Holidays that fall on working days inside the range.
+        let lo = self.holidays.partition_point(|h| *h <= start);
+        let hi = self.holidays.partition_point(|h| *h <= end);
+        count - self.holidays[lo..hi].iter().filter(|h| !self.weekend[((h.rem_euclid(7) + 3) % 7) as usize]).count() as i64
+    }
+}
+
+impl ScalarUDFImpl for BusinessDays {
+    fn name(&self) -> &str {
+        "business_days_between"
+    }
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Int64)
+    }
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let n = args.number_rows;
+        let arrays = ColumnarValue::values_to_arrays(&args.args)?;
+        let days = |a: &ArrayRef| -> Result<Vec<Option<i32>>> {
+            Ok(match a.data_type() {
+                DataType::Date32 => a.as_primitive::<Date32Type>().iter().collect(),
+                DataType::Timestamp(datafusion::arrow::datatypes::TimeUnit::Microsecond, None) => a
+                    .as_primitive::<TimestampMicrosecondType>()
+                    .iter()
+                    .map(|t| t.map(|us| us.div_euclid(86_400_000_000) as i32))
+                    .collect(),
+                DataType::Null => vec![None; a.len()],
+                other => return exec_err!("business_days_between needs dates or timestamps, got {other}"),
+            })
+        };
+        let (start, end) = (days(&arrays[0])?, days(&arrays[1])?);
+        let mut out = Int64Builder::with_capacity(n);
+        for (s, e) in start.iter().zip(&end) {
+            match (s, e) {
+                (Some(s), Some(e)) => out.append_value(self.between(*s, *e)),
+                _ => out.append_null(),
+            }
+        }
+        Ok(ColumnarValue::Array(Arc::new(out.finish())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(s: &str) -> i32 {
+        crate::plan::days_since_epoch(chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("date"))
+    }
+
+    #[test]
+    fn business_days_by_hand() {
+        let bd = BusinessDays { holidays: vec![day("2024-12-25")], weekend: [false, false, false, false, false, true, true], signature: Signature::any(2, Volatility::Immutable) };
+        // Fri 2024-12-20 -> Mon 2024-12-23: Sat, Sun skipped, Monday counts: 1.
+        assert_eq!(bd.between(day("2024-12-20"), day("2024-12-23")), 1);
+        // Same day: 0. Reversed: negative.
+        assert_eq!(bd.between(day("2024-12-20"), day("2024-12-20")), 0);
+        assert_eq!(bd.between(day("2024-12-23"), day("2024-12-20")), -1);
+        // Mon 12-23 -> Fri 12-27: Tue, (Wed 25th holiday), Thu, Fri = 3.
+        assert_eq!(bd.between(day("2024-12-23"), day("2024-12-27")), 3);
+        // Ending on a holiday: the holiday is not counted: Mon 12-23 -> Wed 12-25 = 1 (Tue).
+        assert_eq!(bd.between(day("2024-12-23"), day("2024-12-25")), 1);
+        // Four weeks from a Monday to a Monday: 20 working days, minus Christmas = 19.
+        assert_eq!(bd.between(day("2024-12-02"), day("2024-12-30")), 19);
+        // Starting on a Saturday: Sat 12-21 -> Mon 12-23 = 1.
+        assert_eq!(bd.between(day("2024-12-21"), day("2024-12-23")), 1);
+    }
+
+    #[test]
+    fn percentiles_by_hand() {
+        let mut v = vec![15.0, 20.0, 35.0, 40.0, 50.0];
+        // Interpolated: rank 0.4 * 4 = 1.6 -> 20 + 0.6 * 15 = 29.
+        assert_eq!(percentile(&mut v, 0.4, PercentileMethod::Interpolated), Some(29.0));
+        // Nearest rank: ceil(0.4 * 5) = 2 -> 20.
+        assert_eq!(percentile(&mut v, 0.4, PercentileMethod::NearestRank), Some(20.0));
+        assert_eq!(percentile(&mut v, 0.0, PercentileMethod::NearestRank), Some(15.0));
+        assert_eq!(percentile(&mut v, 1.0, PercentileMethod::Interpolated), Some(50.0));
+        assert_eq!(percentile(&mut [], 0.5, PercentileMethod::Interpolated), None);
+        let mut even = vec![4.0, 1.0, 3.0, 2.0];
+        assert_eq!(percentile(&mut even, 0.5, PercentileMethod::Interpolated), Some(2.5));
+    }
+}
