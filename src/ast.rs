@@ -99,7 +99,31 @@ pub enum KpiClauseKind {
     Grain(Ident),
     Target(TargetAst),
     Unit(Str),
+    /// `since <date>` (end `None`) or `between <date> and <date>`.
+    Scope { start: DateLit, end: Option<DateLit> },
+    Window(Window),
+    /// `compare previous_period, same_period_last_year, baseline`.
+    Compare(Vec<Ident>),
+    /// `baseline <date>: <value>`; without a value the period's own value is the baseline.
+    Baseline { period: DateLit, value: Option<Quantity> },
+    /// `direction increasing|decreasing`.
+    Direction(Ident),
     Meta(MetaClause),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DateLit {
+    pub date: chrono::NaiveDate,
+    pub span: Span,
+}
+
+/// Which rows each period's value is computed over.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Window {
+    /// `rolling <n> <unit>`: the period and the ones before it, `n` units in all.
+    Rolling { n: u32, n_span: Span, unit: Ident },
+    YearToDate,
+    FiscalYearToDate,
 }
 
 impl KpiClauseKind {
@@ -113,6 +137,12 @@ impl KpiClauseKind {
             KpiClauseKind::Grain(_) => "grain",
             KpiClauseKind::Target(_) => "target",
             KpiClauseKind::Unit(_) => "unit",
+            KpiClauseKind::Scope { end: None, .. } => "since",
+            KpiClauseKind::Scope { .. } => "between",
+            KpiClauseKind::Window(_) => "window",
+            KpiClauseKind::Compare(_) => "compare",
+            KpiClauseKind::Baseline { .. } => "baseline",
+            KpiClauseKind::Direction(_) => "direction",
             KpiClauseKind::Meta(m) => m.kind.keyword(),
         }
     }
@@ -120,8 +150,19 @@ impl KpiClauseKind {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct TargetAst {
-    pub comparator: Comparator,
-    pub value: Quantity,
+    pub kind: TargetKind,
+    /// `tolerance 5pp`: how far on the wrong side still counts as near the target.
+    pub tolerance: Option<Quantity>,
+    /// `by <date>`: when the target must be met (with a baseline: a trajectory).
+    pub deadline: Option<DateLit>,
+    /// `from <date>`: the period this target applies from (stepped schedules).
+    pub from: Option<DateLit>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum TargetKind {
+    Compare { comparator: Comparator, value: Quantity },
+    Between { low: Quantity, high: Quantity },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

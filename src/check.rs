@@ -11,7 +11,7 @@ use crate::span::Span;
 
 /// Check all parsed files against the config.
 pub fn check(config: &Config, files: &[ast::File]) -> Result<Model, Diagnostics> {
-    let mut cx = Checker { config, errors: vec![], seen: HashMap::new() };
+    let mut cx = Checker { config, errors: vec![], seen: HashMap::new(), pending: vec![] };
     let mut goals = vec![];
     let mut kpis = vec![];
     for file in files {
@@ -62,6 +62,7 @@ pub fn check(config: &Config, files: &[ast::File]) -> Result<Model, Diagnostics>
             goals.push(info);
         }
     }
+    cx.resolve_derived(&mut kpis);
     if !cx.errors.is_empty() {
         return Err(Diagnostics(cx.errors).sorted());
     }
@@ -84,6 +85,8 @@ struct Checker<'a> {
     errors: Vec<Diagnostic>,
     /// Names of goals, objectives and KPIs share one namespace: ids appear in URLs and JSON.
     seen: HashMap<String, (&'static str, Span)>,
+    /// Derived KPIs, resolved once every KPI is known (they may refer forward).
+    pending: Vec<ast::Kpi>,
 }
 
 #[derive(Default)]
@@ -151,15 +154,22 @@ impl<'a> Checker<'a> {
         let errors_before = self.errors.len();
         // One of each clause.
         let mut by_kind: HashMap<&'static str, &ast::KpiClause> = HashMap::new();
+        let mut target_clauses = vec![];
         for c in &kpi.clauses {
-            if let KpiClauseKind::Meta(_) = c.kind {
-                continue;
-            }
-            let kw = c.kind.keyword();
-            if let Some(prev) = by_kind.get(kw) {
-                self.errors.push(duplicate_clause(kw, c.span, prev.span));
+            let slot = match &c.kind {
+                KpiClauseKind::Meta(_) => continue,
+                KpiClauseKind::Target(t) => {
+                    target_clauses.push((t, c.span));
+                    continue;
+                }
+                // `since` and `between` are one scope.
+                KpiClauseKind::Scope { .. } => "scope",
+                k => k.keyword(),
+            };
+            if let Some(prev) = by_kind.get(slot) {
+                self.errors.push(duplicate_clause(c.kind.keyword(), c.span, prev.span));
             } else {
-                by_kind.insert(kw, c);
+                by_kind.insert(slot, c);
             }
         }
         let meta = self.meta(kpi.clauses.iter().filter_map(|c| match &c.kind {
@@ -167,14 +177,27 @@ impl<'a> Checker<'a> {
             _ => None,
         }));
 
-        let Some(from) = by_kind.get("from").and_then(|c| match &c.kind {
+        let from = by_kind.get("from").and_then(|c| match &c.kind {
             KpiClauseKind::From(id) => Some(id),
             _ => None,
-        }) else {
+        });
+        let Some(from) = from else {
+            // A measure without aggregates is arithmetic over other KPIs; with them, the
+            // user forgot `from`.
+            let aggregates = by_kind.get("measure").is_some_and(|c| match &c.kind {
+                KpiClauseKind::Measure(e) => has_call(e),
+                _ => false,
+            });
+            if by_kind.contains_key("measure") && !aggregates {
+                return self.derived_kpi(kpi, &by_kind, &target_clauses, meta, goal, objective, inherited_owner, errors_before);
+            }
             self.errors.push(
                 Diagnostic::error("YS0204", format!("KPI `{}` has no `from` clause", kpi.id.name))
                     .at(kpi.id.span, "which data does this KPI count?")
-                    .help(format!("add `from <source>` naming a source from yardstick.yaml: {}", source_list(self.config))),
+                    .help(format!(
+                        "add `from <source>` naming a source from yardstick.yaml: {} (a KPI computed from other KPIs has no `from`: `measure spend / permits_issued`)",
+                        source_list(self.config)
+                    )),
             );
             return None;
         };
@@ -193,28 +216,18 @@ impl<'a> Checker<'a> {
             Some(KpiClauseKind::Time(col)) => self.time_column(&scope, &col.name, col.span),
             _ => source.time.clone(),
         };
-        let grain = match by_kind.get("grain").map(|c| (&c.kind, c.span)) {
-            Some((KpiClauseKind::Grain(g), span)) => {
-                let grain = Grain::ALL.iter().find(|(n, _)| *n == g.name).map(|(_, g)| *g);
-                if grain.is_none() {
-                    self.errors.push(
-                        Diagnostic::error("YS0205", format!("unknown grain `{}`", g.name))
-                            .at(g.span, "not a grain")
-                            .help(suggest("grain", &g.name, Grain::ALL.iter().map(|(n, _)| *n))),
-                    );
-                } else if time.is_none() && !by_kind.contains_key("time") {
-                    self.errors.push(
-                        Diagnostic::error("YS0206", format!("KPI `{}` has a grain but no time column", kpi.id.name))
-                            .at(span, "periods of which date?")
-                            .help(format!(
-                                "add `time <column>` naming a date or timestamp column of `{source_id}`, or set `time:` on the source in yardstick.yaml"
-                            )),
-                    );
-                }
-                grain
+        let grain = self.grain(&by_kind);
+        if let (Some(_), Some(c)) = (grain, by_kind.get("grain")) {
+            if time.is_none() && !by_kind.contains_key("time") {
+                self.errors.push(
+                    Diagnostic::error("YS0206", format!("KPI `{}` has a grain but no time column", kpi.id.name))
+                        .at(c.span, "periods of which date?")
+                        .help(format!(
+                            "add `time <column>` naming a date or timestamp column of `{source_id}`, or set `time:` on the source in yardstick.yaml"
+                        )),
+                );
             }
-            _ => None,
-        };
+        }
 
         // by
         let mut by = vec![];
@@ -257,10 +270,9 @@ impl<'a> Checker<'a> {
             _ => measured_unit,
         };
 
-        let target = match by_kind.get("target").map(|c| &c.kind) {
-            Some(KpiClauseKind::Target(t)) => self.target(t, &unit),
-            _ => None,
-        };
+        let scope_dates = self.scope(&by_kind, time.is_some());
+        let window = self.window(&by_kind, grain);
+        let framing = self.framing(&by_kind, &target_clauses, grain, &unit);
 
         if self.errors.len() > errors_before {
             return None;
@@ -273,16 +285,571 @@ impl<'a> Checker<'a> {
             owner: meta.owner.or(inherited_owner.map(str::to_string)),
             description: meta.description,
             method: meta.method,
-            source: source_id.clone(),
+            source: Some(source_id.clone()),
             time,
             grain,
             by,
             filter,
             measure,
             unit,
-            target,
+            scope: scope_dates,
+            window,
+            targets: framing.targets,
+            baseline: framing.baseline,
+            direction: framing.direction,
+            compare: framing.compare,
+            derived: None,
             span: kpi.span,
         })
+    }
+
+    /// A KPI without `from` whose measure is arithmetic over other KPIs. Checked in two
+    /// steps: its own clauses now, its inputs in [`Checker::resolve_derived`].
+    #[allow(clippy::too_many_arguments)]
+    fn derived_kpi(
+        &mut self,
+        kpi: &ast::Kpi,
+        by_kind: &HashMap<&'static str, &ast::KpiClause>,
+        _targets: &[(&ast::TargetAst, Span)],
+        meta: Meta,
+        goal: &str,
+        objective: Option<&str>,
+        inherited_owner: Option<&str>,
+        errors_before: usize,
+    ) -> Option<CheckedKpi> {
+        for kw in ["where", "by", "time", "window", "scope"] {
+            if let Some(c) = by_kind.get(kw) {
+                self.errors.push(
+                    Diagnostic::error("YS0230", format!("a derived KPI cannot have `{}`", c.kind.keyword()))
+                        .at(c.span, "derived KPIs have no rows of their own")
+                        .help(format!(
+                            "`{}` has no `from`, so it is computed from other KPIs' values; put `{}` on the KPIs it uses, or add `from <source>`",
+                            kpi.id.name,
+                            c.kind.keyword()
+                        )),
+                );
+            }
+        }
+        let grain = self.grain(by_kind);
+        let unit = match by_kind.get("unit").map(|c| &c.kind) {
+            Some(KpiClauseKind::Unit(u)) => Unit::from_word(&u.value),
+            _ => Unit::None,
+        };
+        if self.errors.len() > errors_before {
+            return None;
+        }
+        self.pending.push(kpi.clone());
+        Some(CheckedKpi {
+            id: kpi.id.name.clone(),
+            title: title_or_id(&kpi.title, &kpi.id),
+            goal: goal.to_string(),
+            objective: objective.map(str::to_string),
+            owner: meta.owner.or(inherited_owner.map(str::to_string)),
+            description: meta.description,
+            method: meta.method,
+            source: None,
+            time: None,
+            grain,
+            by: vec![],
+            filter: None,
+            measure: Measure::Number(0.0),
+            unit,
+            scope: DateScope::default(),
+            window: None,
+            targets: vec![],
+            baseline: None,
+            direction: None,
+            compare: vec![],
+            derived: Some(DerivedExpr::Number(0.0)),
+            span: kpi.span,
+        })
+    }
+
+    /// Resolve derived KPIs' inputs in dependency order; their grain and groups come from
+    /// their inputs, which must agree.
+    fn resolve_derived(&mut self, kpis: &mut [CheckedKpi]) {
+        let pending = std::mem::take(&mut self.pending);
+        let ids: Vec<String> = pending.iter().map(|k| k.id.name.clone()).collect();
+        // 0 = not started, 1 = in progress, 2 = done (resolved or failed).
+        let mut state: HashMap<String, u8> = HashMap::new();
+        fn visit(cx: &mut Checker, id: &str, pending: &[ast::Kpi], kpis: &mut [CheckedKpi], state: &mut HashMap<String, u8>) {
+            match state.get(id).copied().unwrap_or(0) {
+                2 => return,
+                1 => return, // reported by the caller that found the cycle
+                _ => {}
+            }
+            let Some(ast_kpi) = pending.iter().find(|k| k.id.name == id) else { return };
+            state.insert(id.to_string(), 1);
+            let Some(measure) = ast_kpi.clauses.iter().find_map(|c| match &c.kind {
+                KpiClauseKind::Measure(e) => Some(e),
+                _ => None,
+            }) else {
+                return;
+            };
+            // Resolve derived inputs first.
+            let mut refs = vec![];
+            collect_names(measure, &mut refs);
+            for r in &refs {
+                if pending.iter().any(|k| k.id.name == r.name) {
+                    if state.get(&r.name) == Some(&1) {
+                        cx.errors.push(
+                            Diagnostic::error("YS0230", format!("derived KPIs `{}` and `{}` refer to each other", id, r.name))
+                                .at(r.span, "this input depends on the KPI being defined")
+                                .help("break the circle: one of them must be computed from a source"),
+                        );
+                        state.insert(id.to_string(), 2);
+                        return;
+                    }
+                    visit(cx, &r.name, pending, kpis, state);
+                }
+            }
+            cx.resolve_one(ast_kpi, measure, kpis);
+            state.insert(id.to_string(), 2);
+        }
+        for id in &ids {
+            visit(self, id, &pending, kpis, &mut state);
+        }
+    }
+
+    fn resolve_one(&mut self, ast_kpi: &ast::Kpi, measure: &ast::Expr, kpis: &mut [CheckedKpi]) {
+        let errors_before = self.errors.len();
+        let Some(me) = kpis.iter().position(|k| k.id == ast_kpi.id.name) else { return };
+        let mut inputs: Vec<(ast::Ident, Option<Grain>, Vec<String>, Unit)> = vec![];
+        let expr = self.derived_expr(measure, &ast_kpi.id.name, kpis, &mut inputs);
+        // Inputs must line up on period and groups.
+        let Some((first, grain, by, _)) = inputs.first().cloned() else {
+            if expr.is_some() {
+                self.errors.push(
+                    Diagnostic::error("YS0230", format!("derived KPI `{}` uses no other KPI", ast_kpi.id.name))
+                        .at(measure.span, "no KPI named here")
+                        .help("a KPI without `from` computes from other KPIs, e.g. `measure spend / permits_issued`; or add `from <source>`"),
+                );
+            }
+            return;
+        };
+        for (id, g, b, _) in &inputs[1..] {
+            if *g != grain {
+                let name = |g: &Option<Grain>| g.map(Grain::name).unwrap_or("no grain");
+                self.errors.push(
+                    Diagnostic::error("YS0230", format!("inputs of `{}` have different grains", ast_kpi.id.name))
+                        .at(id.span, format!("`{}` is by {}", id.name, name(g)))
+                        .also(first.span, format!("`{}` is by {}", first.name, name(&grain)))
+                        .help("derived KPIs combine values of the same periods: give the inputs the same `grain`"),
+                );
+            } else if *b != by {
+                let list = |b: &Vec<String>| if b.is_empty() { "no groups".to_string() } else { format!("by {}", b.join(", ")) };
+                self.errors.push(
+                    Diagnostic::error("YS0230", format!("inputs of `{}` have different groups", ast_kpi.id.name))
+                        .at(id.span, format!("`{}` is {}", id.name, list(b)))
+                        .also(first.span, format!("`{}` is {}", first.name, list(&by)))
+                        .help("derived KPIs combine values of the same groups: give the inputs the same `by` columns"),
+                );
+            }
+        }
+        if let (Some(own), Some(c)) = (kpis[me].grain, ast_kpi.clauses.iter().find(|c| matches!(c.kind, KpiClauseKind::Grain(_)))) {
+            if Some(own) != grain {
+                self.errors.push(
+                    Diagnostic::error("YS0230", format!("`{}` says grain {} but its inputs are by {}", ast_kpi.id.name, own.name(), grain.map(Grain::name).unwrap_or("no grain")))
+                        .at(c.span, "does not match the inputs")
+                        .help("remove `grain`: a derived KPI takes its inputs' grain"),
+                );
+            }
+        }
+        let has_unit = ast_kpi.clauses.iter().any(|c| matches!(c.kind, KpiClauseKind::Unit(_)));
+        let unit = if has_unit { kpis[me].unit.clone() } else { derived_unit(measure, &inputs) };
+        let mut by_kind: HashMap<&'static str, &ast::KpiClause> = HashMap::new();
+        let mut targets = vec![];
+        for c in &ast_kpi.clauses {
+            match &c.kind {
+                KpiClauseKind::Target(t) => targets.push((t, c.span)),
+                KpiClauseKind::Meta(_) => {}
+                k => {
+                    by_kind.entry(k.keyword()).or_insert(c);
+                }
+            }
+        }
+        let framing = self.framing(&by_kind, &targets, grain, &unit);
+        if self.errors.len() > errors_before {
+            return;
+        }
+        let k = &mut kpis[me];
+        k.derived = expr;
+        k.grain = grain;
+        k.by = by;
+        k.unit = unit;
+        k.targets = framing.targets;
+        k.baseline = framing.baseline;
+        k.direction = framing.direction;
+        k.compare = framing.compare;
+    }
+
+    fn derived_expr(
+        &mut self,
+        e: &ast::Expr,
+        me: &str,
+        kpis: &[CheckedKpi],
+        inputs: &mut Vec<(ast::Ident, Option<Grain>, Vec<String>, Unit)>,
+    ) -> Option<DerivedExpr> {
+        match &e.kind {
+            ExprKind::Number { value, .. } => Some(DerivedExpr::Number(*value)),
+            ExprKind::Unary { op: UnaryOp::Neg, expr } => Some(DerivedExpr::Neg(Box::new(self.derived_expr(expr, me, kpis, inputs)?))),
+            ExprKind::Binary { op, lhs, rhs } if op.is_arithmetic() => {
+                let l = self.derived_expr(lhs, me, kpis, inputs);
+                let r = self.derived_expr(rhs, me, kpis, inputs);
+                Some(DerivedExpr::Binary { op: *op, lhs: Box::new(l?), rhs: Box::new(r?) })
+            }
+            ExprKind::Column(id) => {
+                if id.name == me {
+                    self.errors.push(
+                        Diagnostic::error("YS0230", format!("`{me}` is computed from itself"))
+                            .at(id.span, "the KPI being defined")
+                            .help("a derived KPI combines other KPIs"),
+                    );
+                    return None;
+                }
+                match kpis.iter().find(|k| k.id == id.name) {
+                    Some(k) if k.derived == Some(DerivedExpr::Number(0.0)) => None, // its own errors are reported
+                    Some(k) => {
+                        if !inputs.iter().any(|(i, ..)| i.name == id.name) {
+                            inputs.push((id.clone(), k.grain, k.by.clone(), k.unit.clone()));
+                        }
+                        Some(DerivedExpr::Kpi(id.name.clone()))
+                    }
+                    None => {
+                        self.errors.push(
+                            Diagnostic::error("YS0230", format!("unknown KPI `{}`", id.name))
+                                .at(id.span, "not a KPI")
+                                .help(suggest("KPI", &id.name, kpis.iter().map(|k| k.id.as_str()))),
+                        );
+                        None
+                    }
+                }
+            }
+            _ => {
+                self.errors.push(
+                    Diagnostic::error("YS0230", "a derived KPI is arithmetic over other KPIs")
+                        .at(e.span, "not a KPI, a number or + - * /")
+                        .help("a KPI without `from` combines other KPIs, e.g. `measure spend / permits_issued`; to count rows add `from <source>`"),
+                );
+                None
+            }
+        }
+    }
+
+    fn grain(&mut self, by_kind: &HashMap<&'static str, &ast::KpiClause>) -> Option<Grain> {
+        let Some(KpiClauseKind::Grain(g)) = by_kind.get("grain").map(|c| &c.kind) else {
+            return None;
+        };
+        let grain = Grain::ALL.iter().find(|(n, _)| *n == g.name).map(|(_, g)| *g);
+        if grain.is_none() {
+            self.errors.push(
+                Diagnostic::error("YS0205", format!("unknown grain `{}`", g.name))
+                    .at(g.span, "not a grain")
+                    .help(suggest("grain", &g.name, Grain::ALL.iter().map(|(n, _)| *n))),
+            );
+        }
+        grain
+    }
+
+    /// `since` / `between`.
+    fn scope(&mut self, by_kind: &HashMap<&'static str, &ast::KpiClause>, has_time: bool) -> DateScope {
+        let Some(c) = by_kind.get("scope") else { return DateScope::default() };
+        let KpiClauseKind::Scope { start, end } = &c.kind else { return DateScope::default() };
+        if !has_time {
+            self.errors.push(
+                Diagnostic::error("YS0224", format!("`{}` needs a time column", c.kind.keyword()))
+                    .at(c.span, "dates of which column?")
+                    .help("add `time <column>`, or set `time:` on the source in yardstick.yaml"),
+            );
+        }
+        if let Some(end) = end {
+            if end.date < start.date {
+                self.errors.push(
+                    Diagnostic::error("YS0224", "the scope ends before it starts")
+                        .at(end.span, format!("before {}", start.date))
+                        .also(start.span, "start")
+                        .help("write `between <first day> and <last day>`, the earlier date first"),
+                );
+            }
+        }
+        DateScope { start: Some(start.date), end: end.map(|e| e.date) }
+    }
+
+    /// `rolling n unit`, `year_to_date`, `fiscal_year_to_date`.
+    fn window(&mut self, by_kind: &HashMap<&'static str, &ast::KpiClause>, grain: Option<Grain>) -> Option<Window> {
+        let c = by_kind.get("window")?;
+        let KpiClauseKind::Window(w) = &c.kind else { return None };
+        let Some(grain) = grain else {
+            self.errors.push(
+                Diagnostic::error("YS0223", "a time window needs a grain")
+                    .at(c.span, "windows of which periods?")
+                    .help("add e.g. `grain month`"),
+            );
+            return None;
+        };
+        match w {
+            ast::Window::Rolling { n, n_span, unit } => {
+                let name = unit.name.strip_suffix('s').unwrap_or(&unit.name);
+                let Some(unit_grain) = Grain::ALL.iter().find(|(g, _)| *g == name || *g == unit.name).map(|(_, g)| *g) else {
+                    self.errors.push(
+                        Diagnostic::error("YS0223", format!("unknown window unit `{}`", unit.name))
+                            .at(unit.span, "not a grain")
+                            .help(suggest("grain", name, Grain::ALL.iter().map(|(n, _)| *n))),
+                    );
+                    return None;
+                };
+                let Some(per) = grain.periods_in(unit_grain) else {
+                    self.errors.push(
+                        Diagnostic::error("YS0223", format!("a {} window does not split into {} periods", unit_grain.name(), grain.name()))
+                            .at(unit.span, format!("not a whole number of {}s", grain.name()))
+                            .help(format!("write the window in {}s, e.g. `rolling 3 {}`", grain.name(), grain.name())),
+                    );
+                    return None;
+                };
+                let periods = n.saturating_mul(per);
+                if periods > 1000 {
+                    self.errors.push(
+                        Diagnostic::error("YS0223", format!("a window of {periods} periods is too long"))
+                            .at(*n_span, "at most 1000 periods")
+                            .help("use a coarser grain for long windows"),
+                    );
+                    return None;
+                }
+                Some(Window::Rolling { periods })
+            }
+            ast::Window::YearToDate | ast::Window::FiscalYearToDate => {
+                let fiscal = matches!(w, ast::Window::FiscalYearToDate);
+                let fits = match grain {
+                    Grain::Year | Grain::FiscalYear => false,
+                    Grain::Quarter if fiscal => (self.config.calendar.fiscal_start_month() - 1) % 3 == 0,
+                    Grain::FiscalQuarter => fiscal,
+                    _ => true,
+                };
+                if !fits {
+                    self.errors.push(
+                        Diagnostic::error("YS0223", format!("`{}` does not fit grain {}", c.kind.keyword(), grain.name()))
+                            .at(c.span, "periods cross the year boundary or are whole years")
+                            .help(if fiscal { "use grain month or fiscal_quarter" } else { "use grain month or quarter" }),
+                    );
+                    return None;
+                }
+                Some(Window::YearToDate { fiscal })
+            }
+        }
+    }
+
+    /// Targets, baseline, direction and comparisons: how a KPI's values are judged.
+    fn framing(
+        &mut self,
+        by_kind: &HashMap<&'static str, &ast::KpiClause>,
+        target_clauses: &[(&ast::TargetAst, Span)],
+        grain: Option<Grain>,
+        unit: &Unit,
+    ) -> Framing {
+        let mut targets: Vec<Target> = target_clauses.iter().filter_map(|(t, _)| self.target(t, unit)).collect();
+        if target_clauses.len() > 1 {
+            // A schedule: every step but an optional first one says when it starts.
+            let undated: Vec<Span> = target_clauses.iter().filter(|(t, _)| t.from.is_none()).map(|(_, s)| *s).collect();
+            if undated.len() > 1 {
+                self.errors.push(
+                    Diagnostic::error("YS0203", "`target` is given twice")
+                        .at(undated[1], "second one")
+                        .also(undated[0], "first one")
+                        .help("for targets that change over time, add `from <date>` to each later step: `target >= 85% from 2026-01-01`"),
+                );
+            }
+        }
+        for (t, span) in target_clauses {
+            if t.from.is_some() && grain.is_none() {
+                self.errors.push(
+                    Diagnostic::error("YS0222", "a target `from` a date needs a grain")
+                        .at(*span, "periods of which grain?")
+                        .help("add e.g. `grain month`"),
+                );
+            }
+        }
+        targets.sort_by_key(|t| t.from);
+
+        let baseline = match by_kind.get("baseline").map(|c| (&c.kind, c.span)) {
+            Some((KpiClauseKind::Baseline { period, value }, span)) => match grain {
+                None => {
+                    self.errors.push(
+                        Diagnostic::error("YS0222", "a baseline needs a grain")
+                            .at(span, "a baseline is a period")
+                            .help("add e.g. `grain month`"),
+                    );
+                    None
+                }
+                Some(g) => {
+                    let v = value.as_ref().and_then(|q| self.quantity_in(q, unit, "baseline"));
+                    if value.is_some() && v.is_none() {
+                        None
+                    } else {
+                        Some(Baseline {
+                            period: g.period_of(period.date, &self.config.calendar),
+                            value: v,
+                            text: value.as_ref().map(quantity_text).unwrap_or_default(),
+                        })
+                    }
+                }
+            },
+            _ => None,
+        };
+
+        let implied = targets.iter().find_map(Target::direction);
+        let direction = match by_kind.get("direction").map(|c| &c.kind) {
+            Some(KpiClauseKind::Direction(d)) => {
+                let stated = match d.name.as_str() {
+                    "increasing" | "up" | "higher_is_better" => Some(Direction::Increasing),
+                    "decreasing" | "down" | "lower_is_better" => Some(Direction::Decreasing),
+                    _ => {
+                        self.errors.push(
+                            Diagnostic::error("YS0222", format!("unknown direction `{}`", d.name))
+                                .at(d.span, "not a direction")
+                                .help("write `direction increasing` (higher is better) or `direction decreasing` (lower is better)"),
+                        );
+                        None
+                    }
+                };
+                if let (Some(s), Some(i)) = (stated, implied) {
+                    if s != i {
+                        self.errors.push(
+                            Diagnostic::error("YS0222", "the direction contradicts the target")
+                                .at(d.span, format!("says {}", if s == Direction::Increasing { "higher is better" } else { "lower is better" }))
+                                .help("the target's comparator already sets the direction (`>=` higher is better, `<=` lower is better): remove `direction`"),
+                        );
+                    }
+                }
+                stated.or(implied)
+            }
+            _ => implied,
+        };
+
+        let mut compare = vec![];
+        if let Some(c) = by_kind.get("compare") {
+            if let KpiClauseKind::Compare(names) = &c.kind {
+                for n in names {
+                    match Comparison::ALL.iter().find(|(name, _)| *name == n.name).map(|(_, c)| *c) {
+                        None => self.errors.push(
+                            Diagnostic::error("YS0223", format!("unknown comparison `{}`", n.name))
+                                .at(n.span, "not a comparison")
+                                .help(suggest("comparison", &n.name, Comparison::ALL.iter().map(|(n, _)| *n))),
+                        ),
+                        Some(_) if grain.is_none() => self.errors.push(
+                            Diagnostic::error("YS0223", "comparisons need a grain")
+                                .at(n.span, "compared with which period?")
+                                .help("add e.g. `grain month`"),
+                        ),
+                        Some(Comparison::Baseline) if !by_kind.contains_key("baseline") => self.errors.push(
+                            Diagnostic::error("YS0223", "`compare baseline` needs a `baseline` clause")
+                                .at(n.span, "which baseline?")
+                                .help("add e.g. `baseline 2024-01-01: 72%`, or `baseline 2024-01-01` to use that period's own value"),
+                        ),
+                        Some(cmp) if compare.contains(&cmp) => self.errors.push(
+                            Diagnostic::error("YS0203", format!("`{}` is listed twice in `compare`", n.name)).at(n.span, "again here"),
+                        ),
+                        Some(cmp) => compare.push(cmp),
+                    }
+                }
+            }
+        }
+        Framing { targets, baseline, direction, compare }
+    }
+
+    fn target(&mut self, t: &ast::TargetAst, unit: &Unit) -> Option<Target> {
+        let (rule, text) = match &t.kind {
+            ast::TargetKind::Compare { comparator, value } => {
+                let v = self.quantity_in(value, unit, "target")?;
+                (TargetRule::Compare { comparator: *comparator, value: v }, format!("{} {}", comparator.symbol(), quantity_text(value)))
+            }
+            ast::TargetKind::Between { low, high } => {
+                let (lo, hi) = (self.quantity_in(low, unit, "target"), self.quantity_in(high, unit, "target"));
+                let (lo, hi) = (lo?, hi?);
+                if hi < lo {
+                    self.errors.push(
+                        Diagnostic::error("YS0222", "the target band is upside down")
+                            .at(high.span, format!("below {}", quantity_text(low)))
+                            .help("write `between <low> and <high>`"),
+                    );
+                    return None;
+                }
+                (TargetRule::Between { low: lo, high: hi }, format!("between {} and {}", quantity_text(low), quantity_text(high)))
+            }
+        };
+        let tolerance = match &t.tolerance {
+            Some(q) => {
+                let is_pp = q.unit.as_ref().is_some_and(|u| u.name == "pp");
+                let v = if is_pp {
+                    if *unit != Unit::Percent {
+                        self.errors.push(
+                            Diagnostic::error("YS0220", format!("tolerance in percentage points on a KPI measured in {}", unit.label()))
+                                .at(q.span, "pp only fits percentages")
+                                .help("write the tolerance in the KPI's unit"),
+                        );
+                        return None;
+                    }
+                    q.number / 100.0
+                } else {
+                    self.quantity_in(q, unit, "tolerance")?
+                };
+                if v < 0.0 {
+                    self.errors.push(
+                        Diagnostic::error("YS0222", "a tolerance cannot be negative").at(q.span, "negative").help("write how far off still counts as near, e.g. `tolerance 2pp`"),
+                    );
+                    return None;
+                }
+                Some(v)
+            }
+            None => None,
+        };
+        let mut text = text;
+        if let Some(q) = &t.tolerance {
+            text.push_str(&format!(" tolerance {}", quantity_text(q)));
+        }
+        if let Some(d) = &t.deadline {
+            text.push_str(&format!(" by {}", d.date));
+        }
+        Some(Target { rule, tolerance, deadline: t.deadline.map(|d| d.date), from: t.from.map(|d| d.date), text })
+    }
+
+    /// A written quantity (`90%`, `8 min`, `5`) in the KPI's unit.
+    fn quantity_in(&mut self, q: &ast::Quantity, unit: &Unit, what: &str) -> Option<f64> {
+        let written = q.unit.as_ref().map(|u| Unit::from_word(&u.name));
+        match (written, unit) {
+            (None, Unit::Percent) => {
+                self.errors.push(
+                    Diagnostic::error("YS0220", format!("a percentage KPI needs a percentage {what}"))
+                        .at(q.span, "no `%`")
+                        .help(if q.number > 0.0 && q.number <= 1.0 {
+                            format!("write the {what} with `%`: `{}%`, or `{}%` if {} is a fraction", q.text, crate::results::round_value(q.number * 100.0), q.text)
+                        } else {
+                            format!("write the {what} with `%`: `{}%`", q.text)
+                        }),
+                );
+                None
+            }
+            (None, _) => Some(q.number),
+            (Some(Unit::Percent), Unit::Percent) => Some(q.number / 100.0),
+            (Some(Unit::Duration(from)), Unit::Duration(to)) => Some(q.number * from.seconds() / to.seconds()),
+            (Some(Unit::Duration(DurationUnit::Days) | Unit::BusinessDays), Unit::BusinessDays) => Some(q.number),
+            (Some(w), u) if &w == u => Some(q.number),
+            (Some(w), u) => {
+                let label = q.unit.as_ref().map(|u| u.span).unwrap_or(q.span);
+                let help = match u {
+                    Unit::Percent => format!("this KPI is a percentage: write the {what} with `%`"),
+                    Unit::Count | Unit::None => format!("this KPI is a {}: write the {what} as a plain number", u.label()),
+                    Unit::Duration(_) => format!("this KPI is a duration: write the {what} in s, min, h or days"),
+                    Unit::BusinessDays => format!("this KPI counts business days: write the {what} in days"),
+                    Unit::Named(n) => format!("this KPI is in {n}: write the {what} in {n} or as a plain number"),
+                };
+                self.errors.push(
+                    Diagnostic::error("YS0220", format!("{what} in {} on a KPI measured in {}", w.label(), u.label()))
+                        .at(label, format!("{} does not fit a {} KPI", w.label(), u.label()))
+                        .help(help),
+                );
+                None
+            }
+        }
     }
 
     fn time_column(&mut self, scope: &Scope, name: &str, span: Span) -> Option<String> {
@@ -314,43 +881,6 @@ impl<'a> Checker<'a> {
                 None
             }
         }
-    }
-
-    fn target(&mut self, t: &ast::TargetAst, unit: &Unit) -> Option<Target> {
-        let q = &t.value;
-        let written = q.unit.as_ref().map(|u| Unit::from_word(&u.name));
-        let value = match (written, unit) {
-            (None, Unit::Percent) => {
-                self.errors.push(
-                    Diagnostic::error("YS0220", "a percentage KPI needs a percentage target")
-                        .at(q.span, "no `%`")
-                        .help(format!("write `target {} {}%`", t.comparator.symbol(), q.text)),
-                );
-                return None;
-            }
-            (None, _) => q.number,
-            (Some(Unit::Percent), Unit::Percent) => q.number / 100.0,
-            (Some(Unit::Duration(from)), Unit::Duration(to)) => q.number * from.seconds() / to.seconds(),
-            (Some(Unit::Duration(DurationUnit::Days) | Unit::BusinessDays), Unit::BusinessDays) => q.number,
-            (Some(w), u) if &w == u => q.number,
-            (Some(w), u) => {
-                let label = q.unit.as_ref().map(|u| u.span).unwrap_or(q.span);
-                let help = match u {
-                    Unit::Percent => "this KPI is a percentage: write the target with `%`".to_string(),
-                    Unit::Count | Unit::None => format!("this KPI is a {}: write the target as a plain number", u.label()),
-                    Unit::Duration(_) => "this KPI is a duration: write the target in s, min, h or days".to_string(),
-                    Unit::BusinessDays => "this KPI counts business days: write the target in days".to_string(),
-                    Unit::Named(n) => format!("this KPI is in {n}: write the target in {n} or as a plain number"),
-                };
-                self.errors.push(
-                    Diagnostic::error("YS0220", format!("target in {} on a KPI measured in {}", w.label(), u.label()))
-                        .at(label, format!("{} does not fit a {} KPI", w.label(), u.label()))
-                        .help(help),
-                );
-                return None;
-            }
-        };
-        Some(Target { comparator: t.comparator, value, text: format!("{}{}", q.text, q.unit.as_ref().map(|u| if u.name == "%" { "%".to_string() } else { format!(" {}", u.name) }).unwrap_or_default()) })
     }
 
     /// A boolean row-level expression.
@@ -814,6 +1344,63 @@ fn and(a: Option<TypedExpr>, b: Option<TypedExpr>) -> Option<TypedExpr> {
 fn plural_args(n: &std::ops::RangeInclusive<usize>) -> String {
     let word = |k: usize| if k == 1 { "argument" } else { "arguments" };
     if n.start() == n.end() { format!("{} {}", n.start(), word(*n.start())) } else { format!("{} to {} arguments", n.start(), n.end()) }
+}
+
+fn has_call(e: &ast::Expr) -> bool {
+    match &e.kind {
+        ExprKind::Call { .. } => true,
+        ExprKind::Unary { expr, .. } => has_call(expr),
+        ExprKind::Binary { lhs, rhs, .. } => has_call(lhs) || has_call(rhs),
+        _ => false,
+    }
+}
+
+/// Names used in a derived KPI's measure (the KPIs it reads).
+fn collect_names(e: &ast::Expr, out: &mut Vec<ast::Ident>) {
+    match &e.kind {
+        ExprKind::Column(id) => out.push(id.clone()),
+        ExprKind::Unary { expr, .. } => collect_names(expr, out),
+        ExprKind::Binary { lhs, rhs, .. } => {
+            collect_names(lhs, out);
+            collect_names(rhs, out);
+        }
+        _ => {}
+    }
+}
+
+/// A derived KPI's unit: its inputs' shared unit under + and -, none for ratios of like units.
+fn derived_unit(e: &ast::Expr, inputs: &[(ast::Ident, Option<Grain>, Vec<String>, Unit)]) -> Unit {
+    match &e.kind {
+        ExprKind::Column(id) => inputs.iter().find(|(i, ..)| i.name == id.name).map(|(.., u)| u.clone()).unwrap_or(Unit::None),
+        ExprKind::Unary { expr, .. } => derived_unit(expr, inputs),
+        ExprKind::Binary { op, lhs, rhs } => {
+            let (l, r) = (derived_unit(lhs, inputs), derived_unit(rhs, inputs));
+            match op {
+                BinaryOp::Add | BinaryOp::Sub if l == r => l,
+                BinaryOp::Mul | BinaryOp::Div if matches!(r, Unit::Count | Unit::None) && l != r => l,
+                BinaryOp::Mul if matches!(l, Unit::Count | Unit::None) => r,
+                _ => Unit::None,
+            }
+        }
+        _ => Unit::None,
+    }
+}
+
+struct Framing {
+    targets: Vec<Target>,
+    baseline: Option<Baseline>,
+    direction: Option<Direction>,
+    compare: Vec<Comparison>,
+}
+
+/// A quantity as written: `90%`, `8 min`, `5`.
+fn quantity_text(q: &ast::Quantity) -> String {
+    match &q.unit {
+        Some(u) if u.name == "%" || u.name == "pp" => format!("{}{}", q.text, u.name),
+        Some(u) if ["$", "£", "€"].contains(&u.name.as_str()) => format!("{}{}", u.name, q.text),
+        Some(u) => format!("{} {}", q.text, u.name),
+        None => q.text.clone(),
+    }
 }
 
 fn duplicate_clause(kw: &str, span: Span, first: Span) -> Diagnostic {

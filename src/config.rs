@@ -299,6 +299,24 @@ pub fn load_config(file: FileId, text: &str) -> Result<Config, Diagnostics> {
 }
 
 /// `07-01` -> month 7. Fiscal years start on the first of a month.
+impl Calendar {
+    /// The month (1-12) the fiscal year starts in; January when not set.
+    pub fn fiscal_start_month(&self) -> u32 {
+        self.fiscal_year_start.as_deref().and_then(parse_month_day).unwrap_or(1)
+    }
+}
+
+impl WeekStart {
+    /// Days from Monday to the week's first day, counting backwards (Sunday = 1).
+    pub fn days_from_monday(self) -> u32 {
+        match self {
+            WeekStart::Monday => 0,
+            WeekStart::Sunday => 6,
+            WeekStart::Saturday => 5,
+        }
+    }
+}
+
 pub fn parse_month_day(s: &str) -> Option<u32> {
     let (m, d) = s.split_once('-')?;
     let m: u32 = m.parse().ok()?;

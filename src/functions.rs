@@ -175,12 +175,6 @@ pub fn business_days_udf(mut holidays: Vec<i32>) -> Arc<ScalarUDF> {
 }
 
 impl BusinessDays {
-    fn is_business_day(&self, day: i32) -> bool {
-        // 1970-01-01 was a Thursday (weekday 3 with Monday = 0).
-        let weekday = (day.rem_euclid(7) + 3) % 7;
-        !self.weekend[weekday as usize] && self.holidays.binary_search(&day).is_err()
-    }
-
     /// Business days d with start < d <= end; mirrored (negative) when end < start.
     pub fn between(&self, start: i32, end: i32) -> i64 {
         if end < start {

@@ -10,6 +10,7 @@
 //! check::check           Config+AST -> model::Model      (no IO)
 //! plan::plan             Model      -> Vec<KpiPlan>      (no IO)
 //! run::run               plans      -> RunOutput         (reads data)
+//! series::finish         rows       -> final rows        (derived, fill, targets, comparisons)
 //! results::assemble      all above  -> Results
 //! report::write_report   Results    -> index.html + results.json
 //! ```
@@ -27,6 +28,7 @@ pub mod project;
 pub mod report;
 pub mod results;
 pub mod run;
+pub mod series;
 pub mod span;
 
 use std::path::{Path, PathBuf};
@@ -57,6 +59,7 @@ pub struct Compiled {
     pub config: config::Config,
     pub model: model::Model,
     pub plans: Vec<plan::KpiPlan>,
+    pub options: Options,
 }
 
 impl Compiled {
@@ -69,8 +72,20 @@ impl Compiled {
     }
 }
 
+/// What a build may vary besides the project's files.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Options {
+    /// Compute as if on this day: rows dated later are ignored, periods run up to it.
+    pub as_of: Option<chrono::NaiveDate>,
+}
+
 /// Load, parse, check and plan a project. Reads only the project's text files, no data.
 pub fn compile(dir: &Path) -> Result<Compiled, Failure> {
+    compile_with(dir, Options::default())
+}
+
+/// [`compile`] with build options.
+pub fn compile_with(dir: &Path, options: Options) -> Result<Compiled, Failure> {
     let mut sources = SourceMap::default();
     let files = match project::load_project(dir, &mut sources) {
         Ok(f) => f,
@@ -103,21 +118,27 @@ pub fn compile(dir: &Path) -> Result<Compiled, Failure> {
             return Err(Failure { sources, diagnostics: Diagnostics(errors).sorted() });
         }
     };
-    let plans = match plan::plan(&model) {
+    let plans = match plan::plan(&model, plan::PlanOptions { as_of: options.as_of }) {
         Ok(p) => p,
         Err(diagnostics) => return Err(Failure { sources, diagnostics }),
     };
-    Ok(Compiled { dir: dir.to_path_buf(), sources, config, model, plans })
+    Ok(Compiled { dir: dir.to_path_buf(), sources, config, model, plans, options })
 }
 
 /// Compile, run on the data and assemble results (nothing written).
 pub fn evaluate(dir: &Path) -> Result<(Compiled, results::Results), Failure> {
-    let compiled = compile(dir)?;
-    let output = match run::run(&compiled.model, &compiled.plans, &compiled.dir) {
+    evaluate_with(dir, Options::default())
+}
+
+/// [`evaluate`] with build options.
+pub fn evaluate_with(dir: &Path, options: Options) -> Result<(Compiled, results::Results), Failure> {
+    let compiled = compile_with(dir, options)?;
+    let mut output = match run::run(&compiled.model, &compiled.plans, &compiled.dir) {
         Ok(o) => o,
         Err(diagnostics) => return Err(Failure { sources: compiled.sources, diagnostics }),
     };
-    let results = results::assemble(&compiled.model, &compiled.sql(), output, &compiled.sources);
+    output.rows = series::finish(&compiled.model, std::mem::take(&mut output.rows), options.as_of);
+    let results = results::assemble(&compiled.model, &compiled.sql(), output, &compiled.sources, options.as_of);
     Ok((compiled, results))
 }
 
@@ -131,7 +152,12 @@ pub fn output_dir(compiled: &Compiled, out: Option<&Path>) -> PathBuf {
 
 /// `yardstick build`: evaluate and write the report. Returns the files written.
 pub fn build(dir: &Path, out: Option<&Path>) -> Result<(results::Results, Vec<PathBuf>), Failure> {
-    let (compiled, results) = evaluate(dir)?;
+    build_with(dir, out, Options::default())
+}
+
+/// [`build`] with build options.
+pub fn build_with(dir: &Path, out: Option<&Path>, options: Options) -> Result<(results::Results, Vec<PathBuf>), Failure> {
+    let (compiled, results) = evaluate_with(dir, options)?;
     let out_dir = output_dir(&compiled, out);
     match report::write_report(&results, &out_dir) {
         Ok(written) => Ok((results, written)),

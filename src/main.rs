@@ -32,7 +32,7 @@ enum Color {
 #[derive(Subcommand)]
 enum Command {
     /// Check, run every KPI on the data, and write the report (index.html, results.json).
-    #[command(after_help = "Examples:\n  yardstick build                     build the project in the current directory\n  yardstick build examples/city\n  yardstick build . --out public/     write the report somewhere else\n\nExit status: 0 built, 1 errors in definitions or data, 2 usage error.")]
+    #[command(after_help = "Examples:\n  yardstick build                     build the project in the current directory\n  yardstick build examples/city\n  yardstick build . --out public/     write the report somewhere else\n  yardstick build --as-of 2024-06-30  the report as it was on that day\n\nExit status: 0 built, 1 errors in definitions or data, 2 usage error.")]
     Build {
         /// Project directory (holds yardstick.yaml).
         #[arg(default_value = ".")]
@@ -40,6 +40,10 @@ enum Command {
         /// Output directory (default: the project's `output`, usually DIR/out).
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Build as of this day (YYYY-MM-DD): rows dated later are ignored and periods run
+        /// up to it, so a past report can be regenerated exactly.
+        #[arg(long, value_name = "DATE", value_parser = parse_date)]
+        as_of: Option<chrono::NaiveDate>,
     },
     /// Check all definitions statically; reads no data.
     #[command(after_help = "Examples:\n  yardstick check\n  yardstick check examples/city\n\nExit status: 0 clean, 1 errors found, 2 usage error.")]
@@ -57,6 +61,10 @@ enum Command {
     },
 }
 
+fn parse_date(s: &str) -> Result<chrono::NaiveDate, String> {
+    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| format!("`{s}` is not a date: write YYYY-MM-DD, e.g. 2024-06-30"))
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let color = match cli.color {
@@ -69,7 +77,7 @@ fn main() -> ExitCode {
         ExitCode::from(1)
     };
     match cli.command {
-        Command::Build { dir, out } => match yardstick::build(&dir, out.as_deref()) {
+        Command::Build { dir, out, as_of } => match yardstick::build_with(&dir, out.as_deref(), yardstick::Options { as_of }) {
             Ok((results, written)) => {
                 let rows: usize = results.kpis.iter().map(|k| k.rows.len()).sum();
                 println!("built {} KPIs ({} values)", results.kpis.len(), rows);
@@ -94,12 +102,18 @@ fn main() -> ExitCode {
                 _ => return ExitCode::from(2),
             };
             match yardstick::compile(&dir) {
-                Ok(c) => match c.sql().get(&kpi) {
-                    Some(sql) => {
+                Ok(c) => match (c.sql().get(&kpi), c.model.kpi(&kpi).and_then(|k| k.derived.as_ref())) {
+                    (Some(sql), _) => {
                         println!("{sql}");
                         ExitCode::SUCCESS
                     }
-                    None => {
+                    (None, Some(derived)) => {
+                        let mut inputs = vec![];
+                        derived.inputs(&mut inputs);
+                        println!("-- `{kpi}` is derived: computed from the values of {} per period, without a query of its own", inputs.join(", "));
+                        ExitCode::SUCCESS
+                    }
+                    (None, None) => {
                         let help = yardstick::diagnostics::suggest("KPI", &kpi, c.model.kpis.iter().map(|k| k.id.as_str()));
                         eprintln!("error: no KPI `{kpi}` in {}\n  help: {help}", dir.display());
                         ExitCode::from(1)

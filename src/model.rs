@@ -51,16 +51,42 @@ pub struct CheckedKpi {
     pub owner: Option<String>,
     pub description: Option<String>,
     pub method: Option<String>,
-    pub source: String,
+    /// `None` for derived KPIs (computed from other KPIs' results).
+    pub source: Option<String>,
     pub time: Option<String>,
     pub grain: Option<Grain>,
     pub by: Vec<String>,
     pub filter: Option<TypedExpr>,
     pub measure: Measure,
     pub unit: Unit,
-    pub target: Option<Target>,
+    /// The rows (by time) this KPI reads: `since` / `between`, inclusive dates.
+    pub scope: DateScope,
+    pub window: Option<Window>,
+    /// One target, or a schedule of targets each applying `from` a date (sorted).
+    pub targets: Vec<Target>,
+    pub baseline: Option<Baseline>,
+    /// Which way is better: from the target's comparator or a `direction` clause.
+    pub direction: Option<Direction>,
+    pub compare: Vec<Comparison>,
+    /// Arithmetic over other KPIs, aligned on period and groups.
+    pub derived: Option<DerivedExpr>,
     /// The whole `kpi { ... }` block, for showing the definition.
     pub span: Span,
+}
+
+impl CheckedKpi {
+    /// The target in force for a period (the last step of a schedule that has started).
+    pub fn target_at(&self, period: Option<chrono::NaiveDate>) -> Option<&Target> {
+        let mut current = None;
+        for t in &self.targets {
+            match (t.from, period) {
+                (None, _) => current = Some(t),
+                (Some(from), Some(p)) if from <= p => current = Some(t),
+                _ => {}
+            }
+        }
+        current
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -70,19 +96,175 @@ pub enum Grain {
     Month,
     Quarter,
     Year,
+    /// Quarters of the fiscal year (calendar.fiscal_year_start).
+    FiscalQuarter,
+    FiscalYear,
 }
 
 impl Grain {
-    pub const ALL: [(&'static str, Grain); 5] =
-        [("day", Grain::Day), ("week", Grain::Week), ("month", Grain::Month), ("quarter", Grain::Quarter), ("year", Grain::Year)];
+    pub const ALL: [(&'static str, Grain); 7] = [
+        ("day", Grain::Day),
+        ("week", Grain::Week),
+        ("month", Grain::Month),
+        ("quarter", Grain::Quarter),
+        ("year", Grain::Year),
+        ("fiscal_quarter", Grain::FiscalQuarter),
+        ("fiscal_year", Grain::FiscalYear),
+    ];
 
     pub fn name(self) -> &'static str {
+        Grain::ALL.iter().find(|(_, g)| *g == self).map(|(n, _)| *n).unwrap_or("day")
+    }
+
+    /// The grain's length as a calendar step: (months, days); exactly one is non-zero.
+    pub fn step(self) -> (i32, i32) {
         match self {
-            Grain::Day => "day",
-            Grain::Week => "week",
-            Grain::Month => "month",
-            Grain::Quarter => "quarter",
-            Grain::Year => "year",
+            Grain::Day => (0, 1),
+            Grain::Week => (0, 7),
+            Grain::Month => (1, 0),
+            Grain::Quarter | Grain::FiscalQuarter => (3, 0),
+            Grain::Year | Grain::FiscalYear => (12, 0),
+        }
+    }
+
+    /// The first day of the period `n` periods after the one starting on `start`.
+    pub fn shift(self, start: chrono::NaiveDate, n: i32) -> Option<chrono::NaiveDate> {
+        let (months, days) = self.step();
+        if months != 0 {
+            let total = months * n;
+            if total >= 0 {
+                start.checked_add_months(chrono::Months::new(total as u32))
+            } else {
+                start.checked_sub_months(chrono::Months::new((-total) as u32))
+            }
+        } else {
+            start.checked_add_signed(chrono::Duration::days((days * n) as i64))
+        }
+    }
+
+    /// The first day of the period containing `date`.
+    pub fn period_of(self, date: chrono::NaiveDate, calendar: &crate::config::Calendar) -> chrono::NaiveDate {
+        use chrono::Datelike;
+        let first_of = |y: i32, m: u32| chrono::NaiveDate::from_ymd_opt(y, m, 1).unwrap_or(date);
+        let fiscal_start = calendar.fiscal_start_month();
+        match self {
+            Grain::Day => date,
+            Grain::Week => {
+                let back = (date.weekday().num_days_from_monday() + 7 - calendar.week_start.days_from_monday()) % 7;
+                date - chrono::Duration::days(back as i64)
+            }
+            Grain::Month => first_of(date.year(), date.month()),
+            Grain::Quarter => first_of(date.year(), (date.month() - 1) / 3 * 3 + 1),
+            Grain::Year => first_of(date.year(), 1),
+            Grain::FiscalQuarter | Grain::FiscalYear => {
+                let months_into = (date.month() + 12 - fiscal_start) % 12;
+                let len = if self == Grain::FiscalYear { 12 } else { 3 };
+                let back = months_into % len;
+                first_of(date.year(), date.month()).checked_sub_months(chrono::Months::new(back)).unwrap_or(date)
+            }
+        }
+    }
+
+    /// How many periods of this grain one `unit` period spans, if a whole number.
+    pub fn periods_in(self, unit: Grain) -> Option<u32> {
+        match (self, unit) {
+            (a, b) if a == b => Some(1),
+            (Grain::Day, Grain::Week) => Some(7),
+            (Grain::Month, Grain::Quarter | Grain::FiscalQuarter) => Some(3),
+            (Grain::Month, Grain::Year | Grain::FiscalYear) => Some(12),
+            (Grain::Quarter, Grain::Year) | (Grain::FiscalQuarter, Grain::FiscalYear) => Some(4),
+            (Grain::FiscalQuarter, Grain::Quarter) | (Grain::Quarter, Grain::FiscalQuarter) => Some(1),
+            _ => None,
+        }
+    }
+}
+
+/// `since` / `between`: inclusive dates.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct DateScope {
+    pub start: Option<chrono::NaiveDate>,
+    pub end: Option<chrono::NaiveDate>,
+}
+
+/// Which rows each period's value is computed over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Window {
+    /// The period and the `periods - 1` before it.
+    Rolling { periods: u32 },
+    /// From the start of the (calendar or fiscal) year to the end of the period.
+    YearToDate { fiscal: bool },
+}
+
+impl Window {
+    pub fn label(self, grain: Option<Grain>) -> String {
+        match self {
+            Window::Rolling { periods } => {
+                format!("rolling {periods} {}{}", grain.map(Grain::name).unwrap_or("period"), if periods == 1 { "" } else { "s" })
+            }
+            Window::YearToDate { fiscal: false } => "year to date".into(),
+            Window::YearToDate { fiscal: true } => "fiscal year to date".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    Increasing,
+    Decreasing,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Comparison {
+    PreviousPeriod,
+    SamePeriodLastYear,
+    Baseline,
+}
+
+impl Comparison {
+    pub const ALL: [(&'static str, Comparison); 3] = [
+        ("previous_period", Comparison::PreviousPeriod),
+        ("same_period_last_year", Comparison::SamePeriodLastYear),
+        ("baseline", Comparison::Baseline),
+    ];
+    pub fn name(self) -> &'static str {
+        Comparison::ALL.iter().find(|(_, c)| *c == self).map(|(n, _)| *n).unwrap_or("baseline")
+    }
+}
+
+/// `baseline <period>: <value>`: the starting point of a trajectory and of comparisons.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Baseline {
+    /// First day of the baseline period.
+    pub period: chrono::NaiveDate,
+    /// In the KPI's unit; `None` means the KPI's own value in that period (per group).
+    pub value: Option<f64>,
+    pub text: String,
+}
+
+/// Arithmetic over other KPIs' values.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DerivedExpr {
+    Kpi(String),
+    Number(f64),
+    Neg(Box<DerivedExpr>),
+    Binary { op: BinaryOp, lhs: Box<DerivedExpr>, rhs: Box<DerivedExpr> },
+}
+
+impl DerivedExpr {
+    pub fn inputs(&self, out: &mut Vec<String>) {
+        match self {
+            DerivedExpr::Kpi(k) => {
+                if !out.contains(k) {
+                    out.push(k.clone())
+                }
+            }
+            DerivedExpr::Number(_) => {}
+            DerivedExpr::Neg(x) => x.inputs(out),
+            DerivedExpr::Binary { lhs, rhs, .. } => {
+                lhs.inputs(out);
+                rhs.inputs(out);
+            }
         }
     }
 }
@@ -285,28 +467,74 @@ impl Unit {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Target {
-    pub comparator: Comparator,
-    /// In the KPI's unit (a fraction for percentages, the KPI's duration unit for durations).
-    pub value: f64,
-    /// As written, e.g. `90%` or `8 min`.
+    pub rule: TargetRule,
+    /// How far on the wrong side still counts as `near_target`, in the KPI's unit.
+    pub tolerance: Option<f64>,
+    /// `by <date>`: with a baseline, targets move linearly from the baseline to here.
+    pub deadline: Option<chrono::NaiveDate>,
+    /// `from <date>`: first day this step of a schedule applies.
+    pub from: Option<chrono::NaiveDate>,
+    /// As written, e.g. `>= 90%` or `between 5 and 8 days`.
     pub text: String,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum TargetRule {
+    /// Values are in the KPI's unit (a fraction for percentages).
+    Compare { comparator: Comparator, value: f64 },
+    Between { low: f64, high: f64 },
+}
+
+/// How a value fares against a target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Met,
+    Near,
+    Missed,
+}
+
 impl Target {
-    pub fn is_met(&self, value: f64) -> bool {
-        match self.comparator {
-            Comparator::Ge => value >= self.value,
-            Comparator::Gt => value > self.value,
-            Comparator::Le => value <= self.value,
-            Comparator::Lt => value < self.value,
+    /// The direction the target's comparator implies (none for a band).
+    pub fn direction(&self) -> Option<Direction> {
+        match self.rule {
+            TargetRule::Compare { comparator: Comparator::Ge | Comparator::Gt, .. } => Some(Direction::Increasing),
+            TargetRule::Compare { .. } => Some(Direction::Decreasing),
+            TargetRule::Between { .. } => None,
         }
     }
 
-    /// `higher` or `lower`: which direction is better.
-    pub fn direction(&self) -> &'static str {
-        match self.comparator {
-            Comparator::Ge | Comparator::Gt => "higher",
-            Comparator::Le | Comparator::Lt => "lower",
+    /// Judge `value` against this target with threshold `threshold` (a trajectory may move
+    /// a comparator target's threshold per period; bands never move).
+    pub fn judge(&self, value: f64, threshold: f64) -> Verdict {
+        let tol = self.tolerance.unwrap_or(0.0);
+        // Distance on the wrong side: 0 when met.
+        let (met, miss) = match self.rule {
+            TargetRule::Compare { comparator, .. } => match comparator {
+                Comparator::Ge => (value >= threshold, threshold - value),
+                Comparator::Gt => (value > threshold, threshold - value),
+                Comparator::Le => (value <= threshold, value - threshold),
+                Comparator::Lt => (value < threshold, value - threshold),
+            },
+            TargetRule::Between { low, high } => {
+                (value >= low && value <= high, if value < low { low - value } else { value - high })
+            }
+        };
+        // A hair of slack so a value equal to threshold +- tolerance (after float
+        // arithmetic) counts as near, as a reader would expect.
+        if met {
+            Verdict::Met
+        } else if self.tolerance.is_some() && miss <= tol * (1.0 + 1e-12) + 1e-12 {
+            Verdict::Near
+        } else {
+            Verdict::Missed
+        }
+    }
+
+    /// The threshold of a comparator target (`None` for bands).
+    pub fn value(&self) -> Option<f64> {
+        match self.rule {
+            TargetRule::Compare { value, .. } => Some(value),
+            TargetRule::Between { .. } => None,
         }
     }
 }

@@ -174,6 +174,7 @@ impl Ctx {
         if matches!(rule, Rule::owner_clause | Rule::description_clause | Rule::method_clause) {
             return Ok(KpiClause { kind: KpiClauseKind::Meta(self.meta(pair)), span });
         }
+        let clause_text = pair.as_str();
         // Skip the keyword.
         let mut inner = pair.into_inner().skip(1);
         let missing = || Diagnostic::error("YS0100", "incomplete clause").at(span, "here");
@@ -193,27 +194,88 @@ impl Ctx {
                 }
             }
             Rule::target_clause => {
-                let cmp = inner.next().ok_or_else(missing)?;
-                let comparator = match cmp.as_str() {
-                    ">=" => Comparator::Ge,
-                    ">" => Comparator::Gt,
-                    "<=" => Comparator::Le,
-                    _ => Comparator::Lt,
+                let first = inner.next().ok_or_else(missing)?;
+                let kind = if first.as_rule() == Rule::target_range {
+                    let mut q = first.into_inner().filter(|p| p.as_rule() == Rule::quantity);
+                    let low = self.quantity(q.next().ok_or_else(missing)?)?;
+                    let high = self.quantity(q.next().ok_or_else(missing)?)?;
+                    TargetKind::Between { low, high }
+                } else {
+                    let comparator = match first.as_str() {
+                        ">=" => Comparator::Ge,
+                        ">" => Comparator::Gt,
+                        "<=" => Comparator::Le,
+                        _ => Comparator::Lt,
+                    };
+                    TargetKind::Compare { comparator, value: self.quantity(inner.next().ok_or_else(missing)?)? }
                 };
-                let value = self.quantity(inner.next().ok_or_else(missing)?)?;
-                KpiClauseKind::Target(TargetAst { comparator, value })
+                let mut target = TargetAst { kind, tolerance: None, deadline: None, from: None };
+                for p in inner {
+                    let rule = p.as_rule();
+                    let mut parts = p.into_inner().skip(1);
+                    let part = parts.next().ok_or_else(missing)?;
+                    match rule {
+                        Rule::tolerance => target.tolerance = Some(self.quantity(part)?),
+                        Rule::deadline => target.deadline = Some(self.date(&part)?),
+                        Rule::effective => target.from = Some(self.date(&part)?),
+                        _ => return Err(missing()),
+                    }
+                }
+                KpiClauseKind::Target(target)
             }
+            Rule::scope_clause => {
+                let mut dates = inner.filter(|p| p.as_rule() == Rule::date);
+                let start = self.date(&dates.next().ok_or_else(missing)?)?;
+                let end = dates.next().map(|d| self.date(&d)).transpose()?;
+                KpiClauseKind::Scope { start, end }
+            }
+            Rule::window_clause => {
+                // The keyword is the whole clause for the year-to-date windows.
+                let window = match clause_text.trim() {
+                    "year_to_date" => Window::YearToDate,
+                    "fiscal_year_to_date" => Window::FiscalYearToDate,
+                    _ => {
+                        let n = inner.next().ok_or_else(missing)?;
+                        let unit = self.ident(inner.next().ok_or_else(missing)?);
+                        let count = n.as_str().parse::<u32>().ok().filter(|n| *n >= 1).ok_or_else(|| {
+                            Diagnostic::error("YS0101", format!("`{}` is not a window length", n.as_str()))
+                                .at(self.span(&n), "expected a whole number of periods, 1 or more")
+                                .help("write e.g. `rolling 12 month`")
+                        })?;
+                        Window::Rolling { n: count, n_span: self.span(&n), unit }
+                    }
+                };
+                KpiClauseKind::Window(window)
+            }
+            Rule::compare_clause => KpiClauseKind::Compare(inner.map(|p| self.ident(p)).collect()),
+            Rule::baseline_clause => {
+                let period = self.date(&inner.next().ok_or_else(missing)?)?;
+                let value = inner.next().map(|q| self.quantity(q)).transpose()?;
+                KpiClauseKind::Baseline { period, value }
+            }
+            Rule::direction_clause => KpiClauseKind::Direction(self.ident(inner.next().ok_or_else(missing)?)),
             _ => return Err(missing()),
         };
         Ok(KpiClause { kind, span })
     }
 
+    fn date(&self, pair: &Pair<Rule>) -> PResult<DateLit> {
+        let span = self.span(pair);
+        let date = chrono::NaiveDate::parse_from_str(pair.as_str(), "%Y-%m-%d").map_err(|_| {
+            Diagnostic::error("YS0101", format!("`{}` is not a valid date", pair.as_str()))
+                .at(span, "no such day")
+                .help("dates are written YYYY-MM-DD, e.g. 2024-07-01")
+        })?;
+        Ok(DateLit { date, span })
+    }
+
     fn quantity(&self, pair: Pair<Rule>) -> PResult<Quantity> {
         let span = self.span(&pair);
-        let mut inner = pair.into_inner();
+        let mut inner = pair.into_inner().peekable();
+        let negative = inner.next_if(|p| p.as_rule() == Rule::minus).is_some();
         let num = inner.next().ok_or_else(|| Diagnostic::error("YS0101", "expected a number").at(span, "here"))?;
-        let text = num.as_str().to_string();
-        let number = self.number(&num)?;
+        let text = if negative { format!("-{}", num.as_str()) } else { num.as_str().to_string() };
+        let number = if negative { -self.number(&num)? } else { self.number(&num)? };
         let unit = inner.next().map(|u| Ident { name: u.as_str().to_string(), span: self.span(&u) });
         Ok(Quantity { number, text, unit, span })
     }
@@ -287,14 +349,7 @@ impl Ctx {
             Rule::kw_true => ExprKind::Bool(true),
             Rule::kw_false => ExprKind::Bool(false),
             Rule::kw_null => ExprKind::Null,
-            Rule::date => {
-                let d = chrono::NaiveDate::parse_from_str(pair.as_str(), "%Y-%m-%d").map_err(|_| {
-                    Diagnostic::error("YS0101", format!("`{}` is not a valid date", pair.as_str()))
-                        .at(span, "no such day")
-                        .help("dates are written YYYY-MM-DD, e.g. 2024-07-01")
-                })?;
-                ExprKind::Date(d)
-            }
+            Rule::date => ExprKind::Date(self.date(&pair)?.date),
             Rule::column_ref => ExprKind::Column(self.column_ref(pair)),
             Rule::call => {
                 let mut inner = pair.into_inner();
@@ -418,7 +473,13 @@ fn describe_rule(rule: Rule) -> &'static str {
         Rule::kpi | Rule::kw_kpi => "`kpi`",
         Rule::title => "a quoted title",
         Rule::from_clause | Rule::time_clause | Rule::measure_clause | Rule::where_clause | Rule::by_clause
-        | Rule::grain_clause | Rule::target_clause | Rule::unit_clause => "a KPI clause (from, measure, where, by, grain, target, ...)",
+        | Rule::grain_clause | Rule::target_clause | Rule::unit_clause | Rule::scope_clause | Rule::window_clause
+        | Rule::compare_clause | Rule::baseline_clause | Rule::direction_clause => "a KPI clause (from, measure, where, by, grain, target, ...)",
+        Rule::target_range | Rule::kw_between => "`between`",
+        Rule::tolerance | Rule::kw_tolerance => "`tolerance`",
+        Rule::deadline => "`by <date>`",
+        Rule::effective => "`from <date>`",
+        Rule::minus => "`-`",
         Rule::owner_clause | Rule::description_clause | Rule::method_clause | Rule::kw_owner | Rule::kw_description
         | Rule::kw_method => "`owner`, `description` or `method`",
         Rule::ident => "a name",

@@ -34,14 +34,23 @@ pub struct KpiPlan {
     pub plan: LogicalPlan,
 }
 
-/// Plan every KPI of the model.
-pub fn plan(model: &Model) -> Result<Vec<KpiPlan>, Diagnostics> {
+/// Build-wide settings that shape every plan.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct PlanOptions {
+    /// Ignore rows dated after this day: a report regenerated exactly as of a past date.
+    pub as_of: Option<chrono::NaiveDate>,
+}
+
+/// Plan every KPI of the model that reads a source (derived KPIs are computed from
+/// results, in `series`).
+pub fn plan(model: &Model, options: PlanOptions) -> Result<Vec<KpiPlan>, Diagnostics> {
     let mut out = vec![];
     let mut errors = vec![];
     let fx = Functions::new(model);
     for kpi in &model.kpis {
-        match plan_kpi(&fx, model, kpi) {
-            Ok(plan) => out.push(KpiPlan { kpi: kpi.id.clone(), source: kpi.source.clone(), plan }),
+        let Some(source) = &kpi.source else { continue };
+        match plan_kpi(&fx, model, kpi, source, options) {
+            Ok(plan) => out.push(KpiPlan { kpi: kpi.id.clone(), source: source.clone(), plan }),
             Err(e) => errors.push(
                 Diagnostic::error("YS0400", format!("cannot plan KPI `{}`: {e}", kpi.id))
                     .at(kpi.span, "this KPI")
@@ -94,59 +103,140 @@ impl Functions {
     }
 }
 
-fn plan_kpi(fx: &Functions, model: &Model, kpi: &CheckedKpi) -> DfResult<LogicalPlan> {
-    let source = &model.sources[&kpi.source];
-    let table = Arc::new(LogicalTableSource::new(declared_schema(source)));
-    let mut builder = LogicalPlanBuilder::scan(kpi.source.as_str(), table, None)?;
+fn plan_kpi(fx: &Functions, model: &Model, kpi: &CheckedKpi, source_id: &str, options: PlanOptions) -> DfResult<LogicalPlan> {
+    let source = &model.sources[source_id];
+    let schema = declared_schema(source);
+    let table = Arc::new(LogicalTableSource::new(schema.clone()));
+    let mut builder = LogicalPlanBuilder::scan(source_id, table, None)?;
 
-    // Rows outside every period cannot be placed on the time axis.
-    let mut filter = kpi.filter.as_ref().map(|x| row_expr(fx, x));
-    if let (Some(time), Some(_)) = (&kpi.time, kpi.grain) {
-        let not_null = column(time).is_not_null();
-        filter = Some(match filter {
-            Some(f) => f.and(not_null),
-            None => not_null,
-        });
+    let mut conditions: Vec<Expr> = kpi.filter.iter().map(|x| row_expr(fx, x)).collect();
+    if let Some(time) = &kpi.time {
+        let is_timestamp = source.columns.get(time).map(|c| c.ty) == Some(crate::config::ColumnType::Timestamp);
+        // Rows outside every period cannot be placed on the time axis.
+        if kpi.grain.is_some() {
+            conditions.push(column(time).is_not_null());
+        }
+        // Inclusive dates: a row belongs to a day until midnight of the next one.
+        let end = [kpi.scope.end, options.as_of].into_iter().flatten().min();
+        if let Some(start) = kpi.scope.start {
+            conditions.push(column(time).gt_eq(day_start(start, is_timestamp)));
+        }
+        if let Some(end) = end.and_then(|d| d.succ_opt()) {
+            conditions.push(column(time).lt(day_start(end, is_timestamp)));
+        }
     }
-    if let Some(f) = filter {
+    if let Some(f) = conditions.into_iter().reduce(Expr::and) {
         builder = builder.filter(f)?;
     }
 
-    let mut group = vec![];
     let period = match (&kpi.time, kpi.grain) {
         (Some(time), Some(grain)) => {
             let is_timestamp = source.columns.get(time).map(|c| c.ty) == Some(crate::config::ColumnType::Timestamp);
             let ts = if is_timestamp { column(time) } else { cast(column(time), arrow_type(Type::Timestamp)) };
-            period_expr(ts, grain, model.calendar.week_start)
+            period_expr(ts, grain, &model.calendar)
         }
         _ => cast(lit(ScalarValue::Null), DataType::Date32),
     };
-    group.push(period.alias("period"));
-    for b in &kpi.by {
-        group.push(column(b));
-    }
 
     let mut aggregates = vec![];
     let value = measure_expr(fx, &kpi.measure, &mut aggregates)?;
+    let mut group = vec![];
+    let mut last_base = None;
+    match (kpi.window, kpi.grain) {
+        (Some(window), Some(grain)) => {
+            // Exact windows for every measure (medians too): each row is copied into every
+            // period whose window contains it, then aggregated as usual.
+            let mut columns: Vec<Expr> = schema.fields().iter().map(|f| column(f.name())).collect();
+            columns.push(period.alias("base_period"));
+            builder = builder.project(columns)?;
+            let copies = match window {
+                Window::Rolling { periods } => periods,
+                Window::YearToDate { .. } => periods_per_year(grain),
+            };
+            let (months, days) = grain.step();
+            let offsets: Vec<Vec<Expr>> = (0..copies as i32)
+                .map(|k| vec![lit(ScalarValue::new_interval_mdn(months * k, days * k, 0))])
+                .collect();
+            let offsets = LogicalPlanBuilder::values(offsets)?.project(vec![column("column1").alias("window_offset")])?.build()?;
+            builder = builder.cross_join(offsets)?;
+            let shifted = binary_expr(column("base_period"), Operator::Plus, column("window_offset"));
+            if let Window::YearToDate { fiscal } = window {
+                let shift = if fiscal { model.calendar.fiscal_start_month() as i32 - 1 } else { 0 };
+                builder = builder.filter(year_of(shifted.clone(), shift).eq(year_of(column("base_period"), shift)))?;
+            }
+            group.push(shifted.alias("period"));
+            aggregates.push(max(column("base_period")).alias("last_base"));
+            last_base = Some(column("last_base"));
+        }
+        _ => group.push(period.alias("period")),
+    }
+    for b in &kpi.by {
+        group.push(column(b));
+    }
     builder = builder.aggregate(group, aggregates)?;
 
     let mut projection = vec![column("period")];
     projection.extend(kpi.by.iter().map(|b| column(b)));
     projection.push(float(value).alias("value"));
+    projection.extend(last_base);
     builder.project(projection)?.build()
 }
 
+/// Midnight starting `day`, typed like the time column it is compared with.
+fn day_start(day: chrono::NaiveDate, timestamp: bool) -> Expr {
+    if timestamp {
+        let micros = day.and_hms_opt(0, 0, 0).map(|t| t.and_utc().timestamp_micros());
+        lit(ScalarValue::TimestampMicrosecond(micros, None))
+    } else {
+        lit(ScalarValue::Date32(Some(days_since_epoch(day))))
+    }
+}
+
+fn periods_per_year(grain: Grain) -> u32 {
+    match grain {
+        Grain::Day => 366,
+        Grain::Week => 53,
+        Grain::Month => 12,
+        Grain::Quarter | Grain::FiscalQuarter => 4,
+        Grain::Year | Grain::FiscalYear => 1,
+    }
+}
+
+/// The (fiscal) year a date falls in, as the first day of the calendar year it would be
+/// in if the fiscal year started in January.
+fn year_of(date: Expr, shift_months: i32) -> Expr {
+    let ts = cast(date, arrow_type(Type::Timestamp));
+    let shifted = if shift_months == 0 {
+        ts
+    } else {
+        binary_expr(ts, Operator::Minus, lit(ScalarValue::new_interval_mdn(shift_months, 0, 0)))
+    };
+    date_trunc(lit("year"), shifted)
+}
+
 /// `date_trunc` at the grain, as a DATE (the first day of the period).
-fn period_expr(ts: Expr, grain: Grain, week_start: WeekStart) -> Expr {
+fn period_expr(ts: Expr, grain: Grain, calendar: &crate::config::Calendar) -> Expr {
     let trunc = |unit: &str, e: Expr| cast(date_trunc(lit(unit), e), DataType::Date32);
     match grain {
         Grain::Day => trunc("day", ts),
         Grain::Month => trunc("month", ts),
         Grain::Quarter => trunc("quarter", ts),
         Grain::Year => trunc("year", ts),
+        Grain::FiscalQuarter | Grain::FiscalYear => {
+            // Shift the fiscal year onto the calendar year, truncate, shift back.
+            let unit = if grain == Grain::FiscalYear { "year" } else { "quarter" };
+            let shift = calendar.fiscal_start_month() as i32 - 1;
+            if shift == 0 {
+                trunc(unit, ts)
+            } else {
+                let months = lit(ScalarValue::new_interval_mdn(shift, 0, 0));
+                let shifted = binary_expr(ts, Operator::Minus, months.clone());
+                binary_expr(trunc(unit, shifted), Operator::Plus, months)
+            }
+        }
         Grain::Week => {
             // date_trunc('week') starts weeks on Monday; shift other week starts onto Monday.
-            let shift = match week_start {
+            let shift = match calendar.week_start {
                 WeekStart::Monday => 0,
                 WeekStart::Sunday => 1,
                 WeekStart::Saturday => 2,

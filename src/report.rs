@@ -74,43 +74,80 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Diagnostic> {
 }
 
 fn count_statuses(results: &Results) -> Value {
-    let (mut on, mut off, mut none, mut untargeted) = (0, 0, 0, 0);
+    let (mut on, mut near, mut off, mut none, mut untargeted) = (0, 0, 0, 0, 0);
     for k in &results.kpis {
         match headline(k).map(|(_, s)| s).unwrap_or(Status::NoData) {
             Status::OnTrack => on += 1,
+            Status::NearTarget => near += 1,
             Status::OffTrack => off += 1,
             Status::NoData => none += 1,
             Status::NoTarget => untargeted += 1,
         }
     }
-    context! { on_track => on, off_track => off, no_data => none, no_target => untargeted, total => results.kpis.len() }
+    context! { on_track => on, near_target => near, off_track => off, no_data => none, no_target => untargeted, total => results.kpis.len() }
 }
 
-/// The latest period's value and status (for KPIs with groups: all groups of that period
-/// judged together is not meaningful, so the headline is the latest row with no groups, or
-/// the share of groups on track).
+/// The period a KPI's headline shows: the latest with any value (a trailing empty period,
+/// such as the current month before its data arrives, would say nothing).
+fn headline_period(k: &KpiResult) -> Option<Option<String>> {
+    k.rows.iter().rev().find(|r| r.value.is_some()).or(k.rows.last()).map(|r| r.period.clone())
+}
+
+fn is_judged(s: Status) -> bool {
+    matches!(s, Status::OnTrack | Status::NearTarget | Status::OffTrack)
+}
+
+/// The headline period's value and status (for KPIs with groups: the worst status of the
+/// groups judged, and no single value).
 fn headline(k: &KpiResult) -> Option<(Option<f64>, Status)> {
-    let last_period = k.rows.last().map(|r| r.period.clone())?;
+    let last_period = headline_period(k)?;
     let latest: Vec<_> = k.rows.iter().filter(|r| r.period == last_period).collect();
     if k.by.is_empty() {
         return latest.first().map(|r| (r.value, r.status));
     }
-    let judged: Vec<_> = latest.iter().filter(|r| matches!(r.status, Status::OnTrack | Status::OffTrack)).collect();
+    let judged: Vec<_> = latest.iter().filter(|r| is_judged(r.status)).collect();
     if judged.is_empty() {
         return Some((None, if latest.iter().any(|r| r.value.is_some()) { Status::NoTarget } else { Status::NoData }));
     }
-    let off = judged.iter().any(|r| r.status == Status::OffTrack);
-    Some((None, if off { Status::OffTrack } else { Status::OnTrack }))
+    let worst = if judged.iter().any(|r| r.status == Status::OffTrack) {
+        Status::OffTrack
+    } else if judged.iter().any(|r| r.status == Status::NearTarget) {
+        Status::NearTarget
+    } else {
+        Status::OnTrack
+    };
+    Some((None, worst))
 }
 
 fn kpi_view(k: &KpiResult) -> Value {
     let (value, status) = headline(k).unwrap_or((None, Status::NoData));
-    let last_period = k.rows.last().and_then(|r| r.period.clone());
+    let last_period = headline_period(k).flatten();
     let latest_rows: Vec<&crate::results::ResultRow> =
         k.rows.iter().filter(|r| r.period == last_period).collect();
     let status_name = serde_json::to_value(status).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
     let groups_on_track = latest_rows.iter().filter(|r| r.status == Status::OnTrack).count();
-    let groups_judged = latest_rows.iter().filter(|r| matches!(r.status, Status::OnTrack | Status::OffTrack)).count();
+    let groups_judged = latest_rows.iter().filter(|r| is_judged(r.status)).count();
+    let comparisons: Vec<Value> = if k.by.is_empty() {
+        latest_rows
+            .first()
+            .map(|r| {
+                r.comparisons
+                    .iter()
+                    .map(|(name, c)| {
+                        context! {
+                            name => name.replace('_', " "),
+                            value => format_value(c.value, &k.unit),
+                            change => format_change(c.change, &k.unit),
+                            relative => c.relative_change.map(|r| format!("{}{}%", if r > 0.0 { "+" } else { "" }, trim_number(r * 100.0, 1))),
+                            improved => c.improved,
+                        }
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    } else {
+        vec![]
+    };
     context! {
         k => k,
         value => value,
@@ -119,6 +156,8 @@ fn kpi_view(k: &KpiResult) -> Value {
         latest_rows => latest_rows,
         groups_on_track => groups_on_track,
         groups_judged => groups_judged,
+        comparisons => comparisons,
+        target_now => latest_rows.first().and_then(|r| r.target).map(|t| format_value(Some(t), &k.unit)),
         chart => Value::from_safe_string(trend_svg(k)),
     }
 }
@@ -127,6 +166,7 @@ fn status_label(s: &str) -> &'static str {
     match s {
         "on_track" => "On track",
         "off_track" => "Off track",
+        "near_target" => "Near target",
         "no_data" => "No data",
         _ => "No target",
     }
@@ -145,6 +185,16 @@ pub fn format_value(v: Option<f64>, unit: &str) -> String {
         "business days" => format!("{} business days", trim_number(v, 1)),
         "number" => trim_number(v, 2),
         other => format!("{} {other}", trim_number(v, 2)),
+    }
+}
+
+/// A change in a KPI's unit: percentages change in percentage points.
+fn format_change(d: Option<f64>, unit: &str) -> String {
+    let Some(d) = d else { return "–".to_string() };
+    let sign = if d > 0.0 { "+" } else { "" };
+    match unit {
+        "percent" => format!("{sign}{} pp", trim_number(d * 100.0, 1)),
+        _ => format!("{sign}{}", format_value(Some(d), unit)),
     }
 }
 
@@ -199,8 +249,14 @@ fn trend_svg(k: &KpiResult) -> String {
     series.sort_by(|a, b| a.0.cmp(&b.0));
     let shown = &series[..series.len().min(PALETTE.len())];
     let mut values: Vec<f64> = shown.iter().flat_map(|(_, v)| v.iter().flatten().copied()).collect();
-    if let Some(t) = &k.target {
-        values.push(t.value);
+    // The threshold per period (it moves along a trajectory or a schedule), from the
+    // first group that has one.
+    let targets: Vec<Option<f64>> =
+        periods.iter().map(|p| k.rows.iter().find(|r| r.period.as_deref() == Some(*p) && r.target.is_some()).and_then(|r| r.target)).collect();
+    values.extend(targets.iter().flatten());
+    let band = k.target.as_ref().and_then(|t| Some((t.low?, t.high?)));
+    if let Some((l, h)) = band {
+        values.extend([l, h]);
     }
     if values.is_empty() {
         return String::new();
@@ -231,10 +287,38 @@ fn trend_svg(k: &KpiResult) -> String {
         svg.push_str(&format!("<text x=\"{:.1}\" y=\"{}\" class=\"axis\" text-anchor=\"{anchor}\">{p}</text>", x(i), h - 8.0));
     }
     if let Some(t) = &k.target {
-        svg.push_str(&format!(
-            "<line x1=\"{left}\" x2=\"{}\" y1=\"{:.1}\" y2=\"{:.1}\" class=\"target\"/><text x=\"{}\" y=\"{:.1}\" class=\"axis\" text-anchor=\"end\">target {}</text>",
-            w - right, y(t.value), y(t.value), w - right, y(t.value) - 4.0, html_escape(&t.text)
-        ));
+        let label = |svg: &mut String, v: f64| {
+            svg.push_str(&format!(
+                "<text x=\"{}\" y=\"{:.1}\" class=\"axis\" text-anchor=\"end\">target {}</text>",
+                w - right,
+                y(v) - 4.0,
+                html_escape(&t.text)
+            ))
+        };
+        if let Some((l, h)) = band {
+            for v in [l, h] {
+                svg.push_str(&format!("<line x1=\"{left}\" x2=\"{}\" y1=\"{:.1}\" y2=\"{:.1}\" class=\"target\"/>", w - right, y(v), y(v)));
+            }
+            label(&mut svg, h);
+        } else {
+            let mut d = String::new();
+            let mut pen_down = false;
+            for (i, v) in targets.iter().enumerate() {
+                match v {
+                    Some(v) => {
+                        d.push_str(&format!("{}{:.1},{:.1} ", if pen_down { "L" } else { "M" }, x(i), y(*v)));
+                        pen_down = true;
+                    }
+                    None => pen_down = false,
+                }
+            }
+            if !d.is_empty() {
+                svg.push_str(&format!("<path d=\"{}\" fill=\"none\" class=\"target\"/>", d.trim_end()));
+            }
+            if let Some(last) = targets.iter().rev().flatten().next() {
+                label(&mut svg, *last);
+            }
+        }
     }
     for (si, (_, vals)) in shown.iter().enumerate() {
         let mut d = String::new();

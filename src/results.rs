@@ -8,12 +8,14 @@ use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 
 use crate::ingest::SourceStats;
-use crate::model::{CheckedKpi, GoalInfo, Model, Target};
+use crate::model::{CheckedKpi, Direction, GoalInfo, Model, Target, TargetRule};
 use crate::span::SourceMap;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Results {
     pub yardstick: String,
+    /// `--as-of`: rows dated later were ignored.
+    pub as_of: Option<String>,
     pub project: String,
     pub title: Option<String>,
     pub goals: Vec<GoalInfo>,
@@ -40,10 +42,22 @@ pub struct KpiResult {
     pub unit: String,
     pub grain: Option<String>,
     pub by: Vec<String>,
+    /// The target (the latest step of a schedule); `targets` lists every step.
     pub target: Option<TargetResult>,
+    pub targets: Vec<TargetResult>,
+    /// `increasing` (higher is better), `decreasing`, or null.
+    pub direction: Option<Direction>,
+    pub baseline: Option<BaselineResult>,
+    /// e.g. `rolling 3 months`, `year to date`.
+    pub window: Option<String>,
+    /// `since` / `between` dates, inclusive.
+    pub scope: ScopeResult,
     pub description: Option<String>,
     pub method: Option<String>,
-    pub source: String,
+    /// `null` for derived KPIs.
+    pub source: Option<String>,
+    /// The KPIs a derived KPI is computed from.
+    pub inputs: Vec<String>,
     pub time: Option<String>,
     /// The KPI's definition exactly as written in its .kpi file.
     pub definition: String,
@@ -54,21 +68,38 @@ pub struct KpiResult {
     pub rows: Vec<ResultRow>,
 }
 
+/// A target as results.json shows it: the rule, in the KPI's unit.
 #[derive(Debug, Clone, Serialize)]
 pub struct TargetResult {
+    /// `>=`, `>`, `<=`, `<` or `between`.
     pub comparator: String,
-    pub value: f64,
+    /// The threshold (comparators) or `null` (bands).
+    pub value: Option<f64>,
+    pub low: Option<f64>,
+    pub high: Option<f64>,
+    pub tolerance: Option<f64>,
+    pub deadline: Option<String>,
+    /// First period this target applies to (schedules).
+    pub from: Option<String>,
+    /// As written, e.g. `>= 90%`.
     pub text: String,
-    pub direction: String,
 }
 
 impl From<&Target> for TargetResult {
     fn from(t: &Target) -> Self {
+        let (comparator, value, low, high) = match t.rule {
+            TargetRule::Compare { comparator, value } => (comparator.symbol().to_string(), Some(round_value(value)), None, None),
+            TargetRule::Between { low, high } => ("between".to_string(), None, Some(round_value(low)), Some(round_value(high))),
+        };
         TargetResult {
-            comparator: t.comparator.symbol().to_string(),
-            value: round_value(t.value),
+            comparator,
+            value,
+            low,
+            high,
+            tolerance: t.tolerance.map(round_value),
+            deadline: t.deadline.map(|d| d.to_string()),
+            from: t.from.map(|d| d.to_string()),
             text: t.text.clone(),
-            direction: t.direction().to_string(),
         }
     }
 }
@@ -77,6 +108,8 @@ impl From<&Target> for TargetResult {
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     OnTrack,
+    /// Missed, but within the target's tolerance.
+    NearTarget,
     OffTrack,
     NoData,
     /// A value but no target to judge it by.
@@ -84,12 +117,13 @@ pub enum Status {
 }
 
 impl Status {
-    pub fn of(value: Option<f64>, target: Option<&Target>) -> Status {
-        match (value, target) {
-            (None, _) => Status::NoData,
-            (Some(_), None) => Status::NoTarget,
-            (Some(v), Some(t)) if t.is_met(v) => Status::OnTrack,
-            (Some(_), Some(_)) => Status::OffTrack,
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::OnTrack => "on_track",
+            Status::NearTarget => "near_target",
+            Status::OffTrack => "off_track",
+            Status::NoData => "no_data",
+            Status::NoTarget => "no_target",
         }
     }
 }
@@ -102,20 +136,58 @@ pub struct ResultRow {
     /// `by` column -> value, in `by` order.
     pub groups: Vec<(String, serde_json::Value)>,
     pub value: Option<f64>,
+    /// The threshold in force for this period (moves along a trajectory).
+    pub target: Option<f64>,
     pub status: Status,
+    /// Comparison name -> the value compared with and the change.
+    pub comparisons: Vec<(&'static str, Change)>,
+}
+
+/// This period's value against an earlier one (or a baseline).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Change {
+    /// The value compared with (`null` when that period has no data).
+    pub value: Option<f64>,
+    /// `this - that`.
+    pub change: Option<f64>,
+    /// `(this - that) / |that|`; `null` when `that` is 0.
+    pub relative_change: Option<f64>,
+    /// Whether the change is an improvement, given the KPI's direction.
+    pub improved: Option<bool>,
 }
 
 impl Serialize for ResultRow {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut map = s.serialize_map(Some(self.groups.len() + 3))?;
+        let mut map = s.serialize_map(None)?;
         map.serialize_entry("period", &self.period)?;
         for (k, v) in &self.groups {
             map.serialize_entry(k, v)?;
         }
         map.serialize_entry("value", &self.value)?;
+        if let Some(t) = self.target {
+            map.serialize_entry("target", &t)?;
+        }
         map.serialize_entry("status", &self.status)?;
+        if !self.comparisons.is_empty() {
+            let c: IndexMap<&str, &Change> = self.comparisons.iter().map(|(k, v)| (*k, v)).collect();
+            map.serialize_entry("comparisons", &c)?;
+        }
         map.end()
     }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BaselineResult {
+    pub period: String,
+    /// `null`: each group's own value in that period.
+    pub value: Option<f64>,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ScopeResult {
+    pub start: Option<String>,
+    pub end: Option<String>,
 }
 
 /// Values are rounded to 12 significant digits: floating-point sums may differ in the last
@@ -174,7 +246,13 @@ pub struct RunOutput {
 }
 
 /// Join the model, the compiled SQL and the run's output into [`Results`].
-pub fn assemble(model: &Model, sql: &IndexMap<String, String>, run: RunOutput, sources: &SourceMap) -> Results {
+pub fn assemble(
+    model: &Model,
+    sql: &IndexMap<String, String>,
+    run: RunOutput,
+    sources: &SourceMap,
+    as_of: Option<chrono::NaiveDate>,
+) -> Results {
     let mut run = run;
     let kpis = model
         .kpis
@@ -199,6 +277,7 @@ pub fn assemble(model: &Model, sql: &IndexMap<String, String>, run: RunOutput, s
         .collect();
     Results {
         yardstick: env!("CARGO_PKG_VERSION").to_string(),
+        as_of: as_of.map(|d| d.to_string()),
         project: model.name.clone(),
         title: model.title.clone(),
         goals: model.goals.clone(),
@@ -218,7 +297,19 @@ fn kpi_result(k: &CheckedKpi, sql: String, rows: Vec<ResultRow>, sources: &Sourc
         unit: k.unit.label(),
         grain: k.grain.map(|g| g.name().to_string()),
         by: k.by.clone(),
-        target: k.target.as_ref().map(TargetResult::from),
+        target: k.targets.last().map(TargetResult::from),
+        targets: k.targets.iter().map(TargetResult::from).collect(),
+        direction: k.direction,
+        baseline: k.baseline.as_ref().map(|b| BaselineResult { period: b.period.to_string(), value: b.value.map(round_value), text: b.text.clone() }),
+        window: k.window.map(|w| w.label(k.grain)),
+        scope: ScopeResult { start: k.scope.start.map(|d| d.to_string()), end: k.scope.end.map(|d| d.to_string()) },
+        inputs: {
+            let mut v = vec![];
+            if let Some(d) = &k.derived {
+                d.inputs(&mut v);
+            }
+            v
+        },
         description: k.description.clone(),
         method: k.method.clone(),
         source: k.source.clone(),

@@ -61,7 +61,7 @@ async fn run_async(model: &Model, plans: &[KpiPlan], project_dir: &Path) -> Resu
                 .at(kpi.span, "this KPI")
                 .help("run `yardstick sql` on this KPI to see the query")
         })?;
-        let mut rows = to_rows(&batches, &kpi.by, kpi.target.as_ref())
+        let mut rows = to_rows(&batches, &kpi.by)
             .map_err(|e| Diagnostic::error("YS0400", format!("reading results of KPI `{}`: {e}", plan.kpi)))?;
         sort_rows(&mut rows);
         out.rows.insert(plan.kpi.clone(), rows);
@@ -154,28 +154,41 @@ async fn load_parquet(
     Ok((df.into_view(), stats))
 }
 
-/// Record batches of `period, <by...>, value` -> rows.
-fn to_rows(batches: &[RecordBatch], by: &[String], target: Option<&crate::model::Target>) -> Result<Vec<ResultRow>, String> {
+/// Record batches of `period, <by...>, value [, last_base]` -> rows (statuses come later,
+/// in `series`). Windowed plans copy rows into periods after the last one with data;
+/// `last_base` (the latest period a row came from) tells where the data ends.
+fn to_rows(batches: &[RecordBatch], by: &[String]) -> Result<Vec<ResultRow>, String> {
     let mut rows = vec![];
+    let mut last_base: Option<i32> = None;
+    let mut periods: Vec<Option<i32>> = vec![];
     for batch in batches {
         let period = batch.column(0);
-        let value = batch.column(batch.num_columns() - 1);
+        let value = batch.column(1 + by.len());
         let values = value.as_primitive_opt::<datafusion::arrow::datatypes::Float64Type>().ok_or("value is not a float")?;
+        let base = batch.columns().get(2 + by.len()).map(|c| c.as_primitive_opt::<Date32Type>().ok_or("last_base is not a date")).transpose()?;
         for i in 0..batch.num_rows() {
-            let period = if period.is_null(i) {
+            let days = if period.is_null(i) {
                 None
             } else {
-                let days = period.as_primitive_opt::<Date32Type>().ok_or("period is not a date")?.value(i);
-                Some(format_date(days))
+                Some(period.as_primitive_opt::<Date32Type>().ok_or("period is not a date")?.value(i))
             };
+            if let Some(b) = base.filter(|b| !b.is_null(i)) {
+                last_base = last_base.max(Some(b.value(i)));
+            }
             let mut groups = vec![];
             for (j, name) in by.iter().enumerate() {
                 let scalar = ScalarValue::try_from_array(batch.column(1 + j), i).map_err(|e| e.to_string())?;
                 groups.push((name.clone(), scalar_to_json(&scalar)));
             }
             let v = if values.is_null(i) { None } else { Some(values.value(i)).filter(|v| v.is_finite()).map(round_value) };
-            rows.push(ResultRow { period, groups, value: v, status: Status::of(v, target) });
+            periods.push(days);
+            rows.push(ResultRow { period: days.map(format_date), groups, value: v, target: None, status: Status::NoData, comparisons: vec![] });
         }
+    }
+    if let Some(last) = last_base {
+        let keep: Vec<bool> = periods.iter().map(|p| p.is_none_or(|p| p <= last)).collect();
+        let mut it = keep.iter();
+        rows.retain(|_| *it.next().unwrap_or(&true));
     }
     Ok(rows)
 }

@@ -7,4 +7,5 @@ mod docs;
 mod example;
 mod ingest;
 mod parse;
+mod real_data;
 mod values;
