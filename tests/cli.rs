@@ -18,7 +18,7 @@ fn check_exit_codes() {
     let city = repo().join("examples/city");
     let (code, stdout, _) = yardstick(&["check", city.to_str().expect("path")]);
     assert_eq!(code, 0);
-    assert!(stdout.contains("10 KPIs"), "{stdout}");
+    assert!(stdout.contains("17 KPIs"), "{stdout}");
 
     let broken = tempfile::tempdir().expect("tempdir");
     copy_dir(&city, broken.path());
@@ -91,4 +91,41 @@ fn version_and_help() {
         assert_eq!(code, 0);
         assert!(stdout.contains("Examples:"), "{sub} --help has examples: {stdout}");
     }
+}
+
+#[test]
+fn as_of_builds_the_report_as_it_was() {
+    let city = repo().join("examples/city");
+    let out = tempfile::tempdir().expect("tempdir");
+    let (code, stdout, stderr) =
+        yardstick(&["build", city.to_str().expect("path"), "--out", out.path().to_str().expect("path"), "--as-of", "2024-03-31"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let results = results_json(out.path());
+    assert_eq!(results["as_of"], "2024-03-31");
+    // expected.json (plain Python over the CSVs): calls in Jan-Mar 2024; nothing later.
+    let expected: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(city.join("expected.json")).expect("expected")).expect("json");
+    let rows = kpi(&results, "calls_per_month")["rows"].as_array().expect("rows");
+    let periods: Vec<&str> = rows.iter().map(|r| r["period"].as_str().expect("period")).collect();
+    assert_eq!(periods, ["2024-01-01", "2024-02-01", "2024-03-01"]);
+    for r in rows {
+        let p = r["period"].as_str().expect("period");
+        assert_eq!(r["value"].as_f64(), expected["calls_per_month"][p].as_f64(), "{p}");
+    }
+    // The fiscal year to date stops at the as-of month too.
+    let fytd = kpi(&results, "permits_issued_fytd")["rows"].as_array().expect("rows");
+    assert_eq!(fytd.last().expect("row")["period"], "2024-03-01");
+    assert_eq!(fytd.last().expect("row")["value"].as_f64(), expected["permits_issued_fytd"]["2024-03-01"].as_f64());
+
+    let (code, _, stderr) = yardstick(&["build", city.to_str().expect("path"), "--as-of", "2024-02-30"]);
+    assert_eq!(code, 2, "a bad date is a usage error");
+    assert!(stderr.contains("not a date"), "{stderr}");
+}
+
+#[test]
+fn sql_of_a_derived_kpi_names_its_inputs() {
+    let city = repo().join("examples/city");
+    let (code, stdout, _) = yardstick(&["sql", city.to_str().expect("path"), "cost_per_permit"]);
+    assert_eq!(code, 0);
+    assert!(stdout.contains("permitting_cost") && stdout.contains("permits_issued_per_month"), "{stdout}");
 }

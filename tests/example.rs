@@ -21,6 +21,10 @@ fn example_builds_with_expected_values() {
         ("permits_issued_per_quarter", None),
         ("fee_revenue_per_quarter", None),
         ("closed_within_sla_by_category", Some("category")),
+        ("answer_seconds_p90", None),
+        ("permit_business_days", None),
+        ("permits_issued_fytd", None),
+        ("cost_per_permit", None),
     ] {
         let want = expected[kpi_id].as_object().expect("expected kpi");
         let rows = kpi(&results, kpi_id)["rows"].as_array().expect("rows");

@@ -35,6 +35,26 @@ closed_within_sla_by_category
     least 2 minutes away from the SLA boundary, so day-rounding conventions
     cannot change the result.)
 
+answer_seconds_p90
+    Key: month of received_at; population as answered_10s.  Value: the 90th
+    percentile of (answered_at - received_at) in seconds, interpolated:
+    sorted values v, h = 0.9 * (n - 1), v[floor(h)] + (h - floor(h)) *
+    (v[floor(h)+1] - v[floor(h)]) (the "linear" method of numpy/DuckDB).
+
+permit_business_days
+    Key: month of applied_on; population: permits with issued_on.  Value:
+    median of business days from applied_on to issued_on: days d with
+    applied_on < d <= issued_on that are Monday-Friday and not one of
+    HOLIDAYS (yardstick.yaml); median of an even count = mean of the middle two.
+
+permits_issued_fytd
+    Key: month of issued_on.  Value: permits issued from the start of the
+    fiscal year (July 1) containing that month through the end of the month.
+
+cost_per_permit
+    Key: month.  Value: sum of permit_spend.amount (thousands separators
+    removed) in that month / number of permits issued (issued_on) in it.
+
 fee_revenue_per_quarter
     Key: quarter of applied_on (as above).  Value: sum of fee.  The sum is
     computed exactly with Decimal (fees have 2 decimals) and then converted
@@ -80,6 +100,40 @@ def quarter_key(d):
     return "%04d-%02d-01" % (d.year, q_month)
 
 
+HOLIDAYS = {dt.date.fromisoformat(d) for d in [
+    "2024-01-01", "2024-01-15", "2024-02-19", "2024-05-27", "2024-06-19", "2024-07-04",
+    "2024-09-02", "2024-10-14", "2024-11-11", "2024-11-28", "2024-12-25",
+    "2025-01-01", "2025-01-20", "2025-02-17", "2025-05-26", "2025-06-19"]}
+
+
+def business_days(start, end):
+    n, d = 0, start
+    while d < end:
+        d += dt.timedelta(days=1)
+        if d.weekday() < 5 and d not in HOLIDAYS:
+            n += 1
+    return n
+
+
+def percentile_linear(values, p):
+    v = sorted(values)
+    h = p * (len(v) - 1)
+    lo = int(h)
+    if lo + 1 >= len(v):
+        return float(v[lo])
+    return v[lo] + (h - lo) * (v[lo + 1] - v[lo])
+
+
+def median(values):
+    v = sorted(values)
+    n = len(v)
+    return float(v[n // 2]) if n % 2 else (v[n // 2 - 1] + v[n // 2]) / 2
+
+
+def fiscal_year_start(d):
+    return dt.date(d.year if d.month >= 7 else d.year - 1, 7, 1)
+
+
 def main():
     # ---- 911 calls -------------------------------------------------------
     calls_per_month = {}
@@ -95,6 +149,13 @@ def main():
         if (answered - received).total_seconds() <= 10:
             ans_num[k] = ans_num.get(k, 0) + 1
     answered_10s = {k: ans_num.get(k, 0) / ans_den[k] for k in ans_den}
+    waits = {}
+    for row in read("calls_911.csv"):
+        received = dt.datetime.strptime(row["received_at"], CALL_TS_FMT)
+        answered = parse_or_none(row["answered_at"], CALL_TS_FMT)
+        if answered is not None:
+            waits.setdefault(month_key(received), []).append((answered - received).total_seconds())
+    answer_p90 = {k: percentile_linear(v, 0.9) for k, v in waits.items()}
 
     # ---- permits ---------------------------------------------------------
     issued_per_q = {}
@@ -107,6 +168,25 @@ def main():
             issued_per_q[k] += 1
         fee_per_q[k] = fee_per_q.get(k, Decimal(0)) + Decimal(row["fee"])
     fee_revenue = {k: float(v) for k, v in fee_per_q.items()}
+    bdays, issued_month = {}, {}
+    for row in read("permits.csv"):
+        if row["issued_on"].strip() == "":
+            continue
+        applied = dt.date.fromisoformat(row["applied_on"])
+        issued = dt.date.fromisoformat(row["issued_on"])
+        bdays.setdefault(month_key(applied), []).append(business_days(applied, issued))
+        k = month_key(issued)
+        issued_month[k] = issued_month.get(k, 0) + 1
+    permit_bdays = {k: median(v) for k, v in bdays.items()}
+    fytd = {}
+    for k in issued_month:
+        month = dt.date.fromisoformat(k)
+        start = fiscal_year_start(month)
+        fytd[k] = sum(n for m, n in issued_month.items() if start <= dt.date.fromisoformat(m) <= month)
+    spend = {}
+    for row in read("permit_spend.csv"):
+        spend[row["month"]] = spend.get(row["month"], Decimal(0)) + Decimal(row["amount"].replace(",", ""))
+    cost_per_permit = {k: float(v) / issued_month[k] for k, v in spend.items() if issued_month.get(k)}
 
     # ---- 311 requests ----------------------------------------------------
     sla_num, sla_den = {}, {}
@@ -128,6 +208,10 @@ def main():
         "permits_issued_per_quarter": issued_per_q,
         "closed_within_sla_by_category": closed_within_sla,
         "fee_revenue_per_quarter": fee_revenue,
+        "answer_seconds_p90": answer_p90,
+        "permit_business_days": permit_bdays,
+        "permits_issued_fytd": fytd,
+        "cost_per_permit": cost_per_permit,
     }
     # json uses float.__repr__ (shortest round-tripping repr) for floats
     json.dump(out, sys.stdout, sort_keys=True, indent=2)

@@ -269,6 +269,19 @@ def gen_requests(rng):
     return rows
 
 
+def gen_permit_spend(rng):
+    """Jan 2024 - Jun 2025: staff and systems cost of the permitting office, in USD,
+    as the finance system exports it (amounts with thousands separators)."""
+    rows = []
+    for i in range(18):
+        year, month = 2024 + (i // 12), i % 12 + 1
+        staff = 52000 + 900 * i + rng.randint(-1500, 1500)
+        systems = 8000 + rng.randint(-500, 500)
+        for centre, amount in (("staff", staff), ("systems", systems)):
+            rows.append(["%04d-%02d-01" % (year, month), centre, "{:,.2f}".format(amount)])
+    return rows
+
+
 def main():
     os.makedirs(DATA_DIR, exist_ok=True)
     rng = random.Random(SEED)
@@ -287,7 +300,11 @@ def main():
                   ["request_id", "category", "district", "opened_at",
                    "closed_at", "status", "sla_days", "channel"], requests),
     ]
-    for path, rows in zip(outputs, [calls, permits, requests]):
+    # Monthly spend of the permitting office (its own stream: the files above stay as
+    # they were before this file existed).
+    spend = gen_permit_spend(random.Random(SEED + 1))
+    outputs.append(write_csv("permit_spend.csv", ["month", "cost_centre", "amount"], spend))
+    for path, rows in zip(outputs, [calls, permits, requests, spend]):
         print("wrote %s (%d rows)" % (os.path.relpath(path), len(rows)))
 
 
