@@ -148,7 +148,10 @@ pub fn percentile(values: &mut [f64], p: f64, method: PercentileMethod) -> Optio
             Some(values[lo] + (values[hi.min(n - 1)] - values[lo]) * weight)
         }
         PercentileMethod::NearestRank => {
-            let rank = (p * n as f64).ceil() as usize;
+            // p * n in floating point can land a hair above a whole number (0.55 * 100 =
+            // 55.000000000000007); such a product is that whole number, not the next rank.
+            let exact = p * n as f64;
+            let rank = if (exact - exact.round()).abs() < 1e-9 { exact.round() } else { exact.ceil() } as usize;
             Some(values[rank.saturating_sub(1).min(n - 1)])
         }
     }
@@ -273,5 +276,10 @@ mod tests {
         assert_eq!(percentile(&mut [], 0.5, PercentileMethod::Interpolated), None);
         let mut even = vec![4.0, 1.0, 3.0, 2.0];
         assert_eq!(percentile(&mut even, 0.5, PercentileMethod::Interpolated), Some(2.5));
+        // 0.55 * 100 is 55.000000000000007 in floating point; the nearest rank is still 55.
+        let mut hundred: Vec<f64> = (1..=100).map(f64::from).collect();
+        assert_eq!(percentile(&mut hundred, 0.55, PercentileMethod::NearestRank), Some(55.0));
+        let mut twenty_five: Vec<f64> = (1..=25).map(f64::from).collect();
+        assert_eq!(percentile(&mut twenty_five, 0.28, PercentileMethod::NearestRank), Some(7.0));
     }
 }

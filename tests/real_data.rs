@@ -64,9 +64,8 @@ fn real_data_matches_the_oracle() {
 
     // Row by row, in order (period, then groups, nulls last): period, groups, value, status.
     // expected.json lists the periods/groups that have rows. Empty cells of the period x group
-    // grid (`empty_cells`, counted by the oracle) either do not appear (as docs/language.md
-    // says today) or, with the gap filling being added, appear with a null value and status
-    // `no_data`; exactly one of the two row counts is accepted.
+    // grid (`empty_cells`, counted by the oracle) appear with a null value and status
+    // `no_data` (docs/language.md "Periods").
     let mut compared = 0;
     for (id, case) in want_kpis {
         let by: Vec<&str> = case["by"].as_array().expect("by").iter().map(|b| b.as_str().expect("name")).collect();
@@ -75,11 +74,12 @@ fn real_data_matches_the_oracle() {
         let got = rows(&results, id);
         let empty = case["empty_cells"].as_u64().expect("empty_cells") as usize;
         assert!(
-            got.len() == want.len() || got.len() == want.len() + empty,
-            "{id}: {} rows, expected {} (or {} with empty periods filled)\n got: {got:?}\nwant: {want:?}",
+            got.len() == want.len() + empty,
+            "{id}: {} rows, expected {} ({} with data, {} empty periods filled)\n got: {got:?}\nwant: {want:?}",
             got.len(),
+            want.len() + empty,
             want.len(),
-            want.len() + empty
+            empty
         );
         let cell = |r: &Value| -> Vec<Value> {
             std::iter::once(r["period"].clone()).chain(by.iter().map(|b| r[*b].clone())).collect()
@@ -139,7 +139,7 @@ fn real_data_matches_the_oracle() {
     let aug_2015: f64 = rows(&results, "b311_requests_by_code_month")
         .iter()
         .filter(|r| r["period"] == "2015-08-01")
-        .map(|r| r["value"].as_f64().expect("value"))
+        .filter_map(|r| r["value"].as_f64())
         .sum();
     assert_eq!(aug_2015, 507.0);
 

@@ -622,9 +622,9 @@ def next_period(d, grain):
 
 def empty_cells(rows, grain):
     """Cells of the grid (every period from the first to the last) x (every group seen)
-    that have no row. Documented at the time of writing: such periods do not appear; a
-    change in progress fills them with null values (status no_data). The test accepts
-    exactly one of the two counts."""
+    that have no row. docs/language.md says such periods do not appear; src/series.rs
+    fills them with null values (status no_data). The test accepts exactly one of the two
+    row counts."""
     if grain is None or not rows:
         return 0
     groups = {tuple((k, v) for k, v in r.items() if k not in ("period", "value", "status")) for r in rows}
