@@ -278,13 +278,6 @@ impl<'a> Checker<'a> {
             return None;
         }
         Some(CheckedKpi {
-            id: kpi.id.name.clone(),
-            title: title_or_id(&kpi.title, &kpi.id),
-            goal: goal.to_string(),
-            objective: objective.map(str::to_string),
-            owner: meta.owner.or(inherited_owner.map(str::to_string)),
-            description: meta.description,
-            method: meta.method,
             source: Some(source_id.clone()),
             time,
             grain,
@@ -299,7 +292,7 @@ impl<'a> Checker<'a> {
             direction: framing.direction,
             compare: framing.compare,
             derived: None,
-            span: kpi.span,
+            ..kpi_header(kpi, meta, goal, objective, inherited_owner)
         })
     }
 
@@ -339,30 +332,7 @@ impl<'a> Checker<'a> {
             return None;
         }
         self.pending.push(kpi.clone());
-        Some(CheckedKpi {
-            id: kpi.id.name.clone(),
-            title: title_or_id(&kpi.title, &kpi.id),
-            goal: goal.to_string(),
-            objective: objective.map(str::to_string),
-            owner: meta.owner.or(inherited_owner.map(str::to_string)),
-            description: meta.description,
-            method: meta.method,
-            source: None,
-            time: None,
-            grain,
-            by: vec![],
-            filter: None,
-            measure: Measure::Number(0.0),
-            unit,
-            scope: DateScope::default(),
-            window: None,
-            targets: vec![],
-            baseline: None,
-            direction: None,
-            compare: vec![],
-            derived: Some(DerivedExpr::Number(0.0)),
-            span: kpi.span,
-        })
+        Some(CheckedKpi { grain, unit, ..kpi_header(kpi, meta, goal, objective, inherited_owner) })
     }
 
     /// Resolve derived KPIs' inputs in dependency order; their grain and groups come from
@@ -1344,6 +1314,35 @@ fn and(a: Option<TypedExpr>, b: Option<TypedExpr>) -> Option<TypedExpr> {
 fn plural_args(n: &std::ops::RangeInclusive<usize>) -> String {
     let word = |k: usize| if k == 1 { "argument" } else { "arguments" };
     if n.start() == n.end() { format!("{} {}", n.start(), word(*n.start())) } else { format!("{} to {} arguments", n.start(), n.end()) }
+}
+
+/// A KPI's names and descriptive clauses; the rest empty, as for a derived KPI whose
+/// inputs are not resolved yet (`derived` is a placeholder until `resolve_derived`).
+fn kpi_header(kpi: &ast::Kpi, meta: Meta, goal: &str, objective: Option<&str>, inherited_owner: Option<&str>) -> CheckedKpi {
+    CheckedKpi {
+        id: kpi.id.name.clone(),
+        title: title_or_id(&kpi.title, &kpi.id),
+        goal: goal.to_string(),
+        objective: objective.map(str::to_string),
+        owner: meta.owner.or(inherited_owner.map(str::to_string)),
+        description: meta.description,
+        method: meta.method,
+        source: None,
+        time: None,
+        grain: None,
+        by: vec![],
+        filter: None,
+        measure: Measure::Number(0.0),
+        unit: Unit::None,
+        scope: DateScope::default(),
+        window: None,
+        targets: vec![],
+        baseline: None,
+        direction: None,
+        compare: vec![],
+        derived: Some(DerivedExpr::Number(0.0)),
+        span: kpi.span,
+    }
 }
 
 fn has_call(e: &ast::Expr) -> bool {

@@ -301,19 +301,9 @@ fn trend_svg(k: &KpiResult) -> String {
             }
             label(&mut svg, h);
         } else {
-            let mut d = String::new();
-            let mut pen_down = false;
-            for (i, v) in targets.iter().enumerate() {
-                match v {
-                    Some(v) => {
-                        d.push_str(&format!("{}{:.1},{:.1} ", if pen_down { "L" } else { "M" }, x(i), y(*v)));
-                        pen_down = true;
-                    }
-                    None => pen_down = false,
-                }
-            }
+            let d = polyline(&targets, &x, &y);
             if !d.is_empty() {
-                svg.push_str(&format!("<path d=\"{}\" fill=\"none\" class=\"target\"/>", d.trim_end()));
+                svg.push_str(&format!("<path d=\"{d}\" fill=\"none\" class=\"target\"/>"));
             }
             if let Some(last) = targets.iter().rev().flatten().next() {
                 label(&mut svg, *last);
@@ -321,18 +311,8 @@ fn trend_svg(k: &KpiResult) -> String {
         }
     }
     for (si, (_, vals)) in shown.iter().enumerate() {
-        let mut d = String::new();
-        let mut pen_down = false;
-        for (i, v) in vals.iter().enumerate() {
-            match v {
-                Some(v) => {
-                    d.push_str(&format!("{}{:.1},{:.1} ", if pen_down { "L" } else { "M" }, x(i), y(*v)));
-                    pen_down = true;
-                }
-                None => pen_down = false,
-            }
-        }
-        svg.push_str(&format!("<path d=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"2\"/>", d.trim_end(), PALETTE[si]));
+        let d = polyline(vals, &x, &y);
+        svg.push_str(&format!("<path d=\"{d}\" fill=\"none\" stroke=\"{}\" stroke-width=\"2\"/>", PALETTE[si]));
     }
     svg.push_str("</svg>");
     if shown.len() > 1 || !k.by.is_empty() {
@@ -350,6 +330,22 @@ fn trend_svg(k: &KpiResult) -> String {
         svg.push_str("</p>");
     }
     svg
+}
+
+/// SVG path data through the points that have a value; gaps lift the pen.
+fn polyline(values: &[Option<f64>], x: &dyn Fn(usize) -> f64, y: &dyn Fn(f64) -> f64) -> String {
+    let mut d = String::new();
+    let mut pen_down = false;
+    for (i, v) in values.iter().enumerate() {
+        match v {
+            Some(v) => {
+                d.push_str(&format!("{}{:.1},{:.1} ", if pen_down { "L" } else { "M" }, x(i), y(*v)));
+                pen_down = true;
+            }
+            None => pen_down = false,
+        }
+    }
+    d.trim_end().to_string()
 }
 
 fn display_json(v: &serde_json::Value) -> String {
