@@ -47,6 +47,11 @@ pub struct Calendar {
     pub fiscal_year_start: Option<String>,
     #[serde(default)]
     pub holidays: Vec<String>,
+    /// A text or CSV file (relative to the project) whose lines start with a holiday date,
+    /// `YYYY-MM-DD`; a header line and anything after the first comma are ignored. Read by
+    /// `project`, merged into `holidays`.
+    #[serde(default)]
+    pub holidays_file: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, Default, PartialEq, Eq)]
@@ -298,7 +303,6 @@ pub fn load_config(file: FileId, text: &str) -> Result<Config, Diagnostics> {
     if errors.is_empty() { Ok(config) } else { Err(Diagnostics(errors)) }
 }
 
-/// `07-01` -> month 7. Fiscal years start on the first of a month.
 impl Calendar {
     /// The month (1-12) the fiscal year starts in; January when not set.
     pub fn fiscal_start_month(&self) -> u32 {
@@ -307,7 +311,7 @@ impl Calendar {
 }
 
 impl WeekStart {
-    /// Days from Monday to the week's first day, counting backwards (Sunday = 1).
+    /// The week's first day as a weekday number from Monday (Monday 0, Saturday 5, Sunday 6).
     pub fn days_from_monday(self) -> u32 {
         match self {
             WeekStart::Monday => 0,
@@ -317,6 +321,7 @@ impl WeekStart {
     }
 }
 
+/// `07-01` -> month 7. Fiscal years start on the first of a month.
 pub fn parse_month_day(s: &str) -> Option<u32> {
     let (m, d) = s.split_once('-')?;
     let m: u32 = m.parse().ok()?;

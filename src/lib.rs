@@ -93,7 +93,13 @@ pub fn compile_with(dir: &Path, options: Options) -> Result<Compiled, Failure> {
     };
     let mut errors = vec![];
     let config = match config::load_config(files.config, &sources.get(files.config).text) {
-        Ok(c) => Some(c),
+        Ok(mut c) => match project::load_holidays(dir, &mut c, files.config, &mut sources) {
+            Ok(()) => Some(c),
+            Err(d) => {
+                errors.extend(d.0);
+                None
+            }
+        },
         Err(d) => {
             errors.extend(d.0);
             None

@@ -77,3 +77,41 @@ fn collect_kpi_files(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) 
     }
     Ok(())
 }
+
+/// Merge `calendar.holidays_file` into `calendar.holidays`. The file is added to the source
+/// map so an error can point at the bad line.
+pub fn load_holidays(dir: &Path, config: &mut crate::config::Config, yaml: FileId, sources: &mut SourceMap) -> Result<(), Diagnostics> {
+    let Some(name) = config.calendar.holidays_file.clone() else { return Ok(()) };
+    let path = dir.join(&name);
+    let yaml_text = sources.get(yaml).text.clone();
+    let key = crate::config::yaml_key_span(yaml, &yaml_text, &["calendar", "holidays_file"]);
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        Diagnostics::one(
+            Diagnostic::error("YS0001", format!("cannot read holidays file {}: {e}", path.display()))
+                .at(key, "this file")
+                .help("the path is relative to the directory of yardstick.yaml; the file must be UTF-8 text"),
+        )
+    })?;
+    let file = sources.add(name.clone(), text.clone());
+    let mut errors = vec![];
+    let mut offset = 0usize;
+    for (i, line) in text.split_inclusive('\n').enumerate() {
+        let first = line.split(',').next().unwrap_or("").trim().trim_matches('"');
+        let start = offset;
+        offset += line.len();
+        if first.is_empty() || first.starts_with('#') {
+            continue;
+        }
+        match chrono::NaiveDate::parse_from_str(first, "%Y-%m-%d") {
+            Ok(d) => config.calendar.holidays.push(d.to_string()),
+            // A header line is allowed.
+            Err(_) if i == 0 => {}
+            Err(_) => errors.push(
+                Diagnostic::error("YS0002", format!("`{first}` in the holidays file is not a YYYY-MM-DD date"))
+                    .at(crate::span::Span::new(file, start..start + line.trim_end().len()), "this line")
+                    .help("each line starts with a date such as 2025-12-25; anything after a comma is ignored"),
+            ),
+        }
+    }
+    if errors.is_empty() { Ok(()) } else { Err(Diagnostics(errors)) }
+}

@@ -112,3 +112,39 @@ fn missing_header_and_missing_files_are_clear() {
     let err = yardstick::evaluate(dir.path()).err().expect("fails").render(false);
     assert!(err.contains("no file matches `data/*.csv`"), "{err}");
 }
+
+#[test]
+fn holidays_from_a_file_count_as_non_working_days() {
+    // Applied Mon 2024-12-23, issued Fri 2024-12-27: Tue, Wed, Thu, Fri = 4 business days;
+    // with 2024-12-25 (Wed) and 2024-12-26 (Thu) as holidays from the file: 2 (by hand).
+    let yaml = |extra: &str| {
+        format!(
+            "name: Holidays\ncalendar:\n  {extra}\nsources:\n  p:\n    path: p.csv\n    columns:\n      applied: date\n      issued: date\n"
+        )
+    };
+    let kpi = [("k.kpi", "goal g \"G\" { kpi bd \"Business days\" { from p measure sum(business_days_between(applied, issued)) } }")];
+    let write_data = |dir: &std::path::Path, holidays: &str| {
+        std::fs::write(dir.join("p.csv"), "applied,issued\n2024-12-23,2024-12-27\n").expect("write");
+        std::fs::write(dir.join("holidays.csv"), holidays).expect("write");
+    };
+
+    let plain = project(&yaml("week_start: monday"), &kpi);
+    write_data(plain.path(), "");
+    let (_, r) = yardstick::evaluate(plain.path()).map_err(|f| f.render(false)).expect("builds");
+    assert_eq!(value(&r, "bd"), Some(4.0));
+
+    let with_file = project(&yaml("holidays_file: holidays.csv"), &kpi);
+    write_data(with_file.path(), "date,name\n2024-12-25,Christmas Day\n\n2024-12-26,Boxing Day\n");
+    let (_, r) = yardstick::evaluate(with_file.path()).map_err(|f| f.render(false)).expect("builds");
+    assert_eq!(value(&r, "bd"), Some(2.0));
+
+    // A bad line is an error pointing at that line of the holidays file.
+    write_data(with_file.path(), "date,name\n2024-12-25,Christmas Day\n26/12/2024,Boxing Day\n");
+    let err = yardstick::compile(with_file.path()).map(|_| ()).expect_err("bad date").render(false);
+    assert!(err.contains("YS0002") && err.contains("holidays.csv:3"), "{err}");
+
+    // A missing file is an error pointing at the key in yardstick.yaml.
+    std::fs::remove_file(with_file.path().join("holidays.csv")).expect("rm");
+    let err = yardstick::compile(with_file.path()).map(|_| ()).expect_err("missing").render(false);
+    assert!(err.contains("YS0001") && err.contains("yardstick.yaml:3"), "{err}");
+}
