@@ -234,9 +234,20 @@ impl<'a> Checker<'a> {
         if let Some(KpiClauseKind::By(cols)) = by_kind.get("by").map(|c| &c.kind) {
             for col in cols {
                 if self.column(&scope, col).is_some() {
-                    if by.contains(&col.name) {
+                    if RESERVED_ROW_KEYS.contains(&col.name.as_str()) {
                         self.errors.push(
-                            Diagnostic::error("YS0202", format!("`{}` is listed twice in `by`", col.name)).at(col.span, "again here"),
+                            Diagnostic::error("YS0202", format!("`{}` cannot be a `by` column: results rows already have a `{}` field", col.name, col.name))
+                                .at(col.span, "clashes with results.json")
+                                .help(format!(
+                                    "declare the column under another name in yardstick.yaml, e.g. `{}_group: {{ type: string, header: \"{}\" }}`",
+                                    col.name, col.name
+                                )),
+                        );
+                    } else if by.contains(&col.name) {
+                        self.errors.push(
+                            Diagnostic::error("YS0202", format!("`{}` is listed twice in `by`", col.name))
+                                .at(col.span, "again here")
+                                .help("list each column once"),
                         );
                     } else {
                         by.push(col.name.clone());
@@ -1344,6 +1355,9 @@ fn kpi_header(kpi: &ast::Kpi, meta: Meta, goal: &str, objective: Option<&str>, i
         span: kpi.span,
     }
 }
+
+/// Keys every results.json row has; a `by` column with one of these names would clash.
+const RESERVED_ROW_KEYS: [&str; 5] = ["period", "value", "status", "target", "comparisons"];
 
 fn has_call(e: &ast::Expr) -> bool {
     match &e.kind {

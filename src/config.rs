@@ -186,10 +186,15 @@ struct ColumnSpecFull {
     aliases: Vec<String>,
     #[serde(default)]
     thousands: Option<char>,
-    #[serde(default)]
+    /// `on_invalid: null` unquoted is YAML's null: it means the `null` policy, not "unset".
+    #[serde(default, deserialize_with = "yaml_null_is_null_policy")]
     on_invalid: Option<OnInvalid>,
     #[serde(default)]
     header: Option<String>,
+}
+
+fn yaml_null_is_null_policy<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<OnInvalid>, D::Error> {
+    Ok(Some(Option::<OnInvalid>::deserialize(d)?.unwrap_or(OnInvalid::Null)))
 }
 
 #[derive(Deserialize)]
@@ -270,10 +275,33 @@ pub fn load_config(file: FileId, text: &str) -> Result<Config, Diagnostics> {
             errors.push(
                 Diagnostic::error("YS0002", format!("source name `{id}` is not an identifier"))
                     .at(yaml_key_span(file, text, &["sources", id]), "source name")
-                    .help("use letters, digits and `_`, starting with a letter, e.g. `calls_911`"),
+                    .help("use letters, digits and `_`, starting with a letter or `_`, e.g. `calls_911`"),
+            );
+        }
+        if let Some(fc) = &source.file_column {
+            if source.columns.contains_key(fc) {
+                errors.push(
+                    Diagnostic::error("YS0002", format!("source `{id}`: `file_column: {fc}` is also a declared column"))
+                        .at(yaml_key_span(file, text, &["sources", id, "file_column"]), "same name as a column")
+                        .help("name the file-name column something the files do not have, e.g. `file_column: source_file`"),
+                );
+            }
+        }
+        if !source.delimiter.is_ascii() {
+            errors.push(
+                Diagnostic::error("YS0002", format!("source `{id}`: the delimiter `{}` is not a single ASCII character", source.delimiter))
+                    .at(yaml_key_span(file, text, &["sources", id, "delimiter"]), "here")
+                    .help("CSV delimiters are one ASCII character such as `,`, `;`, `|` or a tab (\"\\t\")"),
             );
         }
         if let Some(time) = &source.time {
+            if let Some(col) = source.columns.get(time).filter(|c| !matches!(c.ty, ColumnType::Date | ColumnType::Timestamp)) {
+                errors.push(
+                    Diagnostic::error("YS0207", format!("source `{id}`: time column `{time}` is not a date or timestamp"))
+                        .at(yaml_key_span(file, text, &["sources", id, "time"]), format!("`{time}` is declared as {}", col.ty.name()))
+                        .help(format!("declare `{time}` as `{{ type: timestamp, format: \"...\" }}` or `date`, or point `time:` at a date column")),
+                );
+            }
             if !source.columns.contains_key(time) {
                 errors.push(
                     Diagnostic::error("YS0201", format!("source `{id}` has no column `{time}` for `time`"))

@@ -71,3 +71,34 @@ fn truncated_files_never_panic() {
     let junk = "goal \u{0} { kpi ` ` { measure ((((( } \u{FEFF}";
     assert!(yardstick::parse::parse_file(yardstick::span::FileId(0), junk).is_err());
 }
+
+#[test]
+fn config_mistakes_are_caught_before_any_data_is_read() {
+    let kpi = [("k.kpi", "goal g \"G\" { kpi n \"N\" { from s measure count() by status } }")];
+    let check = |yaml: &str| yardstick::compile(project(yaml, &kpi).path()).map(|_| ()).expect_err("error").render(false);
+    let base = "name: P\nsources:\n  s:\n    path: s.csv\n";
+
+    // A source `time:` that is not a date or timestamp (was only found at build time).
+    let err = check(&format!("{base}    time: day\n    columns:\n      day: string\n      status: string\n"));
+    assert!(err.contains("YS0207") && err.contains("yardstick.yaml:5"), "{err}");
+
+    // A file-name column that shadows a declared column.
+    let err = check(&format!("{base}    file_column: status\n    columns:\n      status: string\n"));
+    assert!(err.contains("YS0002") && err.contains("file_column"), "{err}");
+
+    // A delimiter that is not one ASCII character.
+    let err = check(&format!("{base}    delimiter: \"§\"\n    columns:\n      status: string\n"));
+    assert!(err.contains("YS0002") && err.contains("ASCII"), "{err}");
+
+    // `by status` would clash with the row's own `status` field in results.json.
+    let err = check(&format!("{base}    columns:\n      status: string\n"));
+    assert!(err.contains("YS0202") && err.contains("clashes with results.json"), "{err}");
+}
+
+#[test]
+fn unquoted_null_policy_means_null() {
+    // `on_invalid: null` without quotes is YAML's null; it must still mean the null policy.
+    let yaml = "name: P\nsources:\n  s:\n    path: s.csv\n    columns:\n      n: { type: integer, on_invalid: null }\n";
+    let config = yardstick::config::load_config(yardstick::span::FileId(0), yaml).expect("loads");
+    assert_eq!(config.sources["s"].columns["n"].on_invalid, Some(yardstick::config::OnInvalid::Null));
+}
