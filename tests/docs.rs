@@ -64,3 +64,20 @@ fn yaml_examples_in_docs_load() {
     }
     assert!(count >= 2, "docs have yaml examples, found {count}");
 }
+
+#[test]
+fn readme_error_example_is_the_real_output() {
+    // The README shows what `check` prints after `by district` -> `by distrct` in safety.kpi.
+    let readme = std::fs::read_to_string(repo().join("README.md")).expect("README");
+    let shown = blocks(&readme, "text").into_iter().map(|(_, b)| b).find(|b| b.contains("distrct")).expect("error example");
+    let dir = tempfile::tempdir().expect("tempdir");
+    copy_dir(&repo().join("examples/city"), dir.path());
+    let path = dir.path().join("metrics/safety.kpi");
+    let text = std::fs::read_to_string(&path).expect("kpi");
+    assert_eq!(text.lines().filter(|l| l.trim() == "by district").count(), 1, "the README's instruction names one clause");
+    let broken: String = text.lines().map(|l| if l.trim() == "by district" { l.replace("district", "distrct") } else { l.to_string() } + "\n").collect();
+    std::fs::write(&path, broken).expect("write");
+    let rendered = yardstick::compile(dir.path()).map(|_| ()).expect_err("error").render(false);
+    let norm = |s: &str| s.lines().map(str::trim_end).collect::<Vec<_>>().join("\n").trim().to_string();
+    assert_eq!(norm(&rendered), norm(&shown));
+}
