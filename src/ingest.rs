@@ -242,6 +242,8 @@ fn read_csv_text(
     let mut builders: Vec<ColumnBuilder> = columns.iter().map(|(_, c)| ColumnBuilder::new(c.ty)).collect();
     let mut file_builder = spec.file_column.as_ref().map(|_| StringBuilder::new());
     let mut problems: Vec<String> = vec![];
+    // Values that fail under `on_invalid: error` (others are counted in the stats only).
+    let mut errors_total: u64 = 0;
     let mut record = csv::StringRecord::new();
     loop {
         match reader.read_record(&mut record) {
@@ -277,6 +279,7 @@ fn read_csv_text(
                                 Value::Null
                             }
                             OnInvalid::Error => {
+                                errors_total += 1;
                                 if problems.len() < MAX_REPORTED {
                                     problems.push(format!(
                                         "{shown}:{line}: column `{name}` (column {} of the file): cannot read {:?} as {}",
@@ -308,8 +311,7 @@ fn read_csv_text(
         }
     }
     if !problems.is_empty() {
-        let total: u64 = stats.invalid_values.values().sum();
-        let mut message = format!("source `{source_id}`: {total} value(s) cannot be read\n");
+        let mut message = format!("source `{source_id}`: {errors_total} value(s) cannot be read in {shown}\n");
         for p in &problems {
             message.push_str("  ");
             message.push_str(p);

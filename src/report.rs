@@ -246,7 +246,7 @@ fn trend_svg(k: &KpiResult) -> String {
             series[idx].1[p] = row.value;
         }
     }
-    series.sort_by(|a, b| a.0.cmp(&b.0));
+    // Series keep the rows' order (groups sorted, nulls last), as the tables do.
     let shown = &series[..series.len().min(PALETTE.len())];
     let mut values: Vec<f64> = shown.iter().flat_map(|(_, v)| v.iter().flatten().copied()).collect();
     // The threshold per period (it moves along a trajectory or a schedule), from the

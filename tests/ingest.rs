@@ -86,6 +86,15 @@ fn bad_values_error_skip_or_null() {
     assert!(err.contains("data/a.csv:3: column `amount`"), "{err}");
     assert!(err.contains("\"oops\" as float"), "{err}");
     assert!(err.contains("data/a.csv:4: column `ok`"), "{err}");
+    assert!(err.contains("2 value(s) cannot be read in data/a.csv"), "{err}");
+    // Values under `on_invalid: null` on their column are not part of the error's count.
+    let tolerant = YAML.replace("ENCODING", "utf-8").replace("POLICY", "error").replace("ok: boolean", "ok: { type: boolean, on_invalid: null }");
+    let dir = project(&tolerant, &kpis());
+    std::fs::create_dir_all(dir.path().join("data")).expect("mkdir");
+    std::fs::write(dir.path().join("data/a.csv"), csv).expect("write");
+    let err = yardstick::evaluate(dir.path()).err().expect("bad amount fails").render(false);
+    assert!(err.contains("1 value(s) cannot be read in data/a.csv"), "{err}");
+    assert!(!err.contains("column `ok`"), "{err}");
 
     let dir = setup("utf-8", "skip", &[("a.csv", csv.as_bytes())]);
     let (_, results) = yardstick::evaluate(dir.path()).map_err(|f| f.render(false)).expect("builds");
