@@ -127,6 +127,16 @@ pub enum Window {
 }
 
 impl KpiClauseKind {
+    /// Which clauses exclude each other: `since`/`between` are one scope, the windows one
+    /// window; otherwise the keyword.
+    pub fn slot(&self) -> &'static str {
+        match self {
+            KpiClauseKind::Scope { .. } => "scope",
+            KpiClauseKind::Window(_) => "window",
+            k => k.keyword(),
+        }
+    }
+
     pub fn keyword(&self) -> &'static str {
         match self {
             KpiClauseKind::From(_) => "from",
@@ -139,7 +149,9 @@ impl KpiClauseKind {
             KpiClauseKind::Unit(_) => "unit",
             KpiClauseKind::Scope { end: None, .. } => "since",
             KpiClauseKind::Scope { .. } => "between",
-            KpiClauseKind::Window(_) => "window",
+            KpiClauseKind::Window(Window::Rolling { .. }) => "rolling",
+            KpiClauseKind::Window(Window::YearToDate) => "year_to_date",
+            KpiClauseKind::Window(Window::FiscalYearToDate) => "fiscal_year_to_date",
             KpiClauseKind::Compare(_) => "compare",
             KpiClauseKind::Baseline { .. } => "baseline",
             KpiClauseKind::Direction(_) => "direction",

@@ -162,9 +162,7 @@ impl<'a> Checker<'a> {
                     target_clauses.push((t, c.span));
                     continue;
                 }
-                // `since` and `between` are one scope.
-                KpiClauseKind::Scope { .. } => "scope",
-                k => k.keyword(),
+                k => k.slot(),
             };
             if let Some(prev) = by_kind.get(slot) {
                 self.errors.push(duplicate_clause(c.kind.keyword(), c.span, prev.span));
@@ -371,7 +369,8 @@ impl<'a> Checker<'a> {
             let mut refs = vec![];
             collect_names(measure, &mut refs);
             for r in &refs {
-                if pending.iter().any(|k| k.id.name == r.name) {
+                // Self-reference is reported by `derived_expr`, more plainly.
+                if r.name != id && pending.iter().any(|k| k.id.name == r.name) {
                     if state.get(&r.name) == Some(&1) {
                         cx.errors.push(
                             Diagnostic::error("YS0230", format!("derived KPIs `{}` and `{}` refer to each other", id, r.name))
@@ -445,7 +444,7 @@ impl<'a> Checker<'a> {
                 KpiClauseKind::Target(t) => targets.push((t, c.span)),
                 KpiClauseKind::Meta(_) => {}
                 k => {
-                    by_kind.entry(k.keyword()).or_insert(c);
+                    by_kind.entry(k.slot()).or_insert(c);
                 }
             }
         }
@@ -601,7 +600,8 @@ impl<'a> Checker<'a> {
             ast::Window::YearToDate | ast::Window::FiscalYearToDate => {
                 let fiscal = matches!(w, ast::Window::FiscalYearToDate);
                 let fits = match grain {
-                    Grain::Year | Grain::FiscalYear => false,
+                    // Weeks straddle year boundaries: a year-to-date of weeks is ambiguous.
+                    Grain::Year | Grain::FiscalYear | Grain::Week => false,
                     Grain::Quarter if fiscal => (self.config.calendar.fiscal_start_month() - 1) % 3 == 0,
                     Grain::FiscalQuarter => fiscal,
                     _ => true,
@@ -609,7 +609,7 @@ impl<'a> Checker<'a> {
                 if !fits {
                     self.errors.push(
                         Diagnostic::error("YS0223", format!("`{}` does not fit grain {}", c.kind.keyword(), grain.name()))
-                            .at(c.span, "periods cross the year boundary or are whole years")
+                            .at(c.span, if grain == Grain::Week { "weeks cross the start of the year" } else { "periods cross the year boundary or are whole years" })
                             .help(if fiscal { "use grain month or fiscal_quarter" } else { "use grain month or quarter" }),
                     );
                     return None;
@@ -727,7 +727,9 @@ impl<'a> Checker<'a> {
                                 .help("add e.g. `baseline 2024-01-01: 72%`, or `baseline 2024-01-01` to use that period's own value"),
                         ),
                         Some(cmp) if compare.contains(&cmp) => self.errors.push(
-                            Diagnostic::error("YS0203", format!("`{}` is listed twice in `compare`", n.name)).at(n.span, "again here"),
+                            Diagnostic::error("YS0203", format!("`{}` is listed twice in `compare`", n.name))
+                                .at(n.span, "again here")
+                                .help("list each comparison once"),
                         ),
                         Some(cmp) => compare.push(cmp),
                     }

@@ -324,7 +324,8 @@ pub fn load_config(file: FileId, text: &str) -> Result<Config, Diagnostics> {
         if chrono::NaiveDate::parse_from_str(h, "%Y-%m-%d").is_err() {
             errors.push(
                 Diagnostic::error("YS0002", format!("holiday `{h}` is not a YYYY-MM-DD date"))
-                    .at(yaml_key_span(file, text, &["calendar", "holidays"]), "in this list"),
+                    .at(yaml_key_span(file, text, &["calendar", "holidays"]), "in this list")
+                    .help("write holidays as YYYY-MM-DD dates, e.g. [2025-01-01, 2025-12-25]"),
             );
         }
     }

@@ -143,7 +143,7 @@ pub fn evaluate_with(dir: &Path, options: Options) -> Result<(Compiled, results:
         Ok(o) => o,
         Err(diagnostics) => return Err(Failure { sources: compiled.sources, diagnostics }),
     };
-    output.rows = series::finish(&compiled.model, std::mem::take(&mut output.rows), options.as_of);
+    output.rows = series::finish(&compiled.model, std::mem::take(&mut output.rows), &output.data_ends, options.as_of);
     let results = results::assemble(&compiled.model, &compiled.sql(), output, &compiled.sources, options.as_of);
     Ok((compiled, results))
 }

@@ -142,12 +142,15 @@ fn plan_kpi(fx: &Functions, model: &Model, kpi: &CheckedKpi, source_id: &str, op
     let value = measure_expr(fx, &kpi.measure, &mut aggregates)?;
     let mut group = vec![];
     let mut last_base = None;
+    // Without a grain there is no period to group by: an empty input then still gives its
+    // one row (count 0) instead of no group at all.
     match (kpi.window, kpi.grain) {
+        (_, None) => {}
         (Some(window), Some(grain)) => {
             // Exact windows for every measure (medians too): each row is copied into every
             // period whose window contains it, then aggregated as usual.
             let mut columns: Vec<Expr> = schema.fields().iter().map(|f| column(f.name())).collect();
-            columns.push(period.alias("base_period"));
+            columns.push(period.clone().alias("base_period"));
             builder = builder.project(columns)?;
             let copies = match window {
                 Window::Rolling { periods } => periods,
@@ -168,14 +171,14 @@ fn plan_kpi(fx: &Functions, model: &Model, kpi: &CheckedKpi, source_id: &str, op
             aggregates.push(max(column("base_period")).alias("last_base"));
             last_base = Some(column("last_base"));
         }
-        _ => group.push(period.alias("period")),
+        (None, Some(_)) => group.push(period.clone().alias("period")),
     }
     for b in &kpi.by {
         group.push(column(b));
     }
     builder = builder.aggregate(group, aggregates)?;
 
-    let mut projection = vec![column("period")];
+    let mut projection = vec![if kpi.grain.is_some() { column("period") } else { period.alias("period") }];
     projection.extend(kpi.by.iter().map(|b| column(b)));
     projection.push(float(value).alias("value"));
     projection.extend(last_base);
@@ -405,7 +408,43 @@ pub fn days_since_epoch(d: chrono::NaiveDate) -> i32 {
 }
 
 /// Readable SQL for a plan (DataFusion's unparser, pretty-printed).
+///
+/// The unparser cannot print a VALUES node, which windowed plans join with; such a node is
+/// printed as a `WITH window_offsets` table in front of the query instead.
 pub fn to_sql(plan: &LogicalPlan) -> Result<String, String> {
-    let statement = datafusion_sql::unparser::plan_to_sql(plan).map_err(|e| e.to_string())?;
-    Ok(format!("{statement:#}"))
+    use datafusion::common::tree_node::{Transformed, TreeNode};
+    let mut offsets: Vec<String> = vec![];
+    let plan = plan
+        .clone()
+        .transform_up(|node| {
+            let LogicalPlan::Values(values) = &node else { return Ok(Transformed::no(node)) };
+            for row in &values.values {
+                let cells: Vec<String> = row.iter().map(sql_literal).collect();
+                offsets.push(format!("({})", cells.join(", ")));
+            }
+            let source = Arc::new(LogicalTableSource::new(Arc::new(values.schema.as_arrow().clone())));
+            Ok(Transformed::yes(LogicalPlanBuilder::scan("window_offsets", source, None)?.build()?))
+        })
+        .map_err(|e| e.to_string())?
+        .data;
+    let statement = datafusion_sql::unparser::plan_to_sql(&plan).map_err(|e| e.to_string())?;
+    if offsets.is_empty() {
+        Ok(format!("{statement:#}"))
+    } else {
+        Ok(format!("WITH window_offsets (column1) AS (VALUES {})\n{statement:#}", offsets.join(", ")))
+    }
+}
+
+/// A literal of a VALUES row as SQL (interval offsets in practice).
+fn sql_literal(e: &Expr) -> String {
+    match e {
+        Expr::Literal(ScalarValue::IntervalMonthDayNano(Some(v)), _) => {
+            if v.months != 0 {
+                format!("INTERVAL '{} months'", v.months)
+            } else {
+                format!("INTERVAL '{} days'", v.days)
+            }
+        }
+        other => other.to_string(),
+    }
 }

@@ -96,7 +96,7 @@ pub fn load_holidays(dir: &Path, config: &mut crate::config::Config, yaml: FileI
     let mut errors = vec![];
     let mut offset = 0usize;
     for (i, line) in text.split_inclusive('\n').enumerate() {
-        let first = line.split(',').next().unwrap_or("").trim().trim_matches('"');
+        let first = line.split(',').next().unwrap_or("").trim_start_matches('\u{feff}').trim().trim_matches('"');
         let start = offset;
         offset += line.len();
         if first.is_empty() || first.starts_with('#') {

@@ -243,6 +243,10 @@ fn cmp_json(a: &serde_json::Value, b: &serde_json::Value) -> Ordering {
 pub struct RunOutput {
     pub rows: IndexMap<String, Vec<ResultRow>>,
     pub sources: IndexMap<String, SourceStats>,
+    /// Windowed KPIs: the last period any row came from (`YYYY-MM-DD`). Their queries also
+    /// produce the periods after it (the windows trailing off); `series` cuts them there
+    /// unless a scope end or `--as-of` says where periods end.
+    pub data_ends: IndexMap<String, String>,
 }
 
 /// Join the model, the compiled SQL and the run's output into [`Results`].

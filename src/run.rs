@@ -61,9 +61,12 @@ async fn run_async(model: &Model, plans: &[KpiPlan], project_dir: &Path) -> Resu
                 .at(kpi.span, "this KPI")
                 .help("run `yardstick sql` on this KPI to see the query")
         })?;
-        let mut rows = to_rows(&batches, &kpi.by)
+        let (mut rows, data_end) = to_rows(&batches, &kpi.by)
             .map_err(|e| Diagnostic::error("YS0400", format!("reading results of KPI `{}`: {e}", plan.kpi)))?;
         sort_rows(&mut rows);
+        if let Some(end) = data_end {
+            out.data_ends.insert(plan.kpi.clone(), format_date(end));
+        }
         out.rows.insert(plan.kpi.clone(), rows);
     }
     Ok(out)
@@ -155,12 +158,10 @@ async fn load_parquet(
 }
 
 /// Record batches of `period, <by...>, value [, last_base]` -> rows (statuses come later,
-/// in `series`). Windowed plans copy rows into periods after the last one with data;
-/// `last_base` (the latest period a row came from) tells where the data ends.
-fn to_rows(batches: &[RecordBatch], by: &[String]) -> Result<Vec<ResultRow>, String> {
+/// in `series`), and for windowed plans the latest period a row came from.
+fn to_rows(batches: &[RecordBatch], by: &[String]) -> Result<(Vec<ResultRow>, Option<i32>), String> {
     let mut rows = vec![];
     let mut last_base: Option<i32> = None;
-    let mut periods: Vec<Option<i32>> = vec![];
     for batch in batches {
         let period = batch.column(0);
         let value = batch.column(1 + by.len());
@@ -181,16 +182,10 @@ fn to_rows(batches: &[RecordBatch], by: &[String]) -> Result<Vec<ResultRow>, Str
                 groups.push((name.clone(), scalar_to_json(&scalar)));
             }
             let v = if values.is_null(i) { None } else { Some(values.value(i)).filter(|v| v.is_finite()).map(round_value) };
-            periods.push(days);
             rows.push(ResultRow { period: days.map(format_date), groups, value: v, target: None, status: Status::NoData, comparisons: vec![] });
         }
     }
-    if let Some(last) = last_base {
-        let keep: Vec<bool> = periods.iter().map(|p| p.is_none_or(|p| p <= last)).collect();
-        let mut it = keep.iter();
-        rows.retain(|_| *it.next().unwrap_or(&true));
-    }
-    Ok(rows)
+    Ok((rows, last_base))
 }
 
 pub fn format_date(days: i32) -> String {

@@ -16,7 +16,12 @@ use crate::results::{round_value, sort_rows, Change, ResultRow, Status};
 const MAX_PERIODS: usize = 100_000;
 
 /// Turn the queries' rows into each KPI's final rows, in model order.
-pub fn finish(model: &Model, mut queried: IndexMap<String, Vec<ResultRow>>, as_of: Option<NaiveDate>) -> IndexMap<String, Vec<ResultRow>> {
+pub fn finish(
+    model: &Model,
+    mut queried: IndexMap<String, Vec<ResultRow>>,
+    data_ends: &IndexMap<String, String>,
+    as_of: Option<NaiveDate>,
+) -> IndexMap<String, Vec<ResultRow>> {
     let mut done: HashMap<String, Vec<ResultRow>> = HashMap::new();
     // Query KPIs first, then derived ones once their inputs are done (check rules out cycles).
     let mut remaining: Vec<&CheckedKpi> = model.kpis.iter().collect();
@@ -34,7 +39,8 @@ pub fn finish(model: &Model, mut queried: IndexMap<String, Vec<ResultRow>>, as_o
                     derive(expr, &done)
                 }
             };
-            let mut rows = fill(kpi, rows, as_of, &model.calendar);
+            let data_end = data_ends.get(&kpi.id).and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
+            let mut rows = fill(kpi, rows, data_end, as_of, &model.calendar);
             judge(kpi, &mut rows, &model.calendar);
             compare(kpi, &mut rows);
             done.insert(kpi.id.clone(), rows);
@@ -118,13 +124,14 @@ fn eval(e: &DerivedExpr, lookup: &dyn Fn(&str) -> Option<f64>) -> Option<f64> {
 /// appear with no value (status no_data) instead of being missing.
 ///
 /// The first period is the scope's start, else the first with data; the last is the
-/// scope's end or `--as-of` (the earlier), else the last with data.
-fn fill(kpi: &CheckedKpi, rows: Vec<ResultRow>, as_of: Option<NaiveDate>, calendar: &Calendar) -> Vec<ResultRow> {
+/// scope's end or `--as-of` (the earlier), else the last with data (for windowed KPIs the
+/// last a row came from: their windows trail off after it, and those rows are dropped).
+fn fill(kpi: &CheckedKpi, rows: Vec<ResultRow>, data_end: Option<NaiveDate>, as_of: Option<NaiveDate>, calendar: &Calendar) -> Vec<ResultRow> {
     let Some(grain) = kpi.grain else { return rows };
     let dates: Vec<NaiveDate> = rows.iter().filter_map(|r| parse_period(&r.period)).collect();
     let start = kpi.scope.start.map(|d| grain.period_of(d, calendar)).or_else(|| dates.iter().min().copied());
     let cap = [kpi.scope.end, as_of].into_iter().flatten().min().map(|d| grain.period_of(d, calendar));
-    let end = cap.or_else(|| dates.iter().max().copied());
+    let end = cap.or(data_end).or_else(|| dates.iter().max().copied());
     let (Some(start), Some(end)) = (start, end) else { return rows };
 
     let mut groups: Vec<Vec<(String, serde_json::Value)>> = vec![];
@@ -210,15 +217,16 @@ fn threshold(
     let (Some(deadline), Some(baseline), Some(period)) = (t.deadline, &kpi.baseline, period) else {
         return Some(goal);
     };
+    let start = baseline.period;
+    if period < start {
+        return None;
+    }
+    // A group without a value in the baseline period has no trajectory: the target itself.
     let (Some(grain), Some(start_value)) = (kpi.grain, baseline_value(kpi, values, groups)) else {
         return Some(goal);
     };
     // Deadline periods are compared by their first day, like every period.
     let end = grain.period_of(deadline, calendar);
-    let start = baseline.period;
-    if period < start {
-        return None;
-    }
     if period >= end || end <= start {
         return Some(goal);
     }

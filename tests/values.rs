@@ -1,35 +1,118 @@
-//! Measure, where, by and grain combinations against DuckDB: tests/fixtures/values/expected.json
-//! is written by tests/oracle/values.py (DuckDB over the same CSV), never by yardstick.
+//! Measures, where, by, grains, fiscal grains, windows, scopes, derived KPIs, targets,
+//! statuses, comparisons and --as-of against DuckDB: tests/fixtures/values/expected.json is
+//! written by tests/oracle/values.py (DuckDB over the same CSV), never by yardstick.
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
 
 use crate::common::*;
 
-#[test]
-fn every_case_matches_duckdb() {
+fn expected_cases() -> serde_json::Map<String, Value> {
+    let text = std::fs::read_to_string(fixture("values/expected.json")).expect("expected.json");
+    match serde_json::from_str(&text).expect("json") {
+        Value::Object(m) => m,
+        other => panic!("expected.json is not an object: {other}"),
+    }
+}
+
+/// Numbers equal to 1e-9 relative (results are rounded to 12 significant digits), else equal.
+fn same(got: &Value, want: &Value) -> bool {
+    match (got, want) {
+        (Value::Number(a), Value::Number(b)) => close(a.as_f64().unwrap_or(f64::NAN), b.as_f64().unwrap_or(f64::NAN)),
+        (Value::Object(a), Value::Object(b)) => {
+            a.keys().collect::<BTreeSet<_>>() == b.keys().collect::<BTreeSet<_>>() && b.iter().all(|(k, w)| same(&a[k], w))
+        }
+        (Value::Array(a), Value::Array(b)) => a.len() == b.len() && a.iter().zip(b).all(|(g, w)| same(g, w)),
+        _ => got == want,
+    }
+}
+
+/// Every row of one case: same periods, groups, values, statuses, targets and comparisons,
+/// in the same order, and no field yardstick has that the oracle does not (e.g. a `target`
+/// before a trajectory's baseline).
+fn check_rows(case: &str, got: &[Value], want: &[Value], problems: &mut Vec<String>) {
+    if got.len() != want.len() {
+        let periods = |rows: &[Value]| rows.iter().map(|r| r["period"].to_string()).collect::<Vec<_>>().join(" ");
+        problems.push(format!(
+            "{case}: {} rows, want {}\n   got periods: {}\n  want periods: {}",
+            got.len(),
+            want.len(),
+            periods(got),
+            periods(want)
+        ));
+        return;
+    }
+    for (g, w) in got.iter().zip(want) {
+        if !same(g, w) {
+            problems.push(format!("{case}:\n   got {g}\n  want {w}"));
+        }
+    }
+}
+
+/// Compares every case of expected.json built with `as_of` against one build of the fixture,
+/// and checks that each such case names a KPI of the fixture. Returns how many cases were
+/// matched to a KPI; mismatches go to `problems`.
+fn check_build(as_of: Option<&str>, problems: &mut Vec<String>) -> usize {
     let out = tempfile::tempdir().expect("tempdir");
-    yardstick::build(&fixture("values"), Some(out.path())).map_err(|f| f.render(false)).expect("fixture builds");
+    let options = yardstick::Options { as_of: as_of.map(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").expect("date")) };
+    yardstick::build_with(&fixture("values"), Some(out.path()), options).map_err(|f| f.render(false)).expect("fixture builds");
     let results = results_json(out.path());
-    let expected: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(fixture("values/expected.json")).expect("expected.json")).expect("json");
-    let mut checked = 0;
-    for kpi in results["kpis"].as_array().expect("kpis") {
-        let id = kpi["id"].as_str().expect("id");
-        let Some(case) = expected.get(id) else { continue };
-        let want = case["rows"].as_array().expect("rows");
-        let got = kpi["rows"].as_array().expect("rows");
-        assert_eq!(got.len(), want.len(), "{id}: row count\n got: {got:?}\nwant: {want:?}");
-        for (g, w) in got.iter().zip(want) {
-            for (key, wv) in w.as_object().expect("row") {
-                let gv = &g[key];
-                match (gv.as_f64(), wv.as_f64()) {
-                    (Some(a), Some(b)) if key == "value" => assert!(close(a, b), "{id}: {key} {a} != {b} in {g}"),
-                    _ => assert_eq!(gv, wv, "{id}: {key} in {g} vs {w}"),
-                }
+    let kpis = results["kpis"].as_array().expect("kpis");
+    let want_as_of = as_of.map(|d| Value::String(d.to_string())).unwrap_or(Value::Null);
+    let mut checked = BTreeSet::new();
+    for (name, case) in expected_cases() {
+        if case["as_of"] != want_as_of {
+            continue;
+        }
+        let id = case["kpi"].as_str().unwrap_or(&name);
+        let Some(kpi) = kpis.iter().find(|k| k["id"] == id) else {
+            problems.push(format!("{name}: no KPI `{id}` in tests/fixtures/values/values.kpi"));
+            continue;
+        };
+        check_rows(&name, kpi["rows"].as_array().expect("rows"), case["rows"].as_array().expect("rows"), problems);
+        checked.insert(id.to_string());
+    }
+    if as_of.is_none() {
+        // No KPI of the fixture goes untested either.
+        for k in kpis {
+            let id = k["id"].as_str().expect("id");
+            if !checked.contains(id) {
+                problems.push(format!("{id}: KPI has no case in expected.json (add it to tests/oracle/values.py)"));
             }
         }
-        checked += 1;
     }
-    // Every implemented measure case was compared (the oracle also holds cases for later measures).
-    assert_eq!(checked, 17, "all cases of values.kpi were compared");
+    checked.len()
+}
+
+fn assert_no_problems(problems: &[String]) {
+    assert!(problems.is_empty(), "{} mismatch(es) against DuckDB:\n{}", problems.len(), problems.join("\n"));
+}
+
+#[test]
+fn every_case_matches_duckdb() {
+    let cases = expected_cases().values().filter(|c| c["as_of"].is_null()).count();
+    assert!(cases >= 82, "expected.json lost cases: {cases}");
+    let mut problems = vec![];
+    let matched = check_build(None, &mut problems);
+    assert_no_problems(&problems);
+    assert_eq!(matched, cases, "every case of expected.json was matched to a KPI");
+}
+
+#[test]
+fn as_of_cases_match_duckdb() {
+    let all = expected_cases();
+    let dates: BTreeSet<&str> = all.values().filter_map(|c| c["as_of"].as_str()).collect();
+    assert!(!dates.is_empty(), "expected.json has --as-of cases");
+    let mut problems = vec![];
+    for date in dates {
+        let cases = all.values().filter(|c| c["as_of"] == date).count();
+        let matched = check_build(Some(date), &mut problems);
+        if matched != cases {
+            problems.push(format!("--as-of {date}: {matched} of {cases} cases matched to a KPI"));
+        }
+    }
+    assert_no_problems(&problems);
 }
 
 #[test]
