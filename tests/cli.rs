@@ -123,6 +123,17 @@ fn as_of_builds_the_report_as_it_was() {
 }
 
 #[test]
+fn sql_of_a_windowed_kpi_shows_the_offsets() {
+    let city = repo().join("examples/city");
+    let (code, stdout, _) = yardstick(&["sql", city.to_str().expect("path"), "answered_10s_rolling"]);
+    assert_eq!(code, 0);
+    // rolling 3 months: offsets 0, 1 and 2 months.
+    assert!(stdout.starts_with("WITH window_offsets"), "{stdout}");
+    assert!(stdout.contains("INTERVAL '2 months'") && !stdout.contains("INTERVAL '3 months'"), "{stdout}");
+    assert!(stdout.contains("CROSS JOIN"), "{stdout}");
+}
+
+#[test]
 fn sql_of_a_derived_kpi_names_its_inputs() {
     let city = repo().join("examples/city");
     let (code, stdout, _) = yardstick(&["sql", city.to_str().expect("path"), "cost_per_permit"]);
