@@ -124,6 +124,8 @@ pub enum Window {
     Rolling { n: u32, n_span: Span, unit: Ident },
     YearToDate,
     FiscalYearToDate,
+    /// Running total from the first period shown.
+    Cumulative,
 }
 
 impl KpiClauseKind {
@@ -152,6 +154,7 @@ impl KpiClauseKind {
             KpiClauseKind::Window(Window::Rolling { .. }) => "rolling",
             KpiClauseKind::Window(Window::YearToDate) => "year_to_date",
             KpiClauseKind::Window(Window::FiscalYearToDate) => "fiscal_year_to_date",
+            KpiClauseKind::Window(Window::Cumulative) => "cumulative",
             KpiClauseKind::Compare(_) => "compare",
             KpiClauseKind::Baseline { .. } => "baseline",
             KpiClauseKind::Direction(_) => "direction",

@@ -280,7 +280,7 @@ impl<'a> Checker<'a> {
         };
 
         let scope_dates = self.scope(&by_kind, time.is_some());
-        let window = self.window(&by_kind, grain);
+        let window = self.window(&by_kind, grain, &measure);
         let framing = self.framing(&by_kind, &target_clauses, grain, &unit);
 
         if self.errors.len() > errors_before {
@@ -556,7 +556,7 @@ impl<'a> Checker<'a> {
     }
 
     /// `rolling n unit`, `year_to_date`, `fiscal_year_to_date`.
-    fn window(&mut self, by_kind: &HashMap<&'static str, &ast::KpiClause>, grain: Option<Grain>) -> Option<Window> {
+    fn window(&mut self, by_kind: &HashMap<&'static str, &ast::KpiClause>, grain: Option<Grain>, measure: &Measure) -> Option<Window> {
         let c = by_kind.get("window")?;
         let KpiClauseKind::Window(w) = &c.kind else { return None };
         let Some(grain) = grain else {
@@ -596,6 +596,17 @@ impl<'a> Checker<'a> {
                     return None;
                 }
                 Some(Window::Rolling { periods })
+            }
+            ast::Window::Cumulative => {
+                if !measure.is_additive() {
+                    self.errors.push(
+                        Diagnostic::error("YS0223", "`cumulative` needs a measure that adds up over periods")
+                            .at(c.span, "not a count or a sum")
+                            .help("`cumulative` keeps a running total of counts and sums; for a cumulative ratio, make a derived KPI of two cumulative KPIs, e.g. `measure closed_to_date / opened_to_date`; for medians or shares use `year_to_date` or `rolling`"),
+                    );
+                    return None;
+                }
+                Some(Window::Cumulative)
             }
             ast::Window::YearToDate | ast::Window::FiscalYearToDate => {
                 let fiscal = matches!(w, ast::Window::FiscalYearToDate);

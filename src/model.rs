@@ -193,6 +193,9 @@ pub enum Window {
     Rolling { periods: u32 },
     /// From the start of the (calendar or fiscal) year to the end of the period.
     YearToDate { fiscal: bool },
+    /// A running total of an additive measure from the first period shown (computed in
+    /// `series` from the per-period values).
+    Cumulative,
 }
 
 impl Window {
@@ -203,6 +206,7 @@ impl Window {
             }
             Window::YearToDate { fiscal: false } => "year to date".into(),
             Window::YearToDate { fiscal: true } => "fiscal year to date".into(),
+            Window::Cumulative => "cumulative".into(),
         }
     }
 }
@@ -379,6 +383,22 @@ pub enum Measure {
     Ratio(Box<Measure>, Box<Measure>),
     Binary { op: BinaryOp, lhs: Box<Measure>, rhs: Box<Measure> },
     Number(f64),
+}
+
+impl Measure {
+    /// Whether the measure of a union of periods is the sum of the periods' measures
+    /// (counts and sums, added, subtracted or scaled by a number).
+    pub fn is_additive(&self) -> bool {
+        match self {
+            Measure::Aggregate(a) => matches!(a.func, AggFunc::Count | AggFunc::Sum),
+            Measure::Binary { op: BinaryOp::Add | BinaryOp::Sub, lhs, rhs } => lhs.is_additive() && rhs.is_additive(),
+            Measure::Binary { op: BinaryOp::Mul, lhs, rhs } => {
+                (lhs.is_additive() && matches!(**rhs, Measure::Number(_))) || (rhs.is_additive() && matches!(**lhs, Measure::Number(_)))
+            }
+            Measure::Binary { op: BinaryOp::Div, lhs, rhs } => lhs.is_additive() && matches!(**rhs, Measure::Number(_)),
+            _ => false,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -234,6 +234,7 @@ impl Ctx {
                 let window = match clause_text.trim() {
                     "year_to_date" => Window::YearToDate,
                     "fiscal_year_to_date" => Window::FiscalYearToDate,
+                    "cumulative" => Window::Cumulative,
                     _ => {
                         let n = inner.next().ok_or_else(missing)?;
                         let unit = self.ident(inner.next().ok_or_else(missing)?);

@@ -144,7 +144,9 @@ fn plan_kpi(fx: &Functions, model: &Model, kpi: &CheckedKpi, source_id: &str, op
     let mut last_base = None;
     // Without a grain there is no period to group by: an empty input then still gives its
     // one row (count 0) instead of no group at all.
-    match (kpi.window, kpi.grain) {
+    // `cumulative` is a running total of the per-period values, added up in `series`.
+    let window = kpi.window.filter(|w| *w != Window::Cumulative);
+    match (window, kpi.grain) {
         (_, None) => {}
         (Some(window), Some(grain)) => {
             // Exact windows for every measure (medians too): each row is copied into every
@@ -155,6 +157,7 @@ fn plan_kpi(fx: &Functions, model: &Model, kpi: &CheckedKpi, source_id: &str, op
             let copies = match window {
                 Window::Rolling { periods } => periods,
                 Window::YearToDate { .. } => periods_per_year(grain),
+                Window::Cumulative => 1,
             };
             let (months, days) = grain.step();
             let offsets: Vec<Vec<Expr>> = (0..copies as i32)

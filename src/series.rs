@@ -41,6 +41,9 @@ pub fn finish(
             };
             let data_end = data_ends.get(&kpi.id).and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
             let mut rows = fill(kpi, rows, data_end, as_of, &model.calendar);
+            if kpi.window == Some(Window::Cumulative) {
+                accumulate(&mut rows);
+            }
             judge(kpi, &mut rows, &model.calendar);
             compare(kpi, &mut rows);
             done.insert(kpi.id.clone(), rows);
@@ -159,6 +162,24 @@ fn fill(kpi: &CheckedKpi, rows: Vec<ResultRow>, data_end: Option<NaiveDate>, as_
     }
     sort_rows(&mut out);
     out
+}
+
+/// Running totals per group over the filled periods (rows are sorted by period): a period
+/// with no rows adds nothing and keeps the total; before the first value there is none.
+fn accumulate(rows: &mut [ResultRow]) {
+    let mut totals: HashMap<String, f64> = HashMap::new();
+    for r in rows.iter_mut() {
+        let k = groups_key(&r.groups);
+        let total = match (totals.get(&k).copied(), r.value) {
+            (Some(t), Some(v)) => Some(t + v),
+            (None, v) => v,
+            (t, None) => t,
+        };
+        if let Some(t) = total {
+            totals.insert(k, t);
+        }
+        r.value = total.map(round_value);
+    }
 }
 
 /// The baseline value for a group: the stated one, else the group's value in that period.

@@ -170,7 +170,7 @@ def K(measure, grain=None, groups=(), where=None, window=None, since=None, until
     """A KPI over tickets.
 
     measure: DuckDB aggregate expression over the rows of one period (and window).
-    window: None, ("rolling", n_periods), "year_to_date" or "fiscal_year_to_date".
+    window: None, ("rolling", n_periods), "year_to_date", "fiscal_year_to_date" or "cumulative".
     since / until: the scope (`since d` or `between since and until`), inclusive days.
     time: the time column (the source's `opened_at` unless the KPI says `time`).
     judging: targets=[...], baseline=(date, value | None), direction, compare=[...].
@@ -262,6 +262,9 @@ CASES = {
     ),
     # --- scopes
     "since_count_month": K("count(*)", grain="month", since="2024-03-01"),
+    "cumulative_count_month": K("count(*)", grain="month", window="cumulative"),
+    "cumulative_cost_by_district": K("sum(cost)", grain="quarter", groups=["district"], window="cumulative"),
+    "cumulative_since_count": K("count(*)", grain="month", window="cumulative", since="2024-02-01"),
     "since_count_all": K("count(*)", since="2024-03-01"),
     "since_sum_cost_quarter": K("sum(cost)", grain="quarter", since="2024-02-15"),
     "between_count_month": K("count(*)", grain="month", since="2024-02-01", until="2024-04-30"),
@@ -398,6 +401,7 @@ AS_OF_CASES = [
         "rolling_count_3m",
         "ytd_sum_cost_month",
         "since_count_month",
+        "cumulative_count_month",
         "between_count_month",
         "compare_count_month",
         "trajectory_count",
@@ -456,6 +460,9 @@ def window_start_sql(c, p):
         return f"make_date(year({p}), 1, 1)"
     if w == "fiscal_year_to_date":
         return period_sql("fiscal_year", p)
+    if w == "cumulative":
+        # A running total from the first period shown (the scope start or the first data).
+        return "(SELECT lo FROM bounds)"
     raise ValueError(w)
 
 
