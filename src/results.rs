@@ -65,6 +65,11 @@ pub struct KpiResult {
     pub defined_at: String,
     /// The compiled query, as readable SQL.
     pub sql: String,
+    /// Rows of this KPI's source left out because of invalid values (`on_invalid: skip`),
+    /// and per column how many values were invalid (skipped or made null): what the KPI's
+    /// numbers do not see. Zero and empty for derived KPIs (see their inputs).
+    pub rows_skipped: u64,
+    pub invalid_values: IndexMap<String, u64>,
     pub rows: Vec<ResultRow>,
 }
 
@@ -261,7 +266,14 @@ pub fn assemble(
     let kpis = model
         .kpis
         .iter()
-        .map(|k| kpi_result(k, sql.get(&k.id).cloned().unwrap_or_default(), run.rows.shift_remove(&k.id).unwrap_or_default(), sources))
+        .map(|k| {
+            let mut r = kpi_result(k, sql.get(&k.id).cloned().unwrap_or_default(), run.rows.shift_remove(&k.id).unwrap_or_default(), sources);
+            if let Some(stats) = k.source.as_ref().and_then(|s| run.sources.get(s)) {
+                r.rows_skipped = stats.rows_skipped;
+                r.invalid_values = stats.invalid_values.clone();
+            }
+            r
+        })
         .collect();
     let sources_out = model
         .sources
@@ -321,6 +333,8 @@ fn kpi_result(k: &CheckedKpi, sql: String, rows: Vec<ResultRow>, sources: &Sourc
         definition: sources.slice(k.span).to_string(),
         defined_at: format!("{}:{line}", sources.get(k.span.file).name),
         sql,
+        rows_skipped: 0,
+        invalid_values: IndexMap::new(),
         rows,
     }
 }

@@ -44,6 +44,11 @@ fn example_builds_with_expected_values() {
     assert!(compared > 100);
     // 16 answer times in calls_911.csv are garbled (generate.py) and were made null.
     assert_eq!(results["sources"]["calls_911"]["invalid_values"]["answered_at"], 16);
+    // Each KPI says what its numbers do not see: the 16 garbled answer times (made null).
+    assert_eq!(kpi(&results, "answered_10s")["invalid_values"]["answered_at"], 16);
+    assert_eq!(kpi(&results, "answered_10s")["rows_skipped"], 0);
+    assert_eq!(kpi(&results, "permits_issued_fytd")["invalid_values"], serde_json::json!({}));
+    assert_eq!(kpi(&results, "cost_per_permit")["rows_skipped"], 0);
     assert_eq!(results["sources"]["calls_911"]["rows_read"], 3969);
 }
 

@@ -100,6 +100,10 @@ fn bad_values_error_skip_or_null() {
     let (_, results) = yardstick::evaluate(dir.path()).map_err(|f| f.render(false)).expect("builds");
     assert_eq!(value(&results, "rows"), Some(1.0));
     assert_eq!(results.sources["t"].stats.rows_skipped, 2);
+    // ... and every KPI of the source reports the rows it did not see, and why.
+    let rows_kpi = results.kpis.iter().find(|k| k.id == "rows").expect("kpi");
+    assert_eq!(rows_kpi.rows_skipped, 2);
+    assert_eq!((rows_kpi.invalid_values["amount"], rows_kpi.invalid_values["ok"]), (1, 1));
 
     let dir = setup("utf-8", "null", &[("a.csv", csv.as_bytes())]);
     let (_, results) = yardstick::evaluate(dir.path()).map_err(|f| f.render(false)).expect("builds");
