@@ -1,5 +1,5 @@
-//! Docs examples are tests: every ```kpi block in docs/ checks against the city example's
-//! sources; every ```yaml block loads as a yardstick.yaml.
+//! Docs examples are tests: every ```kpi block in docs/ builds on the city example's data
+//! and gives values; every ```yaml block loads as a yardstick.yaml.
 
 use crate::common::*;
 
@@ -42,8 +42,16 @@ fn kpi_examples_in_docs_check() {
             let dir = tempfile::tempdir().expect("tempdir");
             copy_dir(&repo().join("examples/city"), dir.path());
             std::fs::write(dir.path().join("metrics/zz_docs_example.kpi"), &block).expect("write");
-            if let Err(f) = yardstick::compile(dir.path()) {
-                panic!("{name}:{line}: example does not check:\n{}\n{block}", f.render(false));
+            // Examples run: they build on the example's data, and every KPI they define
+            // has at least one value.
+            let (_, results) = match yardstick::evaluate(dir.path()) {
+                Ok(r) => r,
+                Err(f) => panic!("{name}:{line}: example does not build:\n{}\n{block}", f.render(false)),
+            };
+            let defined: Vec<_> = results.kpis.iter().filter(|k| k.defined_at.starts_with("metrics/zz_docs_example.kpi")).collect();
+            assert!(!defined.is_empty(), "{name}:{line}: example defines no KPI");
+            for k in defined {
+                assert!(k.rows.iter().any(|r| r.value.is_some()), "{name}:{line}: KPI `{}` has no value on the example data", k.id);
             }
             count += 1;
         }
