@@ -877,6 +877,24 @@ impl<'a> Checker<'a> {
         }
     }
 
+    /// The argument of an aggregate over numbers (`sum`, `median`, ...), typed.
+    fn numeric_arg(&mut self, scope: &Scope, a: &ast::Arg, func: &str) -> Option<TypedExpr> {
+        let t = self.row(scope, &a.expr)?;
+        if t.ty.is_numeric() {
+            return Some(t);
+        }
+        self.errors.push(
+            Diagnostic::error("YS0210", format!("`{func}` needs a number, found {}", article(t.ty)))
+                .at(a.expr.span, format!("this is {}", article(t.ty)))
+                .help(match t.ty {
+                    Type::Date | Type::Timestamp => "for durations use e.g. `minutes_between(start, end)`",
+                    Type::Boolean => "to count rows meeting a condition use `share(...)` or `count() where ...`",
+                    _ => "declare the column as integer or float in yardstick.yaml, or use `count(...)`",
+                }),
+        );
+        None
+    }
+
     /// A boolean row-level expression.
     fn condition(&mut self, scope: &Scope, e: &ast::Expr, what: &str) -> Option<TypedExpr> {
         let t = self.row(scope, e)?;
@@ -984,19 +1002,7 @@ impl<'a> Checker<'a> {
                 let a = &args[0];
                 self.no_distinct(a, func);
                 let filter = combine(self, Some(a))?;
-                let t = self.row(scope, &a.expr)?;
-                if !t.ty.is_numeric() {
-                    self.errors.push(
-                        Diagnostic::error("YS0210", format!("`{func}` needs a number, found {}", article(t.ty)))
-                            .at(a.expr.span, format!("this is {}", article(t.ty)))
-                            .help(match t.ty {
-                                Type::Date | Type::Timestamp => "for durations use e.g. `minutes_between(start, end)`".to_string(),
-                                Type::Boolean => "to count rows meeting a condition use `share(...)` or `count() where ...`".to_string(),
-                                _ => format!("declare the column as integer or float in yardstick.yaml, or use `count(...)`"),
-                            }),
-                    );
-                    return None;
-                }
+                let t = self.numeric_arg(scope, a, func)?;
                 let f = match func {
                     "sum" => AggFunc::Sum,
                     "avg" => AggFunc::Avg,
@@ -1020,15 +1026,7 @@ impl<'a> Checker<'a> {
                 let a = &args[0];
                 self.no_distinct(a, func);
                 let filter = combine(self, Some(a))?;
-                let t = self.row(scope, &a.expr)?;
-                if !t.ty.is_numeric() {
-                    self.errors.push(
-                        Diagnostic::error("YS0210", format!("`{func}` needs a number, found {}", article(t.ty)))
-                            .at(a.expr.span, format!("this is {}", article(t.ty)))
-                            .help("for durations use e.g. `minutes_between(start, end)`"),
-                    );
-                    return None;
-                }
+                let t = self.numeric_arg(scope, a, func)?;
                 let agg = match func {
                     "median" => AggFunc::Percentile { p: 0.5, method: crate::functions::PercentileMethod::Interpolated },
                     "stddev" => AggFunc::Stddev,
