@@ -153,22 +153,9 @@ impl<'a> Checker<'a> {
         self.unique("KPI", &kpi.id);
         let errors_before = self.errors.len();
         // One of each clause.
-        let mut by_kind: HashMap<&'static str, &ast::KpiClause> = HashMap::new();
-        let mut target_clauses = vec![];
-        for c in &kpi.clauses {
-            let slot = match &c.kind {
-                KpiClauseKind::Meta(_) => continue,
-                KpiClauseKind::Target(t) => {
-                    target_clauses.push((t, c.span));
-                    continue;
-                }
-                k => k.slot(),
-            };
-            if let Some(prev) = by_kind.get(slot) {
-                self.errors.push(duplicate_clause(c.kind.keyword(), c.span, prev.span));
-            } else {
-                by_kind.insert(slot, c);
-            }
+        let (by_kind, target_clauses, duplicates) = clause_slots(kpi);
+        for (c, prev) in duplicates {
+            self.errors.push(duplicate_clause(c.kind.keyword(), c.span, prev));
         }
         let meta = self.meta(kpi.clauses.iter().filter_map(|c| match &c.kind {
             KpiClauseKind::Meta(m) => Some(m),
@@ -187,7 +174,7 @@ impl<'a> Checker<'a> {
                 _ => false,
             });
             if by_kind.contains_key("measure") && !aggregates {
-                return self.derived_kpi(kpi, &by_kind, &target_clauses, meta, goal, objective, inherited_owner, errors_before);
+                return self.derived_kpi(kpi, &by_kind, meta, goal, objective, inherited_owner, errors_before);
             }
             self.errors.push(
                 Diagnostic::error("YS0204", format!("KPI `{}` has no `from` clause", kpi.id.name))
@@ -312,7 +299,6 @@ impl<'a> Checker<'a> {
         &mut self,
         kpi: &ast::Kpi,
         by_kind: &HashMap<&'static str, &ast::KpiClause>,
-        _targets: &[(&ast::TargetAst, Span)],
         meta: Meta,
         goal: &str,
         objective: Option<&str>,
@@ -437,17 +423,8 @@ impl<'a> Checker<'a> {
         }
         let has_unit = ast_kpi.clauses.iter().any(|c| matches!(c.kind, KpiClauseKind::Unit(_)));
         let unit = if has_unit { kpis[me].unit.clone() } else { derived_unit(measure, &inputs) };
-        let mut by_kind: HashMap<&'static str, &ast::KpiClause> = HashMap::new();
-        let mut targets = vec![];
-        for c in &ast_kpi.clauses {
-            match &c.kind {
-                KpiClauseKind::Target(t) => targets.push((t, c.span)),
-                KpiClauseKind::Meta(_) => {}
-                k => {
-                    by_kind.entry(k.slot()).or_insert(c);
-                }
-            }
-        }
+        // Duplicate clauses were reported when the KPI was first checked.
+        let (by_kind, targets, _) = clause_slots(ast_kpi);
         let framing = self.framing(&by_kind, &targets, grain, &unit);
         if self.errors.len() > errors_before {
             return;
@@ -1336,6 +1313,34 @@ fn and(a: Option<TypedExpr>, b: Option<TypedExpr>) -> Option<TypedExpr> {
 fn plural_args(n: &std::ops::RangeInclusive<usize>) -> String {
     let word = |k: usize| if k == 1 { "argument" } else { "arguments" };
     if n.start() == n.end() { format!("{} {}", n.start(), word(*n.start())) } else { format!("{} to {} arguments", n.start(), n.end()) }
+}
+
+/// A KPI's clauses by slot (the first of each), its `target` clauses (which may repeat as a
+/// schedule), and the clauses given again with the span of the first one.
+#[allow(clippy::type_complexity)]
+fn clause_slots(
+    kpi: &ast::Kpi,
+) -> (HashMap<&'static str, &ast::KpiClause>, Vec<(&ast::TargetAst, Span)>, Vec<(&ast::KpiClause, Span)>) {
+    let mut by_kind: HashMap<&'static str, &ast::KpiClause> = HashMap::new();
+    let mut targets = vec![];
+    let mut duplicates = vec![];
+    for c in &kpi.clauses {
+        let slot = match &c.kind {
+            KpiClauseKind::Meta(_) => continue,
+            KpiClauseKind::Target(t) => {
+                targets.push((t, c.span));
+                continue;
+            }
+            k => k.slot(),
+        };
+        match by_kind.get(slot) {
+            Some(prev) => duplicates.push((c, prev.span)),
+            None => {
+                by_kind.insert(slot, c);
+            }
+        }
+    }
+    (by_kind, targets, duplicates)
 }
 
 /// A KPI's names and descriptive clauses; the rest empty, as for a derived KPI whose

@@ -22,7 +22,7 @@ use datafusion::logical_expr::builder::LogicalTableSource;
 use datafusion::logical_expr::{binary_expr, cast, lit, Expr, ExprFunctionExt, LogicalPlan, LogicalPlanBuilder, Operator};
 
 use crate::ast::BinaryOp;
-use crate::config::{SourceSpec, WeekStart};
+use crate::config::SourceSpec;
 use crate::diagnostics::{Diagnostic, Diagnostics};
 use crate::model::*;
 
@@ -109,9 +109,10 @@ fn plan_kpi(fx: &Functions, model: &Model, kpi: &CheckedKpi, source_id: &str, op
     let table = Arc::new(LogicalTableSource::new(schema.clone()));
     let mut builder = LogicalPlanBuilder::scan(source_id, table, None)?;
 
+    let time_is_timestamp =
+        kpi.time.as_ref().and_then(|t| source.columns.get(t)).map(|c| c.ty) == Some(crate::config::ColumnType::Timestamp);
     let mut conditions: Vec<Expr> = kpi.filter.iter().map(|x| row_expr(fx, x)).collect();
     if let Some(time) = &kpi.time {
-        let is_timestamp = source.columns.get(time).map(|c| c.ty) == Some(crate::config::ColumnType::Timestamp);
         // Rows outside every period cannot be placed on the time axis.
         if kpi.grain.is_some() {
             conditions.push(column(time).is_not_null());
@@ -119,10 +120,10 @@ fn plan_kpi(fx: &Functions, model: &Model, kpi: &CheckedKpi, source_id: &str, op
         // Inclusive dates: a row belongs to a day until midnight of the next one.
         let end = [kpi.scope.end, options.as_of].into_iter().flatten().min();
         if let Some(start) = kpi.scope.start {
-            conditions.push(column(time).gt_eq(day_start(start, is_timestamp)));
+            conditions.push(column(time).gt_eq(day_start(start, time_is_timestamp)));
         }
         if let Some(end) = end.and_then(|d| d.succ_opt()) {
-            conditions.push(column(time).lt(day_start(end, is_timestamp)));
+            conditions.push(column(time).lt(day_start(end, time_is_timestamp)));
         }
     }
     if let Some(f) = conditions.into_iter().reduce(Expr::and) {
@@ -131,8 +132,7 @@ fn plan_kpi(fx: &Functions, model: &Model, kpi: &CheckedKpi, source_id: &str, op
 
     let period = match (&kpi.time, kpi.grain) {
         (Some(time), Some(grain)) => {
-            let is_timestamp = source.columns.get(time).map(|c| c.ty) == Some(crate::config::ColumnType::Timestamp);
-            let ts = if is_timestamp { column(time) } else { cast(column(time), arrow_type(Type::Timestamp)) };
+            let ts = if time_is_timestamp { column(time) } else { cast(column(time), arrow_type(Type::Timestamp)) };
             period_expr(ts, grain, &model.calendar)
         }
         _ => cast(lit(ScalarValue::Null), DataType::Date32),
@@ -241,12 +241,9 @@ fn period_expr(ts: Expr, grain: Grain, calendar: &crate::config::Calendar) -> Ex
             }
         }
         Grain::Week => {
-            // date_trunc('week') starts weeks on Monday; shift other week starts onto Monday.
-            let shift = match calendar.week_start {
-                WeekStart::Monday => 0,
-                WeekStart::Sunday => 1,
-                WeekStart::Saturday => 2,
-            };
+            // date_trunc('week') starts weeks on Monday; shift other week starts onto Monday
+            // (a Sunday start is 1 day before Monday, a Saturday start 2).
+            let shift = (7 - calendar.week_start.days_from_monday() as i32) % 7;
             if shift == 0 {
                 trunc("week", ts)
             } else {

@@ -124,7 +124,6 @@ fn kpi_view(k: &KpiResult) -> Value {
     let last_period = headline_period(k).flatten();
     let latest_rows: Vec<&crate::results::ResultRow> =
         k.rows.iter().filter(|r| r.period == last_period).collect();
-    let status_name = serde_json::to_value(status).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
     let groups_on_track = latest_rows.iter().filter(|r| r.status == Status::OnTrack).count();
     let groups_judged = latest_rows.iter().filter(|r| is_judged(r.status)).count();
     let comparisons: Vec<Value> = if k.by.is_empty() {
@@ -151,7 +150,7 @@ fn kpi_view(k: &KpiResult) -> Value {
     context! {
         k => k,
         value => value,
-        status => status_name,
+        status => status.name(),
         last_period => last_period,
         latest_rows => latest_rows,
         groups_on_track => groups_on_track,

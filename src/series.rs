@@ -44,8 +44,9 @@ pub fn finish(
             if kpi.window == Some(Window::Cumulative) {
                 accumulate(&mut rows);
             }
-            judge(kpi, &mut rows, &model.calendar);
-            compare(kpi, &mut rows);
+            let values = values_of(&rows);
+            judge(kpi, &mut rows, &values, &model.calendar);
+            compare(kpi, &mut rows, &values);
             done.insert(kpi.id.clone(), rows);
             false
         });
@@ -193,12 +194,11 @@ fn values_of(rows: &[ResultRow]) -> HashMap<Key, Option<f64>> {
 }
 
 /// The threshold in force and the status of every row.
-fn judge(kpi: &CheckedKpi, rows: &mut [ResultRow], calendar: &Calendar) {
-    let values = values_of(rows);
+fn judge(kpi: &CheckedKpi, rows: &mut [ResultRow], values: &HashMap<Key, Option<f64>>, calendar: &Calendar) {
     for r in rows.iter_mut() {
         let period = parse_period(&r.period);
         let target = kpi.target_at(period);
-        let threshold = target.and_then(|t| threshold(kpi, t, period, &values, &r.groups, calendar));
+        let threshold = target.and_then(|t| threshold(kpi, t, period, values, &r.groups, calendar));
         r.target = threshold.map(round_value);
         r.status = match (r.value, target) {
             (None, _) => Status::NoData,
@@ -256,12 +256,11 @@ fn threshold(
 }
 
 /// Previous period, same period last year and baseline comparisons.
-fn compare(kpi: &CheckedKpi, rows: &mut [ResultRow]) {
+fn compare(kpi: &CheckedKpi, rows: &mut [ResultRow], values: &HashMap<Key, Option<f64>>) {
     let Some(grain) = kpi.grain else { return };
     if kpi.compare.is_empty() {
         return;
     }
-    let values = values_of(rows);
     for r in rows.iter_mut() {
         let Some(period) = parse_period(&r.period) else { continue };
         for c in &kpi.compare {
