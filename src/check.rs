@@ -1,7 +1,7 @@
 //! AST + config -> checked [`Model`]. Resolves names (sources, columns, KPIs), types every
 //! expression, works out units and targets. Collects every error before returning; does no IO.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::ast::{self, BinaryOp, ExprKind, GoalMember, KpiClauseKind, MetaKind, ObjectiveMember, UnaryOp};
 use crate::config::{Config, SourceSpec};
@@ -11,7 +11,7 @@ use crate::span::Span;
 
 /// Check all parsed files against the config.
 pub fn check(config: &Config, files: &[ast::File]) -> Result<Model, Diagnostics> {
-    let mut cx = Checker { config, errors: vec![], seen: HashMap::new(), pending: vec![] };
+    let mut cx = Checker { config, errors: vec![], seen: HashMap::new(), pending: vec![], unresolved: HashSet::new() };
     let mut goals = vec![];
     let mut kpis = vec![];
     for file in files {
@@ -87,6 +87,9 @@ struct Checker<'a> {
     seen: HashMap<String, (&'static str, Span)>,
     /// Derived KPIs, resolved once every KPI is known (they may refer forward).
     pending: Vec<ast::Kpi>,
+    /// Derived KPIs not (yet, or not successfully) resolved: inputs that are these have
+    /// their own errors, or a cycle, already reported.
+    unresolved: HashSet<String>,
 }
 
 #[derive(Default)]
@@ -287,7 +290,6 @@ impl<'a> Checker<'a> {
             baseline: framing.baseline,
             direction: framing.direction,
             compare: framing.compare,
-            derived: None,
             ..kpi_header(kpi, meta, goal, objective, inherited_owner)
         })
     }
@@ -335,6 +337,7 @@ impl<'a> Checker<'a> {
     fn resolve_derived(&mut self, kpis: &mut [CheckedKpi]) {
         let pending = std::mem::take(&mut self.pending);
         let ids: Vec<String> = pending.iter().map(|k| k.id.name.clone()).collect();
+        self.unresolved = ids.iter().cloned().collect();
         // 0 = not started, 1 = in progress, 2 = done (resolved or failed).
         let mut state: HashMap<String, u8> = HashMap::new();
         fn visit(cx: &mut Checker, id: &str, pending: &[ast::Kpi], kpis: &mut [CheckedKpi], state: &mut HashMap<String, u8>) {
@@ -438,6 +441,7 @@ impl<'a> Checker<'a> {
         k.baseline = framing.baseline;
         k.direction = framing.direction;
         k.compare = framing.compare;
+        self.unresolved.remove(&ast_kpi.id.name);
     }
 
     fn derived_expr(
@@ -465,7 +469,7 @@ impl<'a> Checker<'a> {
                     return None;
                 }
                 match kpis.iter().find(|k| k.id == id.name) {
-                    Some(k) if k.derived == Some(DerivedExpr::Number(0.0)) => None, // its own errors are reported
+                    Some(_) if self.unresolved.contains(&id.name) => None,
                     Some(k) => {
                         if !inputs.iter().any(|(i, ..)| i.name == id.name) {
                             inputs.push((id.clone(), k.grain, k.by.clone(), k.unit.clone()));
@@ -1344,7 +1348,7 @@ fn clause_slots(
 }
 
 /// A KPI's names and descriptive clauses; the rest empty, as for a derived KPI whose
-/// inputs are not resolved yet (`derived` is a placeholder until `resolve_derived`).
+/// inputs are not resolved yet (`resolve_derived` fills them in).
 fn kpi_header(kpi: &ast::Kpi, meta: Meta, goal: &str, objective: Option<&str>, inherited_owner: Option<&str>) -> CheckedKpi {
     CheckedKpi {
         id: kpi.id.name.clone(),
@@ -1367,7 +1371,7 @@ fn kpi_header(kpi: &ast::Kpi, meta: Meta, goal: &str, objective: Option<&str>, i
         baseline: None,
         direction: None,
         compare: vec![],
-        derived: Some(DerivedExpr::Number(0.0)),
+        derived: None,
         span: kpi.span,
     }
 }

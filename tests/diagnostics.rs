@@ -102,3 +102,16 @@ fn unquoted_null_policy_means_null() {
     let config = yardstick::config::load_config(yardstick::span::FileId(0), yaml).expect("loads");
     assert_eq!(config.sources["s"].columns["n"].on_invalid, Some(yardstick::config::OnInvalid::Null));
 }
+
+#[test]
+fn a_broken_derived_input_is_reported_once() {
+    // `b` uses an unknown KPI; `a` uses `b`: one error, at `b`'s input, none for `a`.
+    let yaml = std::fs::read_to_string(fixture("errors/base.yaml")).expect("base.yaml");
+    let kpi = [(
+        "k.kpi",
+        "goal g \"G\" {\n  kpi n \"N\" { from tickets measure count() grain month }\n  kpi a \"A\" { measure b * 2 }\n  kpi b \"B\" { measure n / nope }\n}\n",
+    )];
+    let err = yardstick::compile(project(&yaml, &kpi).path()).map(|_| ()).expect_err("error").render(false);
+    assert_eq!(err.matches("YS0230").count(), 1, "{err}");
+    assert!(err.contains("unknown KPI `nope`") && err.contains("k.kpi:4:"), "{err}");
+}
