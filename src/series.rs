@@ -263,18 +263,18 @@ fn compare(kpi: &CheckedKpi, rows: &mut [ResultRow], values: &HashMap<Key, Optio
     }
     for r in rows.iter_mut() {
         let Some(period) = parse_period(&r.period) else { continue };
+        let value_at = |p: NaiveDate| values.get(&key(&Some(p.to_string()), &r.groups)).copied().flatten();
         for c in &kpi.compare {
             let other = match c {
-                Comparison::PreviousPeriod => grain.shift(period, -1).and_then(|p| values.get(&key(&Some(p.to_string()), &r.groups)).copied().flatten()),
-                Comparison::SamePeriodLastYear => {
-                    let p = match grain {
-                        Grain::Day => period.checked_sub_months(chrono::Months::new(12)),
-                        Grain::Week => grain.shift(period, -52),
-                        _ => period.checked_sub_months(chrono::Months::new(12)),
-                    };
-                    p.and_then(|p| values.get(&key(&Some(p.to_string()), &r.groups)).copied().flatten())
+                Comparison::PreviousPeriod => grain.shift(period, -1).and_then(&value_at),
+                // 52 weeks back keeps the weekday; every other grain goes back 12 months
+                // (days: the same date).
+                Comparison::SamePeriodLastYear => match grain {
+                    Grain::Week => grain.shift(period, -52),
+                    _ => period.checked_sub_months(chrono::Months::new(12)),
                 }
-                Comparison::Baseline => baseline_value(kpi, &values, &r.groups),
+                .and_then(&value_at),
+                Comparison::Baseline => baseline_value(kpi, values, &r.groups),
             };
             r.comparisons.push((c.name(), change(r.value, other, kpi.direction)));
         }
