@@ -100,12 +100,18 @@ pub enum KpiClauseKind {
     Target(TargetAst),
     Unit(Str),
     /// `since <date>` (end `None`) or `between <date> and <date>`.
-    Scope { start: DateLit, end: Option<DateLit> },
+    Scope {
+        start: DateLit,
+        end: Option<DateLit>,
+    },
     Window(Window),
     /// `compare previous_period, same_period_last_year, baseline`.
     Compare(Vec<Ident>),
     /// `baseline <date>: <value>`; without a value the period's own value is the baseline.
-    Baseline { period: DateLit, value: Option<Quantity> },
+    Baseline {
+        period: DateLit,
+        value: Option<Quantity>,
+    },
     /// `direction increasing|decreasing`.
     Direction(Ident),
     Meta(MetaClause),
@@ -121,7 +127,11 @@ pub struct DateLit {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Window {
     /// `rolling <n> <unit>`: the period and the ones before it, `n` units in all.
-    Rolling { n: u32, n_span: Span, unit: Ident },
+    Rolling {
+        n: u32,
+        n_span: Span,
+        unit: Ident,
+    },
     YearToDate,
     FiscalYearToDate,
     /// Running total from the first period shown.
@@ -218,16 +228,36 @@ pub struct Expr {
 pub enum ExprKind {
     Column(Ident),
     /// The literal's text is kept so it prints back exactly as written.
-    Number { value: f64, text: String },
+    Number {
+        value: f64,
+        text: String,
+    },
     String(String),
     Bool(bool),
     Null,
     Date(chrono::NaiveDate),
-    Unary { op: UnaryOp, expr: Box<Expr> },
-    Binary { op: BinaryOp, lhs: Box<Expr>, rhs: Box<Expr> },
-    IsNull { expr: Box<Expr>, negated: bool },
-    InList { expr: Box<Expr>, list: Vec<Expr>, negated: bool },
-    Call { name: Ident, args: Vec<Arg> },
+    Unary {
+        op: UnaryOp,
+        expr: Box<Expr>,
+    },
+    Binary {
+        op: BinaryOp,
+        lhs: Box<Expr>,
+        rhs: Box<Expr>,
+    },
+    IsNull {
+        expr: Box<Expr>,
+        negated: bool,
+    },
+    InList {
+        expr: Box<Expr>,
+        list: Vec<Expr>,
+        negated: bool,
+    },
+    Call {
+        name: Ident,
+        args: Vec<Arg>,
+    },
 }
 
 /// A call argument: `[distinct] expr [where condition]`.

@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use crate::ast::{self, BinaryOp, ExprKind, GoalMember, KpiClauseKind, MetaKind, ObjectiveMember, UnaryOp};
 use crate::config::{Config, SourceSpec};
-use crate::diagnostics::{suggest, Diagnostic, Diagnostics};
+use crate::diagnostics::{Diagnostic, Diagnostics, suggest};
 use crate::model::*;
 use crate::span::Span;
 
@@ -391,7 +391,9 @@ impl<'a> Checker<'a> {
                 self.errors.push(
                     Diagnostic::error("YS0230", format!("derived KPI `{}` uses no other KPI", ast_kpi.id.name))
                         .at(measure.span, "no KPI named here")
-                        .help("a KPI without `from` computes from other KPIs, e.g. `measure spend / permits_issued`; or add `from <source>`"),
+                        .help(
+                            "a KPI without `from` computes from other KPIs, e.g. `measure spend / permits_issued`; or add `from <source>`",
+                        ),
                 );
             }
             return;
@@ -418,9 +420,17 @@ impl<'a> Checker<'a> {
         if let (Some(own), Some(c)) = (kpis[me].grain, ast_kpi.clauses.iter().find(|c| matches!(c.kind, KpiClauseKind::Grain(_)))) {
             if Some(own) != grain {
                 self.errors.push(
-                    Diagnostic::error("YS0230", format!("`{}` says grain {} but its inputs are by {}", ast_kpi.id.name, own.name(), grain.map(Grain::name).unwrap_or("no grain")))
-                        .at(c.span, "does not match the inputs")
-                        .help("remove `grain`: a derived KPI takes its inputs' grain"),
+                    Diagnostic::error(
+                        "YS0230",
+                        format!(
+                            "`{}` says grain {} but its inputs are by {}",
+                            ast_kpi.id.name,
+                            own.name(),
+                            grain.map(Grain::name).unwrap_or("no grain")
+                        ),
+                    )
+                    .at(c.span, "does not match the inputs")
+                    .help("remove `grain`: a derived KPI takes its inputs' grain"),
                 );
             }
         }
@@ -478,9 +488,11 @@ impl<'a> Checker<'a> {
                     }
                     None => {
                         self.errors.push(
-                            Diagnostic::error("YS0230", format!("unknown KPI `{}`", id.name))
-                                .at(id.span, "not a KPI")
-                                .help(suggest("KPI", &id.name, kpis.iter().map(|k| k.id.as_str()))),
+                            Diagnostic::error("YS0230", format!("unknown KPI `{}`", id.name)).at(id.span, "not a KPI").help(suggest(
+                                "KPI",
+                                &id.name,
+                                kpis.iter().map(|k| k.id.as_str()),
+                            )),
                         );
                         None
                     }
@@ -503,11 +515,11 @@ impl<'a> Checker<'a> {
         };
         let grain = Grain::ALL.iter().find(|(n, _)| *n == g.name).map(|(_, g)| *g);
         if grain.is_none() {
-            self.errors.push(
-                Diagnostic::error("YS0205", format!("unknown grain `{}`", g.name))
-                    .at(g.span, "not a grain")
-                    .help(suggest("grain", &g.name, Grain::ALL.iter().map(|(n, _)| *n))),
-            );
+            self.errors.push(Diagnostic::error("YS0205", format!("unknown grain `{}`", g.name)).at(g.span, "not a grain").help(suggest(
+                "grain",
+                &g.name,
+                Grain::ALL.iter().map(|(n, _)| *n),
+            )));
         }
         grain
     }
@@ -601,7 +613,14 @@ impl<'a> Checker<'a> {
                 if !fits {
                     self.errors.push(
                         Diagnostic::error("YS0223", format!("`{}` does not fit grain {}", c.kind.keyword(), grain.name()))
-                            .at(c.span, if grain == Grain::Week { "weeks cross the start of the year" } else { "periods cross the year boundary or are whole years" })
+                            .at(
+                                c.span,
+                                if grain == Grain::Week {
+                                    "weeks cross the start of the year"
+                                } else {
+                                    "periods cross the year boundary or are whole years"
+                                },
+                            )
                             .help(if fiscal { "use grain month or fiscal_quarter" } else { "use grain month or quarter" }),
                     );
                     return None;
@@ -769,7 +788,9 @@ impl<'a> Checker<'a> {
                 };
                 if v < 0.0 {
                     self.errors.push(
-                        Diagnostic::error("YS0222", "a tolerance cannot be negative").at(q.span, "negative").help("write how far off still counts as near, e.g. `tolerance 2pp`"),
+                        Diagnostic::error("YS0222", "a tolerance cannot be negative")
+                            .at(q.span, "negative")
+                            .help("write how far off still counts as near, e.g. `tolerance 2pp`"),
                     );
                     return None;
                 }
@@ -793,13 +814,18 @@ impl<'a> Checker<'a> {
         match (written, unit) {
             (None, Unit::Percent) => {
                 self.errors.push(
-                    Diagnostic::error("YS0220", format!("a percentage KPI needs a percentage {what}"))
-                        .at(q.span, "no `%`")
-                        .help(if q.number > 0.0 && q.number <= 1.0 {
-                            format!("write the {what} with `%`: `{}%`, or `{}%` if {} is a fraction", q.text, crate::results::round_value(q.number * 100.0), q.text)
+                    Diagnostic::error("YS0220", format!("a percentage KPI needs a percentage {what}")).at(q.span, "no `%`").help(
+                        if q.number > 0.0 && q.number <= 1.0 {
+                            format!(
+                                "write the {what} with `%`: `{}%`, or `{}%` if {} is a fraction",
+                                q.text,
+                                crate::results::round_value(q.number * 100.0),
+                                q.text
+                            )
                         } else {
                             format!("write the {what} with `%`: `{}%`", q.text)
-                        }),
+                        },
+                    ),
                 );
                 None
             }
@@ -1059,7 +1085,13 @@ impl<'a> Checker<'a> {
                 let r = parts.pop().flatten();
                 let l = parts.pop().flatten();
                 let ((l, lu), (r, ru)) = (l?, r?);
-                let unit = if lu == ru { Unit::None } else if matches!(ru, Unit::Count) { lu } else { Unit::None };
+                let unit = if lu == ru {
+                    Unit::None
+                } else if matches!(ru, Unit::Count) {
+                    lu
+                } else {
+                    Unit::None
+                };
                 Some((Measure::Ratio(Box::new(l), Box::new(r)), unit))
             }
             _ if row_function(func).is_some() => {
@@ -1072,9 +1104,11 @@ impl<'a> Checker<'a> {
             }
             _ => {
                 self.errors.push(
-                    Diagnostic::error("YS0211", format!("unknown measure `{func}`"))
-                        .at(name.span, "not a measure")
-                        .help(suggest("measure", func, MEASURES.iter().copied())),
+                    Diagnostic::error("YS0211", format!("unknown measure `{func}`")).at(name.span, "not a measure").help(suggest(
+                        "measure",
+                        func,
+                        MEASURES.iter().copied(),
+                    )),
                 );
                 None
             }
@@ -1117,9 +1151,7 @@ impl<'a> Checker<'a> {
             ExprKind::Unary { op: UnaryOp::Neg, expr } => {
                 let t = self.row(scope, expr)?;
                 if !t.ty.is_numeric() {
-                    self.errors.push(
-                        Diagnostic::error("YS0210", format!("cannot negate {}", article(t.ty))).at(expr.span, "not a number"),
-                    );
+                    self.errors.push(Diagnostic::error("YS0210", format!("cannot negate {}", article(t.ty))).at(expr.span, "not a number"));
                     return None;
                 }
                 let (ty, unit) = (t.ty, t.unit.clone());
@@ -1274,10 +1306,8 @@ impl<'a> Checker<'a> {
     }
 }
 
-const MEASURES: &[&str] =
-    &["count", "sum", "avg", "min", "max", "median", "percentile", "percentile_nearest", "stddev", "share", "ratio"];
-const ROW_FUNCTIONS: &[&str] =
-    &["seconds_between", "minutes_between", "hours_between", "days_between", "business_days_between"];
+const MEASURES: &[&str] = &["count", "sum", "avg", "min", "max", "median", "percentile", "percentile_nearest", "stddev", "share", "ratio"];
+const ROW_FUNCTIONS: &[&str] = &["seconds_between", "minutes_between", "hours_between", "days_between", "business_days_between"];
 
 /// Duration functions; `None` unit for business days (counted against the calendar).
 fn row_function(name: &str) -> Option<Option<DurationUnit>> {
@@ -1322,9 +1352,7 @@ fn plural_args(n: &std::ops::RangeInclusive<usize>) -> String {
 /// A KPI's clauses by slot (the first of each), its `target` clauses (which may repeat as a
 /// schedule), and the clauses given again with the span of the first one.
 #[allow(clippy::type_complexity)]
-fn clause_slots(
-    kpi: &ast::Kpi,
-) -> (HashMap<&'static str, &ast::KpiClause>, Vec<(&ast::TargetAst, Span)>, Vec<(&ast::KpiClause, Span)>) {
+fn clause_slots(kpi: &ast::Kpi) -> (HashMap<&'static str, &ast::KpiClause>, Vec<(&ast::TargetAst, Span)>, Vec<(&ast::KpiClause, Span)>) {
     let mut by_kind: HashMap<&'static str, &ast::KpiClause> = HashMap::new();
     let mut targets = vec![];
     let mut duplicates = vec![];

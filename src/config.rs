@@ -7,8 +7,8 @@
 use std::fmt;
 
 use indexmap::IndexMap;
-use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
 
 use crate::diagnostics::{Diagnostic, Diagnostics};
 use crate::span::{FileId, Span};
@@ -87,12 +87,7 @@ pub enum Encoding {
     #[default]
     #[serde(rename = "utf-8", alias = "utf8", alias = "UTF-8")]
     Utf8,
-    #[serde(
-        rename = "windows-1252",
-        alias = "cp1252",
-        alias = "latin1",
-        alias = "windows1252"
-    )]
+    #[serde(rename = "windows-1252", alias = "cp1252", alias = "latin1", alias = "windows1252")]
     Windows1252,
 }
 
@@ -299,7 +294,9 @@ pub fn load_config(file: FileId, text: &str) -> Result<Config, Diagnostics> {
                 errors.push(
                     Diagnostic::error("YS0207", format!("source `{id}`: time column `{time}` is not a date or timestamp"))
                         .at(yaml_key_span(file, text, &["sources", id, "time"]), format!("`{time}` is declared as {}", col.ty.name()))
-                        .help(format!("declare `{time}` as `{{ type: timestamp, format: \"...\" }}` or `date`, or point `time:` at a date column")),
+                        .help(format!(
+                            "declare `{time}` as `{{ type: timestamp, format: \"...\" }}` or `date`, or point `time:` at a date column"
+                        )),
                 );
             }
             if !source.columns.contains_key(time) {

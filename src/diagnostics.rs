@@ -148,8 +148,7 @@ impl Diagnostics {
     /// Sort by file, position, then code: output order never depends on checking order.
     pub fn sorted(mut self) -> Self {
         self.0.sort_by(|a, b| {
-            (a.span.map(|s| (s.file, s.start)), a.code, &a.message)
-                .cmp(&(b.span.map(|s| (s.file, s.start)), b.code, &b.message))
+            (a.span.map(|s| (s.file, s.start)), a.code, &a.message).cmp(&(b.span.map(|s| (s.file, s.start)), b.code, &b.message))
         });
         self
     }
@@ -225,11 +224,7 @@ impl miette::Diagnostic for MietteDiagnostic {
         self.source.as_ref().map(|s| s as &dyn miette::SourceCode)
     }
     fn labels(&self) -> Option<Box<dyn Iterator<Item = miette::LabeledSpan> + '_>> {
-        if self.labels.is_empty() {
-            None
-        } else {
-            Some(Box::new(self.labels.iter().cloned()))
-        }
+        if self.labels.is_empty() { None } else { Some(Box::new(self.labels.iter().cloned())) }
     }
 }
 

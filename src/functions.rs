@@ -14,12 +14,11 @@ use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, Float64Array, Int64Builder, ListArray};
 use datafusion::arrow::datatypes::{DataType, Date32Type, Field, FieldRef, Float64Type, TimestampMicrosecondType};
-use datafusion::common::{exec_err, ScalarValue};
+use datafusion::common::{ScalarValue, exec_err};
 use datafusion::error::Result;
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::{
-    Accumulator, AggregateUDF, AggregateUDFImpl, ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature,
-    Volatility,
+    Accumulator, AggregateUDF, AggregateUDFImpl, ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
 };
 use datafusion::physical_expr::expressions::Literal;
 
@@ -58,25 +57,17 @@ impl AggregateUDFImpl for ExactPercentile {
         Ok(DataType::Float64)
     }
     fn accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
-        let p = args
-            .exprs
-            .get(1)
-            .and_then(|e| (e.as_ref() as &dyn Any).downcast_ref::<Literal>())
-            .and_then(|l| match l.value() {
-                ScalarValue::Float64(Some(p)) => Some(*p),
-                _ => None,
-            });
+        let p = args.exprs.get(1).and_then(|e| (e.as_ref() as &dyn Any).downcast_ref::<Literal>()).and_then(|l| match l.value() {
+            ScalarValue::Float64(Some(p)) => Some(*p),
+            _ => None,
+        });
         let Some(p) = p.filter(|p| (0.0..=1.0).contains(p)) else {
             return exec_err!("the percentile must be a number literal between 0 and 1");
         };
         Ok(Box::new(PercentileAccumulator { values: vec![], p, method: self.method }))
     }
     fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
-        Ok(vec![Arc::new(Field::new_list(
-            format!("{}[values]", args.name),
-            Field::new_list_field(DataType::Float64, true),
-            true,
-        ))])
+        Ok(vec![Arc::new(Field::new_list(format!("{}[values]", args.name), Field::new_list_field(DataType::Float64, true), true))])
     }
 }
 
@@ -217,11 +208,9 @@ impl ScalarUDFImpl for BusinessDays {
         let days = |a: &ArrayRef| -> Result<Vec<Option<i32>>> {
             Ok(match a.data_type() {
                 DataType::Date32 => a.as_primitive::<Date32Type>().iter().collect(),
-                DataType::Timestamp(datafusion::arrow::datatypes::TimeUnit::Microsecond, None) => a
-                    .as_primitive::<TimestampMicrosecondType>()
-                    .iter()
-                    .map(|t| t.map(|us| us.div_euclid(86_400_000_000) as i32))
-                    .collect(),
+                DataType::Timestamp(datafusion::arrow::datatypes::TimeUnit::Microsecond, None) => {
+                    a.as_primitive::<TimestampMicrosecondType>().iter().map(|t| t.map(|us| us.div_euclid(86_400_000_000) as i32)).collect()
+                }
                 DataType::Null => vec![None; a.len()],
                 other => return exec_err!("business_days_between needs dates or timestamps, got {other}"),
             })
@@ -248,7 +237,11 @@ mod tests {
 
     #[test]
     fn business_days_by_hand() {
-        let bd = BusinessDays { holidays: vec![day("2024-12-25")], weekend: [false, false, false, false, false, true, true], signature: Signature::any(2, Volatility::Immutable) };
+        let bd = BusinessDays {
+            holidays: vec![day("2024-12-25")],
+            weekend: [false, false, false, false, false, true, true],
+            signature: Signature::any(2, Volatility::Immutable),
+        };
         // Fri 2024-12-20 -> Mon 2024-12-23: Sat, Sun skipped, Monday counts: 1.
         assert_eq!(bd.between(day("2024-12-20"), day("2024-12-23")), 1);
         // Same day: 0. Reversed: negative.

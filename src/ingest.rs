@@ -10,15 +10,14 @@ use std::sync::Arc;
 
 use chrono::{NaiveDate, NaiveDateTime};
 use datafusion::arrow::array::{
-    ArrayBuilder, ArrayRef, BooleanBuilder, Date32Builder, Float64Builder, Int64Builder, StringBuilder,
-    TimestampMicrosecondBuilder,
+    ArrayBuilder, ArrayRef, BooleanBuilder, Date32Builder, Float64Builder, Int64Builder, StringBuilder, TimestampMicrosecondBuilder,
 };
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
 use indexmap::IndexMap;
 
 use crate::config::{ColumnSpec, ColumnType, Encoding, OnInvalid, SourceSpec};
-use crate::diagnostics::{did_you_mean, Diagnostic};
+use crate::diagnostics::{Diagnostic, did_you_mean};
 
 const BATCH_ROWS: usize = 8192;
 /// How many bad values one error message lists before stopping.
@@ -38,9 +37,8 @@ pub struct SourceStats {
 pub fn resolve_files(project_dir: &Path, source_id: &str, spec: &SourceSpec) -> Result<Vec<(PathBuf, String)>, Diagnostic> {
     let pattern = project_dir.join(&spec.path);
     let pattern_text = pattern.to_string_lossy().to_string();
-    let entries = glob::glob(&pattern_text).map_err(|e| {
-        Diagnostic::error("YS0300", format!("source `{source_id}`: bad path pattern `{}`: {e}", spec.path))
-    })?;
+    let entries = glob::glob(&pattern_text)
+        .map_err(|e| Diagnostic::error("YS0300", format!("source `{source_id}`: bad path pattern `{}`: {e}", spec.path)))?;
     let mut files: Vec<PathBuf> = entries.filter_map(Result::ok).filter(|p| p.is_file()).collect();
     files.sort();
     if files.is_empty() {
@@ -69,8 +67,7 @@ pub fn read_csv_source(
     let mut batches = vec![];
     for (path, shown) in files {
         stats.files.push(shown.clone());
-        let bytes = std::fs::read(path)
-            .map_err(|e| Diagnostic::error("YS0001", format!("cannot read {shown}: {e}")))?;
+        let bytes = std::fs::read(path).map_err(|e| Diagnostic::error("YS0001", format!("cannot read {shown}: {e}")))?;
         let text = decode(&bytes, spec.encoding, shown, source_id)?;
         read_csv_text(source_id, spec, &schema, &text, shown, &mut batches, &mut stats)?;
     }
@@ -86,11 +83,10 @@ fn decode(bytes: &[u8], encoding: Encoding, shown: &str, source_id: &str) -> Res
                 Err(e) => {
                     let at = e.valid_up_to();
                     let line = bytes[..at].iter().filter(|b| **b == b'\n').count() + 1;
-                    Err(Diagnostic::error(
-                        "YS0303",
-                        format!("{shown}:{line}: not valid UTF-8 (byte 0x{:02X} at offset {at})", bytes[at]),
-                    )
-                    .help(format!("if the file is from Excel or an older system, set `encoding: windows-1252` on source `{source_id}`")))
+                    Err(Diagnostic::error("YS0303", format!("{shown}:{line}: not valid UTF-8 (byte 0x{:02X} at offset {at})", bytes[at]))
+                        .help(format!(
+                            "if the file is from Excel or an older system, set `encoding: windows-1252` on source `{source_id}`"
+                        )))
                 }
             }
         }
@@ -178,21 +174,14 @@ pub enum Value<'a> {
 }
 
 /// Where a declared column is found in one file's header.
-fn map_headers(
-    spec: &SourceSpec,
-    headers: &csv::StringRecord,
-    shown: &str,
-    source_id: &str,
-) -> Result<Vec<Option<usize>>, Diagnostic> {
+fn map_headers(spec: &SourceSpec, headers: &csv::StringRecord, shown: &str, source_id: &str) -> Result<Vec<Option<usize>>, Diagnostic> {
     let names: Vec<&str> = headers.iter().map(|h| h.trim_start_matches('\u{FEFF}')).collect();
     let mut out = vec![];
     for (col, cs) in &spec.columns {
         let mut wanted: Vec<&str> = vec![cs.header.as_deref().unwrap_or(col)];
         wanted.extend(cs.aliases.iter().map(String::as_str));
         let exact = wanted.iter().find_map(|w| names.iter().position(|h| h == w));
-        let loose = || {
-            wanted.iter().find_map(|w| names.iter().position(|h| normalise_header(h) == normalise_header(w)))
-        };
+        let loose = || wanted.iter().find_map(|w| names.iter().position(|h| normalise_header(h) == normalise_header(w)));
         match exact.or_else(loose) {
             Some(i) => out.push(Some(i)),
             None => {
@@ -225,18 +214,10 @@ fn read_csv_text(
     batches: &mut Vec<RecordBatch>,
     stats: &mut SourceStats,
 ) -> Result<(), Diagnostic> {
-    let delimiter = u8::try_from(spec.delimiter).map_err(|_| {
-        Diagnostic::error("YS0002", format!("source `{source_id}`: the delimiter must be a single ASCII character"))
-    })?;
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .has_headers(true)
-        .flexible(true)
-        .from_reader(text.as_bytes());
-    let headers = reader
-        .headers()
-        .map_err(|e| Diagnostic::error("YS0301", format!("{shown}: cannot read the header row: {e}")))?
-        .clone();
+    let delimiter = u8::try_from(spec.delimiter)
+        .map_err(|_| Diagnostic::error("YS0002", format!("source `{source_id}`: the delimiter must be a single ASCII character")))?;
+    let mut reader = csv::ReaderBuilder::new().delimiter(delimiter).has_headers(true).flexible(true).from_reader(text.as_bytes());
+    let headers = reader.headers().map_err(|e| Diagnostic::error("YS0301", format!("{shown}: cannot read the header row: {e}")))?.clone();
     let positions = map_headers(spec, &headers, shown, source_id)?;
     let columns: Vec<(&String, &ColumnSpec)> = spec.columns.iter().collect();
     let mut builders: Vec<ColumnBuilder> = columns.iter().map(|(_, c)| ColumnBuilder::new(c.ty)).collect();
@@ -336,8 +317,7 @@ fn finish_batch(
     if let Some(fb) = file_builder {
         arrays.push(Arc::new(fb.finish()));
     }
-    RecordBatch::try_new(schema.clone(), arrays)
-        .map_err(|e| Diagnostic::error("YS0400", format!("internal error building a batch: {e}")))
+    RecordBatch::try_new(schema.clone(), arrays).map_err(|e| Diagnostic::error("YS0400", format!("internal error building a batch: {e}")))
 }
 
 fn is_null(raw: &str, spec: &SourceSpec) -> bool {

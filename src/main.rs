@@ -32,7 +32,9 @@ enum Color {
 #[derive(Subcommand)]
 enum Command {
     /// Check, run every KPI on the data, and write the report (index.html, results.json).
-    #[command(after_help = "Examples:\n  yardstick build                     build the project in the current directory\n  yardstick build examples/city\n  yardstick build . --out public/     write the report somewhere else\n  yardstick build --as-of 2024-06-30  the report as it was on that day\n\nExit status: 0 built, 1 errors in definitions or data, 2 usage error.")]
+    #[command(
+        after_help = "Examples:\n  yardstick build                     build the project in the current directory\n  yardstick build examples/city\n  yardstick build . --out public/     write the report somewhere else\n  yardstick build --as-of 2024-06-30  the report as it was on that day\n\nExit status: 0 built, 1 errors in definitions or data, 2 usage error."
+    )]
     Build {
         /// Project directory (holds yardstick.yaml).
         #[arg(default_value = ".")]
@@ -46,14 +48,18 @@ enum Command {
         as_of: Option<chrono::NaiveDate>,
     },
     /// Check all definitions statically; reads no data.
-    #[command(after_help = "Examples:\n  yardstick check\n  yardstick check examples/city\n\nExit status: 0 clean, 1 errors found, 2 usage error.")]
+    #[command(
+        after_help = "Examples:\n  yardstick check\n  yardstick check examples/city\n\nExit status: 0 clean, 1 errors found, 2 usage error."
+    )]
     Check {
         /// Project directory (holds yardstick.yaml).
         #[arg(default_value = ".")]
         dir: PathBuf,
     },
     /// Print the compiled query of a KPI as SQL.
-    #[command(after_help = "Examples:\n  yardstick sql answered_10s                  KPI of the project in the current directory\n  yardstick sql examples/city answered_10s\n\nThe SQL is generated from the DataFusion plan yardstick runs, for reading and auditing.")]
+    #[command(
+        after_help = "Examples:\n  yardstick sql answered_10s                  KPI of the project in the current directory\n  yardstick sql examples/city answered_10s\n\nThe SQL is generated from the DataFusion plan yardstick runs, for reading and auditing."
+    )]
     Sql {
         /// `[DIR] KPI`: the project directory (default `.`) and the KPI's id.
         #[arg(num_args = 1..=2, required = true, value_names = ["DIR", "KPI"])]
@@ -110,7 +116,10 @@ fn main() -> ExitCode {
                     (None, Some(derived)) => {
                         let mut inputs = vec![];
                         derived.inputs(&mut inputs);
-                        println!("-- `{kpi}` is derived: computed from the values of {} per period, without a query of its own", inputs.join(", "));
+                        println!(
+                            "-- `{kpi}` is derived: computed from the values of {} per period, without a query of its own",
+                            inputs.join(", ")
+                        );
                         ExitCode::SUCCESS
                     }
                     (None, None) => {

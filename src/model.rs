@@ -345,13 +345,31 @@ pub enum TExprKind {
     Literal(Literal),
     Not(Box<TypedExpr>),
     Neg(Box<TypedExpr>),
-    Binary { op: BinaryOp, lhs: Box<TypedExpr>, rhs: Box<TypedExpr> },
-    IsNull { expr: Box<TypedExpr>, negated: bool },
-    InList { expr: Box<TypedExpr>, list: Vec<TypedExpr>, negated: bool },
+    Binary {
+        op: BinaryOp,
+        lhs: Box<TypedExpr>,
+        rhs: Box<TypedExpr>,
+    },
+    IsNull {
+        expr: Box<TypedExpr>,
+        negated: bool,
+    },
+    InList {
+        expr: Box<TypedExpr>,
+        list: Vec<TypedExpr>,
+        negated: bool,
+    },
     /// `<unit>_between(from, to)`: `to - from` in the unit, fractional.
-    Duration { unit: DurationUnit, from: Box<TypedExpr>, to: Box<TypedExpr> },
+    Duration {
+        unit: DurationUnit,
+        from: Box<TypedExpr>,
+        to: Box<TypedExpr>,
+    },
     /// `business_days_between(from, to)` against the project calendar.
-    BusinessDays { from: Box<TypedExpr>, to: Box<TypedExpr> },
+    BusinessDays {
+        from: Box<TypedExpr>,
+        to: Box<TypedExpr>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -378,10 +396,17 @@ impl DurationUnit {
 pub enum Measure {
     Aggregate(Aggregate),
     /// Rows meeting `condition` over all rows (both within `filter`).
-    Share { condition: TypedExpr, filter: Option<TypedExpr> },
+    Share {
+        condition: TypedExpr,
+        filter: Option<TypedExpr>,
+    },
     /// `numerator / denominator`, null when the denominator is 0.
     Ratio(Box<Measure>, Box<Measure>),
-    Binary { op: BinaryOp, lhs: Box<Measure>, rhs: Box<Measure> },
+    Binary {
+        op: BinaryOp,
+        lhs: Box<Measure>,
+        rhs: Box<Measure>,
+    },
     Number(f64),
 }
 
@@ -420,7 +445,10 @@ pub enum AggFunc {
     /// Sample standard deviation.
     Stddev,
     /// Exact; `p` in 0..=1 (median is p = 0.5, interpolated).
-    Percentile { p: f64, method: crate::functions::PercentileMethod },
+    Percentile {
+        p: f64,
+        method: crate::functions::PercentileMethod,
+    },
 }
 
 impl AggFunc {
@@ -501,8 +529,14 @@ pub struct Target {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum TargetRule {
     /// Values are in the KPI's unit (a fraction for percentages).
-    Compare { comparator: Comparator, value: f64 },
-    Between { low: f64, high: f64 },
+    Compare {
+        comparator: Comparator,
+        value: f64,
+    },
+    Between {
+        low: f64,
+        high: f64,
+    },
 }
 
 /// How a value fares against a target.
@@ -535,9 +569,7 @@ impl Target {
                 Comparator::Le => (value <= threshold, value - threshold),
                 Comparator::Lt => (value < threshold, value - threshold),
             },
-            TargetRule::Between { low, high } => {
-                (value >= low && value <= high, if value < low { low - value } else { value - high })
-            }
+            TargetRule::Between { low, high } => (value >= low && value <= high, if value < low { low - value } else { value - high }),
         };
         // A hair of slack so a value equal to threshold +- tolerance (after float
         // arithmetic) counts as near, as a reader would expect.

@@ -3,9 +3,9 @@
 
 use std::sync::LazyLock;
 
+use pest::Parser as _;
 use pest::iterators::{Pair, Pairs};
 use pest::pratt_parser::{Assoc, Op, PrattParser};
-use pest::Parser as _;
 
 use crate::ast::*;
 use crate::diagnostics::{Diagnostic, Diagnostics};
@@ -57,10 +57,7 @@ static PRATT: LazyLock<PrattParser<Rule>> = LazyLock::new(|| {
             | Op::infix(Rule::op_le, Assoc::Left)
             | Op::infix(Rule::op_gt, Assoc::Left)
             | Op::infix(Rule::op_ge, Assoc::Left))
-        .op(Op::postfix(Rule::op_is_null)
-            | Op::postfix(Rule::op_is_not_null)
-            | Op::postfix(Rule::op_in)
-            | Op::postfix(Rule::op_not_in))
+        .op(Op::postfix(Rule::op_is_null) | Op::postfix(Rule::op_is_not_null) | Op::postfix(Rule::op_in) | Op::postfix(Rule::op_not_in))
         .op(Op::infix(Rule::op_add, Assoc::Left) | Op::infix(Rule::op_sub, Assoc::Left))
         .op(Op::infix(Rule::op_mul, Assoc::Left) | Op::infix(Rule::op_div, Assoc::Left))
         .op(Op::prefix(Rule::op_neg))
@@ -75,11 +72,7 @@ impl Ctx {
     fn ident(&self, pair: Pair<Rule>) -> Ident {
         let span = self.span(&pair);
         let text = pair.as_str();
-        let name = if pair.as_rule() == Rule::quoted_ident {
-            text.trim_matches('`').to_string()
-        } else {
-            text.to_string()
-        };
+        let name = if pair.as_rule() == Rule::quoted_ident { text.trim_matches('`').to_string() } else { text.to_string() };
         Ident { name, span }
     }
 
@@ -99,9 +92,7 @@ impl Ctx {
     }
 
     fn title(&self, pair: Option<&Pair<Rule>>) -> Option<Str> {
-        pair.filter(|p| p.as_rule() == Rule::title)
-            .and_then(|p| p.clone().into_inner().next())
-            .map(|s| self.string(s))
+        pair.filter(|p| p.as_rule() == Rule::title).and_then(|p| p.clone().into_inner().next()).map(|s| self.string(s))
     }
 
     fn meta(&self, pair: Pair<Rule>) -> MetaClause {
@@ -309,11 +300,8 @@ impl Ctx {
                     Rule::op_is_not_null => ExprKind::IsNull { expr: Box::new(lhs), negated: true },
                     rule => {
                         let negated = rule == Rule::op_not_in;
-                        let list = op
-                            .into_inner()
-                            .filter(|p| p.as_rule() == Rule::expr)
-                            .map(|p| self.expr(p))
-                            .collect::<PResult<Vec<_>>>()?;
+                        let list =
+                            op.into_inner().filter(|p| p.as_rule() == Rule::expr).map(|p| self.expr(p)).collect::<PResult<Vec<_>>>()?;
                         ExprKind::InList { expr: Box::new(lhs), list, negated }
                     }
                 };
@@ -424,22 +412,45 @@ fn syntax_error(file: FileId, text: &str, e: pest::error::Error<Rule>) -> Diagno
     };
     let expected_text = join_or(&expected);
     let found_text = if found.is_empty() { "the end of the file".to_string() } else { format!("`{found}`") };
-    let message = if expected_text.is_empty() {
-        format!("unexpected {found_text}")
-    } else {
-        format!("expected {expected_text}, found {found_text}")
-    };
+    let message =
+        if expected_text.is_empty() { format!("unexpected {found_text}") } else { format!("expected {expected_text}, found {found_text}") };
     let help = syntax_help(&expected, &found);
     Diagnostic::error("YS0100", message)
-        .at(Span::new(file, pos..end), if expected_text.is_empty() { "unexpected".to_string() } else { format!("expected {expected_text}") })
+        .at(
+            Span::new(file, pos..end),
+            if expected_text.is_empty() { "unexpected".to_string() } else { format!("expected {expected_text}") },
+        )
         .help_opt(help)
 }
 
 fn syntax_help(expected: &[&str], found: &str) -> Option<String> {
     let is_keyword = |w: &str| {
-        ["goal", "objective", "kpi", "from", "time", "measure", "where", "by", "grain", "target", "unit", "owner",
-         "description", "method", "and", "or", "not", "is", "null", "in", "true", "false", "distinct"]
-            .contains(&w)
+        [
+            "goal",
+            "objective",
+            "kpi",
+            "from",
+            "time",
+            "measure",
+            "where",
+            "by",
+            "grain",
+            "target",
+            "unit",
+            "owner",
+            "description",
+            "method",
+            "and",
+            "or",
+            "not",
+            "is",
+            "null",
+            "in",
+            "true",
+            "false",
+            "distinct",
+        ]
+        .contains(&w)
     };
     let word: String = found.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
     if expected.contains(&"a name") && is_keyword(&word) {
@@ -473,16 +484,27 @@ fn describe_rule(rule: Rule) -> &'static str {
         Rule::objective | Rule::kw_objective => "`objective`",
         Rule::kpi | Rule::kw_kpi => "`kpi`",
         Rule::title => "a quoted title",
-        Rule::from_clause | Rule::time_clause | Rule::measure_clause | Rule::where_clause | Rule::by_clause
-        | Rule::grain_clause | Rule::target_clause | Rule::unit_clause | Rule::scope_clause | Rule::window_clause
-        | Rule::compare_clause | Rule::baseline_clause | Rule::direction_clause => "a KPI clause (from, measure, where, by, grain, target, ...)",
+        Rule::from_clause
+        | Rule::time_clause
+        | Rule::measure_clause
+        | Rule::where_clause
+        | Rule::by_clause
+        | Rule::grain_clause
+        | Rule::target_clause
+        | Rule::unit_clause
+        | Rule::scope_clause
+        | Rule::window_clause
+        | Rule::compare_clause
+        | Rule::baseline_clause
+        | Rule::direction_clause => "a KPI clause (from, measure, where, by, grain, target, ...)",
         Rule::target_range | Rule::kw_between => "`between`",
         Rule::tolerance | Rule::kw_tolerance => "`tolerance`",
         Rule::deadline => "`by <date>`",
         Rule::effective => "`from <date>`",
         Rule::minus => "`-`",
-        Rule::owner_clause | Rule::description_clause | Rule::method_clause | Rule::kw_owner | Rule::kw_description
-        | Rule::kw_method => "`owner`, `description` or `method`",
+        Rule::owner_clause | Rule::description_clause | Rule::method_clause | Rule::kw_owner | Rule::kw_description | Rule::kw_method => {
+            "`owner`, `description` or `method`"
+        }
         Rule::ident => "a name",
         Rule::quoted_ident | Rule::column_ref => "a column name",
         Rule::string | Rule::dq_inner | Rule::sq_inner => "a quoted string",
@@ -492,8 +514,18 @@ fn describe_rule(rule: Rule) -> &'static str {
         Rule::unit_word => "a unit such as `%`, `pp`, `min`, `days`",
         Rule::comparator => "a comparison (`>=`, `<=`, `>`, `<`)",
         Rule::expr | Rule::call | Rule::arg => "an expression",
-        Rule::op_or | Rule::op_and | Rule::op_eq | Rule::op_ne | Rule::op_le | Rule::op_ge | Rule::op_lt
-        | Rule::op_gt | Rule::op_add | Rule::op_sub | Rule::op_mul | Rule::op_div => "an operator",
+        Rule::op_or
+        | Rule::op_and
+        | Rule::op_eq
+        | Rule::op_ne
+        | Rule::op_le
+        | Rule::op_ge
+        | Rule::op_lt
+        | Rule::op_gt
+        | Rule::op_add
+        | Rule::op_sub
+        | Rule::op_mul
+        | Rule::op_div => "an operator",
         Rule::op_not | Rule::op_neg => "an expression",
         Rule::op_is_null | Rule::op_is_not_null | Rule::op_in | Rule::op_not_in => "an operator",
         Rule::kw_from => "`from`",

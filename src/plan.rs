@@ -19,7 +19,7 @@ use datafusion::common::{Column, ScalarValue};
 use datafusion::functions::expr_fn::{date_part, date_trunc, nullif};
 use datafusion::functions_aggregate::expr_fn::{avg, count, count_distinct, max, min, stddev, sum};
 use datafusion::logical_expr::builder::LogicalTableSource;
-use datafusion::logical_expr::{binary_expr, cast, lit, Expr, ExprFunctionExt, LogicalPlan, LogicalPlanBuilder, Operator};
+use datafusion::logical_expr::{Expr, ExprFunctionExt, LogicalPlan, LogicalPlanBuilder, Operator, binary_expr, cast, lit};
 
 use crate::ast::BinaryOp;
 use crate::config::SourceSpec;
@@ -63,8 +63,7 @@ pub fn plan(model: &Model, options: PlanOptions) -> Result<Vec<KpiPlan>, Diagnos
 
 /// Arrow schema of a source as declared in yardstick.yaml (plus its file-name column).
 pub fn declared_schema(source: &SourceSpec) -> SchemaRef {
-    let mut fields: Vec<Field> =
-        source.columns.iter().map(|(name, spec)| Field::new(name, arrow_type(spec.ty.into()), true)).collect();
+    let mut fields: Vec<Field> = source.columns.iter().map(|(name, spec)| Field::new(name, arrow_type(spec.ty.into()), true)).collect();
     if let Some(fc) = &source.file_column {
         fields.push(Field::new(fc, DataType::Utf8, true));
     }
@@ -160,9 +159,8 @@ fn plan_kpi(fx: &Functions, model: &Model, kpi: &CheckedKpi, source_id: &str, op
                 Window::Cumulative => 1,
             };
             let (months, days) = grain.step();
-            let offsets: Vec<Vec<Expr>> = (0..copies as i32)
-                .map(|k| vec![lit(ScalarValue::new_interval_mdn(months * k, days * k, 0))])
-                .collect();
+            let offsets: Vec<Vec<Expr>> =
+                (0..copies as i32).map(|k| vec![lit(ScalarValue::new_interval_mdn(months * k, days * k, 0))]).collect();
             let offsets = LogicalPlanBuilder::values(offsets)?.project(vec![column("column1").alias("window_offset")])?.build()?;
             builder = builder.cross_join(offsets)?;
             let shifted = binary_expr(column("base_period"), Operator::Plus, column("window_offset"));
@@ -212,11 +210,8 @@ fn periods_per_year(grain: Grain) -> u32 {
 /// in if the fiscal year started in January.
 fn year_of(date: Expr, shift_months: i32) -> Expr {
     let ts = cast(date, arrow_type(Type::Timestamp));
-    let shifted = if shift_months == 0 {
-        ts
-    } else {
-        binary_expr(ts, Operator::Minus, lit(ScalarValue::new_interval_mdn(shift_months, 0, 0)))
-    };
+    let shifted =
+        if shift_months == 0 { ts } else { binary_expr(ts, Operator::Minus, lit(ScalarValue::new_interval_mdn(shift_months, 0, 0))) };
     date_trunc(lit("year"), shifted)
 }
 
@@ -331,9 +326,7 @@ fn aggregate_expr(fx: &Functions, a: &Aggregate) -> DfResult<Expr> {
         (AggFunc::Min, Some(x)) => min(float(x)),
         (AggFunc::Max, Some(x)) => max(float(x)),
         (AggFunc::Stddev, Some(x)) => stddev(float(x)),
-        (AggFunc::Percentile { p, method }, Some(x)) => {
-            crate::functions::percentile_udaf(method).call(vec![float(x), lit(p)])
-        }
+        (AggFunc::Percentile { p, method }, Some(x)) => crate::functions::percentile_udaf(method).call(vec![float(x), lit(p)]),
         (_, None) => count(lit(1i64)),
     };
     with_filter(agg, a.filter.as_ref().map(|x| row_expr(fx, x)))
@@ -393,11 +386,7 @@ pub fn row_expr(fx: &Functions, e: &TypedExpr) -> Expr {
                 float(date_part(lit("epoch"), t))
             };
             let seconds = binary_expr(epoch(to), Operator::Minus, epoch(from));
-            if *unit == DurationUnit::Seconds {
-                seconds
-            } else {
-                binary_expr(seconds, Operator::Divide, lit(unit.seconds()))
-            }
+            if *unit == DurationUnit::Seconds { seconds } else { binary_expr(seconds, Operator::Divide, lit(unit.seconds())) }
         }
     }
 }

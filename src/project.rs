@@ -43,11 +43,13 @@ pub fn load_project(dir: &Path, sources: &mut SourceMap) -> Result<ProjectFiles,
         match std::fs::read(&path) {
             Ok(bytes) => match String::from_utf8(bytes) {
                 Ok(text) => kpi_files.push(sources.add(shown, text)),
-                Err(e) => errors.push(Diagnostic::error(
-                    "YS0001",
-                    format!("{shown} is not UTF-8 text (invalid byte at offset {})", e.utf8_error().valid_up_to()),
-                )
-                .help("save .kpi files as UTF-8")),
+                Err(e) => errors.push(
+                    Diagnostic::error(
+                        "YS0001",
+                        format!("{shown} is not UTF-8 text (invalid byte at offset {})", e.utf8_error().valid_up_to()),
+                    )
+                    .help("save .kpi files as UTF-8"),
+                ),
             },
             Err(e) => errors.push(Diagnostic::error("YS0001", format!("cannot read {shown}: {e}"))),
         }

@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use minijinja::{context, Environment, Value};
+use minijinja::{Environment, Value, context};
 
 use crate::diagnostics::Diagnostic;
 use crate::results::{KpiResult, Results, Status};
@@ -14,8 +14,7 @@ const TEMPLATE: &str = include_str!("templates/report.html");
 
 /// Render results.json text.
 pub fn results_json(results: &Results) -> Result<String, Diagnostic> {
-    let mut s = serde_json::to_string_pretty(results)
-        .map_err(|e| Diagnostic::error("YS0500", format!("cannot serialise results: {e}")))?;
+    let mut s = serde_json::to_string_pretty(results).map_err(|e| Diagnostic::error("YS0500", format!("cannot serialise results: {e}")))?;
     s.push('\n');
     Ok(s)
 }
@@ -28,15 +27,12 @@ pub fn render_html(results: &Results) -> Result<String, Diagnostic> {
     // Escape only what HTML needs (& < > " '): minijinja's default also escapes `/`, which
     // makes paths and SQL in the page source hard to read and grep.
     env.set_formatter(|out, state, value| match value.as_str() {
-        Some(s) if !value.is_safe() && state.auto_escape() != minijinja::AutoEscape::None => {
-            out.write_str(&html_escape(s).replace('\'', "&#39;")).map_err(|_| {
-                minijinja::Error::new(minijinja::ErrorKind::WriteFailure, "cannot write the report")
-            })
-        }
+        Some(s) if !value.is_safe() && state.auto_escape() != minijinja::AutoEscape::None => out
+            .write_str(&html_escape(s).replace('\'', "&#39;"))
+            .map_err(|_| minijinja::Error::new(minijinja::ErrorKind::WriteFailure, "cannot write the report")),
         _ => minijinja::escape_formatter(out, state, value),
     });
-    env.add_template("report.html", TEMPLATE)
-        .map_err(|e| Diagnostic::error("YS0500", format!("report template: {e}")))?;
+    env.add_template("report.html", TEMPLATE).map_err(|e| Diagnostic::error("YS0500", format!("report template: {e}")))?;
     let tmpl = env.get_template("report.html").map_err(|e| Diagnostic::error("YS0500", e.to_string()))?;
     let kpis: Vec<Value> = results.kpis.iter().map(kpi_view).collect();
     let counts = count_statuses(results);
@@ -52,8 +48,7 @@ pub fn render_html(results: &Results) -> Result<String, Diagnostic> {
 pub fn write_report(results: &Results, out_dir: &Path) -> Result<Vec<PathBuf>, Diagnostic> {
     let json = results_json(results)?;
     let html = render_html(results)?;
-    std::fs::create_dir_all(out_dir)
-        .map_err(|e| Diagnostic::error("YS0500", format!("cannot create {}: {e}", out_dir.display())))?;
+    std::fs::create_dir_all(out_dir).map_err(|e| Diagnostic::error("YS0500", format!("cannot create {}: {e}", out_dir.display())))?;
     let mut written = vec![];
     for (name, text) in [("results.json", json), ("index.html", html)] {
         let path = out_dir.join(name);
@@ -122,8 +117,7 @@ fn headline(k: &KpiResult) -> Option<(Option<f64>, Status)> {
 fn kpi_view(k: &KpiResult) -> Value {
     let (value, status) = headline(k).unwrap_or((None, Status::NoData));
     let last_period = headline_period(k).flatten();
-    let latest_rows: Vec<&crate::results::ResultRow> =
-        k.rows.iter().filter(|r| r.period == last_period).collect();
+    let latest_rows: Vec<&crate::results::ResultRow> = k.rows.iter().filter(|r| r.period == last_period).collect();
     let groups_on_track = latest_rows.iter().filter(|r| r.status == Status::OnTrack).count();
     let groups_judged = latest_rows.iter().filter(|r| is_judged(r.status)).count();
     let comparisons: Vec<Value> = if k.by.is_empty() {
@@ -250,8 +244,10 @@ fn trend_svg(k: &KpiResult) -> String {
     let mut values: Vec<f64> = shown.iter().flat_map(|(_, v)| v.iter().flatten().copied()).collect();
     // The threshold per period (it moves along a trajectory or a schedule), from the
     // first group that has one.
-    let targets: Vec<Option<f64>> =
-        periods.iter().map(|p| k.rows.iter().find(|r| r.period.as_deref() == Some(*p) && r.target.is_some()).and_then(|r| r.target)).collect();
+    let targets: Vec<Option<f64>> = periods
+        .iter()
+        .map(|p| k.rows.iter().find(|r| r.period.as_deref() == Some(*p) && r.target.is_some()).and_then(|r| r.target))
+        .collect();
     values.extend(targets.iter().flatten());
     let band = k.target.as_ref().and_then(|t| Some((t.low?, t.high?)));
     if let Some((l, h)) = band {

@@ -4,8 +4,8 @@
 use std::cmp::Ordering;
 
 use indexmap::IndexMap;
-use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
+use serde::ser::{SerializeMap, Serializer};
 
 use crate::ingest::SourceStats;
 use crate::model::{CheckedKpi, Direction, GoalInfo, Model, Target, TargetRule};
@@ -209,12 +209,7 @@ pub fn round_value(v: f64) -> f64 {
 pub fn sort_rows(rows: &mut [ResultRow]) {
     rows.sort_by(|a, b| {
         cmp_opt(&a.period, &b.period).then_with(|| {
-            a.groups
-                .iter()
-                .zip(&b.groups)
-                .map(|((_, x), (_, y))| cmp_json(x, y))
-                .find(|o| *o != Ordering::Equal)
-                .unwrap_or(Ordering::Equal)
+            a.groups.iter().zip(&b.groups).map(|((_, x), (_, y))| cmp_json(x, y)).find(|o| *o != Ordering::Equal).unwrap_or(Ordering::Equal)
         })
     });
 }
@@ -234,9 +229,7 @@ fn cmp_json(a: &serde_json::Value, b: &serde_json::Value) -> Ordering {
         (V::Null, V::Null) => Ordering::Equal,
         (V::Null, _) => Ordering::Greater,
         (_, V::Null) => Ordering::Less,
-        (V::Number(x), V::Number(y)) => {
-            x.as_f64().unwrap_or(0.0).partial_cmp(&y.as_f64().unwrap_or(0.0)).unwrap_or(Ordering::Equal)
-        }
+        (V::Number(x), V::Number(y)) => x.as_f64().unwrap_or(0.0).partial_cmp(&y.as_f64().unwrap_or(0.0)).unwrap_or(Ordering::Equal),
         (V::Bool(x), V::Bool(y)) => x.cmp(y),
         (V::String(x), V::String(y)) => x.cmp(y),
         _ => a.to_string().cmp(&b.to_string()),
@@ -267,7 +260,8 @@ pub fn assemble(
         .kpis
         .iter()
         .map(|k| {
-            let mut r = kpi_result(k, sql.get(&k.id).cloned().unwrap_or_default(), run.rows.shift_remove(&k.id).unwrap_or_default(), sources);
+            let mut r =
+                kpi_result(k, sql.get(&k.id).cloned().unwrap_or_default(), run.rows.shift_remove(&k.id).unwrap_or_default(), sources);
             if let Some(stats) = k.source.as_ref().and_then(|s| run.sources.get(s)) {
                 r.rows_skipped = stats.rows_skipped;
                 r.invalid_values = stats.invalid_values.clone();
@@ -316,7 +310,11 @@ fn kpi_result(k: &CheckedKpi, sql: String, rows: Vec<ResultRow>, sources: &Sourc
         target: k.targets.last().map(TargetResult::from),
         targets: k.targets.iter().map(TargetResult::from).collect(),
         direction: k.direction,
-        baseline: k.baseline.as_ref().map(|b| BaselineResult { period: b.period.to_string(), value: b.value.map(round_value), text: b.text.clone() }),
+        baseline: k.baseline.as_ref().map(|b| BaselineResult {
+            period: b.period.to_string(),
+            value: b.value.map(round_value),
+            text: b.text.clone(),
+        }),
         window: k.window.map(|w| w.label(k.grain)),
         scope: ScopeResult { start: k.scope.start.map(|d| d.to_string()), end: k.scope.end.map(|d| d.to_string()) },
         inputs: {

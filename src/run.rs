@@ -7,11 +7,11 @@ use std::sync::Arc;
 use datafusion::arrow::array::{Array, AsArray, RecordBatch};
 use datafusion::arrow::datatypes::{DataType, Date32Type};
 use datafusion::catalog::TableProvider;
-use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::common::ScalarValue;
-use datafusion::datasource::{provider_as_source, MemTable};
+use datafusion::common::tree_node::{Transformed, TreeNode};
+use datafusion::datasource::{MemTable, provider_as_source};
 use datafusion::execution::context::{SessionConfig, SessionContext};
-use datafusion::logical_expr::{cast, Expr, LogicalPlan};
+use datafusion::logical_expr::{Expr, LogicalPlan, cast};
 use datafusion::prelude::ParquetReadOptions;
 use indexmap::IndexMap;
 
@@ -19,8 +19,8 @@ use crate::config::{ColumnType, Format};
 use crate::diagnostics::{Diagnostic, Diagnostics};
 use crate::ingest::{self, SourceStats};
 use crate::model::Model;
-use crate::plan::{arrow_type, declared_schema, KpiPlan};
-use crate::results::{round_value, sort_rows, ResultRow, RunOutput, Status};
+use crate::plan::{KpiPlan, arrow_type, declared_schema};
+use crate::results::{ResultRow, RunOutput, Status, round_value, sort_rows};
 
 /// Run every plan over the project's data.
 pub fn run(model: &Model, plans: &[KpiPlan], project_dir: &Path) -> Result<RunOutput, Diagnostics> {
@@ -61,8 +61,8 @@ async fn run_async(model: &Model, plans: &[KpiPlan], project_dir: &Path) -> Resu
                 .at(kpi.span, "this KPI")
                 .help("run `yardstick sql` on this KPI to see the query")
         })?;
-        let (mut rows, data_end) = to_rows(&batches, &kpi.by)
-            .map_err(|e| Diagnostic::error("YS0400", format!("reading results of KPI `{}`: {e}", plan.kpi)))?;
+        let (mut rows, data_end) =
+            to_rows(&batches, &kpi.by).map_err(|e| Diagnostic::error("YS0400", format!("reading results of KPI `{}`: {e}", plan.kpi)))?;
         sort_rows(&mut rows);
         if let Some(end) = data_end {
             out.data_ends.insert(plan.kpi.clone(), format_date(end));
@@ -73,7 +73,11 @@ async fn run_async(model: &Model, plans: &[KpiPlan], project_dir: &Path) -> Resu
 }
 
 /// Swap the plan's declared-schema table source for the loaded data and execute it.
-async fn execute(ctx: &SessionContext, plan: &LogicalPlan, provider: Arc<dyn TableProvider>) -> datafusion::error::Result<Vec<RecordBatch>> {
+async fn execute(
+    ctx: &SessionContext,
+    plan: &LogicalPlan,
+    provider: Arc<dyn TableProvider>,
+) -> datafusion::error::Result<Vec<RecordBatch>> {
     let source = provider_as_source(provider);
     let plan = plan
         .clone()
@@ -105,8 +109,7 @@ async fn load_source(
             for (i, b) in batches.into_iter().enumerate() {
                 parts[i % partitions.max(1)].push(b);
             }
-            let table = MemTable::try_new(schema, parts)
-                .map_err(|e| Diagnostic::error("YS0400", format!("source `{id}`: {e}")))?;
+            let table = MemTable::try_new(schema, parts).map_err(|e| Diagnostic::error("YS0400", format!("source `{id}`: {e}")))?;
             Ok((Arc::new(table), stats))
         }
         Format::Parquet => load_parquet(ctx, id, spec, &files).await,
@@ -135,7 +138,11 @@ async fn load_parquet(
         };
         let column = Expr::Column(datafusion::common::Column::new_unqualified(found));
         let ty = arrow_type(cs.ty.into());
-        let source_is_text = df.schema().field_with_unqualified_name(found).map(|f| f.data_type() == &DataType::Utf8 || f.data_type() == &DataType::Utf8View).unwrap_or(false);
+        let source_is_text = df
+            .schema()
+            .field_with_unqualified_name(found)
+            .map(|f| f.data_type() == &DataType::Utf8 || f.data_type() == &DataType::Utf8View)
+            .unwrap_or(false);
         let expr = match cs.ty {
             ColumnType::Timestamp | ColumnType::Date if source_is_text && !cs.formats.is_empty() => {
                 let mut args = vec![column];
@@ -166,7 +173,8 @@ fn to_rows(batches: &[RecordBatch], by: &[String]) -> Result<(Vec<ResultRow>, Op
         let period = batch.column(0);
         let value = batch.column(1 + by.len());
         let values = value.as_primitive_opt::<datafusion::arrow::datatypes::Float64Type>().ok_or("value is not a float")?;
-        let base = batch.columns().get(2 + by.len()).map(|c| c.as_primitive_opt::<Date32Type>().ok_or("last_base is not a date")).transpose()?;
+        let base =
+            batch.columns().get(2 + by.len()).map(|c| c.as_primitive_opt::<Date32Type>().ok_or("last_base is not a date")).transpose()?;
         for i in 0..batch.num_rows() {
             let days = if period.is_null(i) {
                 None
@@ -182,7 +190,14 @@ fn to_rows(batches: &[RecordBatch], by: &[String]) -> Result<(Vec<ResultRow>, Op
                 groups.push((name.clone(), scalar_to_json(&scalar)));
             }
             let v = if values.is_null(i) { None } else { Some(values.value(i)).filter(|v| v.is_finite()).map(round_value) };
-            rows.push(ResultRow { period: days.map(format_date), groups, value: v, target: None, status: Status::NoData, comparisons: vec![] });
+            rows.push(ResultRow {
+                period: days.map(format_date),
+                groups,
+                value: v,
+                target: None,
+                status: Status::NoData,
+                comparisons: vec![],
+            });
         }
     }
     Ok((rows, last_base))

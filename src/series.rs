@@ -10,7 +10,7 @@ use indexmap::IndexMap;
 use crate::ast::BinaryOp;
 use crate::config::Calendar;
 use crate::model::*;
-use crate::results::{round_value, sort_rows, Change, ResultRow, Status};
+use crate::results::{Change, ResultRow, Status, round_value, sort_rows};
 
 /// At most this many periods are filled per KPI (day grain over ~270 years).
 const MAX_PERIODS: usize = 100_000;
@@ -130,7 +130,13 @@ fn eval(e: &DerivedExpr, lookup: &dyn Fn(&str) -> Option<f64>) -> Option<f64> {
 /// The first period is the scope's start, else the first with data; the last is the
 /// scope's end or `--as-of` (the earlier), else the last with data (for windowed KPIs the
 /// last a row came from: their windows trail off after it, and those rows are dropped).
-fn fill(kpi: &CheckedKpi, rows: Vec<ResultRow>, data_end: Option<NaiveDate>, as_of: Option<NaiveDate>, calendar: &Calendar) -> Vec<ResultRow> {
+fn fill(
+    kpi: &CheckedKpi,
+    rows: Vec<ResultRow>,
+    data_end: Option<NaiveDate>,
+    as_of: Option<NaiveDate>,
+    calendar: &Calendar,
+) -> Vec<ResultRow> {
     let Some(grain) = kpi.grain else { return rows };
     let dates: Vec<NaiveDate> = rows.iter().filter_map(|r| parse_period(&r.period)).collect();
     let start = kpi.scope.start.map(|d| grain.period_of(d, calendar)).or_else(|| dates.iter().min().copied());

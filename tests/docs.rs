@@ -83,7 +83,8 @@ fn readme_error_example_is_the_real_output() {
     let path = dir.path().join("metrics/safety.kpi");
     let text = std::fs::read_to_string(&path).expect("kpi");
     assert_eq!(text.lines().filter(|l| l.trim() == "by district").count(), 1, "the README's instruction names one clause");
-    let broken: String = text.lines().map(|l| if l.trim() == "by district" { l.replace("district", "distrct") } else { l.to_string() } + "\n").collect();
+    let broken: String =
+        text.lines().map(|l| if l.trim() == "by district" { l.replace("district", "distrct") } else { l.to_string() } + "\n").collect();
     std::fs::write(&path, broken).expect("write");
     let rendered = yardstick::compile(dir.path()).map(|_| ()).expect_err("error").render(false);
     let norm = |s: &str| s.lines().map(str::trim_end).collect::<Vec<_>>().join("\n").trim().to_string();

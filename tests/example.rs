@@ -4,8 +4,7 @@
 use crate::common::*;
 
 fn expected() -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(repo().join("examples/city/expected.json")).expect("expected.json"))
-        .expect("json")
+    serde_json::from_str(&std::fs::read_to_string(repo().join("examples/city/expected.json")).expect("expected.json")).expect("json")
 }
 
 #[test]

@@ -60,7 +60,15 @@ fn formats_aliases_nulls_thousands_booleans_and_bom() {
     assert_eq!(per_file[0].groups[0].1, serde_json::json!("data/a.csv"));
     assert_eq!(per_file[0].value, Some(2.0));
     // Months: 2024-03 has Ann (5 March, day-first) and Dee; 2024-04 has Cy; Bob's time is null.
-    let months: Vec<_> = results.kpis.iter().find(|k| k.id == "by_month").expect("kpi").rows.iter().map(|r| (r.period.clone().expect("period"), r.value)).collect();
+    let months: Vec<_> = results
+        .kpis
+        .iter()
+        .find(|k| k.id == "by_month")
+        .expect("kpi")
+        .rows
+        .iter()
+        .map(|r| (r.period.clone().expect("period"), r.value))
+        .collect();
     assert_eq!(months, vec![("2024-03-01".to_string(), Some(2.0)), ("2024-04-01".to_string(), Some(1.0))]);
 }
 
@@ -88,7 +96,8 @@ fn bad_values_error_skip_or_null() {
     assert!(err.contains("data/a.csv:4: column `ok`"), "{err}");
     assert!(err.contains("2 value(s) cannot be read in data/a.csv"), "{err}");
     // Values under `on_invalid: null` on their column are not part of the error's count.
-    let tolerant = YAML.replace("ENCODING", "utf-8").replace("POLICY", "error").replace("ok: boolean", "ok: { type: boolean, on_invalid: null }");
+    let tolerant =
+        YAML.replace("ENCODING", "utf-8").replace("POLICY", "error").replace("ok: boolean", "ok: { type: boolean, on_invalid: null }");
     let dir = project(&tolerant, &kpis());
     std::fs::create_dir_all(dir.path().join("data")).expect("mkdir");
     std::fs::write(dir.path().join("data/a.csv"), csv).expect("write");

@@ -81,9 +81,7 @@ fn real_data_matches_the_oracle() {
             want.len(),
             empty
         );
-        let cell = |r: &Value| -> Vec<Value> {
-            std::iter::once(r["period"].clone()).chain(by.iter().map(|b| r[*b].clone())).collect()
-        };
+        let cell = |r: &Value| -> Vec<Value> { std::iter::once(r["period"].clone()).chain(by.iter().map(|b| r[*b].clone())).collect() };
         let mut next = want.iter().peekable();
         for g in got {
             match next.peek() {
