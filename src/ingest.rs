@@ -178,11 +178,8 @@ fn map_headers(spec: &SourceSpec, headers: &csv::StringRecord, shown: &str, sour
     let names: Vec<&str> = headers.iter().map(|h| h.trim_start_matches('\u{FEFF}')).collect();
     let mut out = vec![];
     for (col, cs) in &spec.columns {
-        let mut wanted: Vec<&str> = vec![cs.header.as_deref().unwrap_or(col)];
-        wanted.extend(cs.aliases.iter().map(String::as_str));
-        let exact = wanted.iter().find_map(|w| names.iter().position(|h| h == w));
-        let loose = || wanted.iter().find_map(|w| names.iter().position(|h| normalise_header(h) == normalise_header(w)));
-        match exact.or_else(loose) {
+        let wanted = wanted_headers(col, cs);
+        match find_header(&wanted, &names) {
             Some(i) => out.push(Some(i)),
             None => {
                 let hint = did_you_mean(wanted[0], names.iter().copied());
@@ -201,8 +198,26 @@ fn map_headers(spec: &SourceSpec, headers: &csv::StringRecord, shown: &str, sour
 }
 
 /// Header matching ignores case, surrounding space and the difference between ' ', '_', '-'.
+/// The header names a declared column answers to: its `header` (else its name), then its
+/// aliases, in that order.
+pub fn wanted_headers<'a>(name: &'a str, cs: &'a ColumnSpec) -> Vec<&'a str> {
+    let mut wanted: Vec<&str> = vec![cs.header.as_deref().unwrap_or(name)];
+    wanted.extend(cs.aliases.iter().map(String::as_str));
+    wanted
+}
+
+/// The position of the first wanted name in a file's header names (CSV or Parquet): an
+/// exact match first, then one ignoring case, surrounding spaces and the kind and number of
+/// separators (`Received At`, `received_at`, `RECEIVED - AT`, `Received  At`).
+pub fn find_header<S: AsRef<str>>(wanted: &[&str], names: &[S]) -> Option<usize> {
+    let exact = wanted.iter().find_map(|w| names.iter().position(|h| h.as_ref() == *w));
+    exact.or_else(|| wanted.iter().find_map(|w| names.iter().position(|h| normalise_header(h.as_ref()) == normalise_header(w))))
+}
+
 fn normalise_header(h: &str) -> String {
-    h.trim().to_lowercase().chars().map(|c| if c == ' ' || c == '-' { '_' } else { c }).collect()
+    let lower = h.trim().to_lowercase();
+    let words: Vec<&str> = lower.split(|c: char| c == ' ' || c == '-' || c == '_').filter(|w| !w.is_empty()).collect();
+    words.join("_")
 }
 
 fn read_csv_text(

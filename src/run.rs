@@ -130,9 +130,8 @@ async fn load_parquet(
     let available: Vec<String> = df.schema().fields().iter().map(|f| f.name().clone()).collect();
     let mut exprs: Vec<Expr> = vec![];
     for (name, cs) in &spec.columns {
-        let mut wanted = vec![cs.header.clone().unwrap_or_else(|| name.clone())];
-        wanted.extend(cs.aliases.iter().cloned());
-        let Some(found) = wanted.iter().find_map(|w| available.iter().find(|a| *a == w)) else {
+        let wanted = ingest::wanted_headers(name, cs);
+        let Some(found) = ingest::find_header(&wanted, &available).map(|i| &available[i]) else {
             return Err(Diagnostic::error("YS0302", format!("source `{id}`: the Parquet files have no column `{name}`"))
                 .help(crate::diagnostics::suggest("column", name, available.iter().map(String::as_str))));
         };

@@ -170,3 +170,47 @@ fn holidays_from_a_file_count_as_non_working_days() {
     let err = yardstick::compile(with_file.path()).map(|_| ()).expect_err("missing").render(false);
     assert!(err.contains("YS0001") && err.contains("yardstick.yaml:3"), "{err}");
 }
+
+#[test]
+fn header_names_match_across_case_and_runs_of_separators() {
+    // SF fire calls export "Neighborhood  District" (two spaces); an analyst writes one.
+    let yaml = "name: H\nsources:\n  s:\n    path: s.csv\n    columns:\n      hood: { type: string, header: \"Neighborhood District\" }\n      call_type: string\n";
+    let dir = project(
+        yaml,
+        &[(
+            "k.kpi",
+            "goal g \"G\" { kpi n \"N\" { from s measure count(distinct hood) } kpi c \"C\" { from s measure count(call_type) } }",
+        )],
+    );
+    std::fs::write(dir.path().join("s.csv"), "Neighborhood  District,CALL - TYPE\nMission,Fire\nBayview,\nMission,EMS\n").expect("write");
+    let (_, r) = yardstick::evaluate(dir.path()).map_err(|f| f.render(false)).expect("builds");
+    // By hand: 2 distinct neighbourhoods; 2 non-empty call types.
+    assert_eq!(value(&r, "n"), Some(2.0));
+    assert_eq!(value(&r, "c"), Some(2.0));
+}
+
+#[test]
+fn parquet_columns_are_found_by_header_and_cast() {
+    // Write a small Parquet file with DataFusion itself (the reader under test is yardstick's
+    // mapping of names and types), values by hand.
+    let dir = project(
+        "name: P\nsources:\n  p:\n    path: p.parquet\n    columns:\n      amount: { type: float, header: \"Amount Paid\" }\n      vendor: { type: string, aliases: [\"Vendor Name\"] }\n",
+        &[(
+            "k.kpi",
+            "goal g \"G\" { kpi total \"Total\" { from p measure sum(amount) } kpi vendors \"Vendors\" { from p measure count(distinct vendor) } }",
+        )],
+    );
+    let path = dir.path().join("p.parquet");
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    runtime.block_on(async {
+        let ctx = datafusion::prelude::SessionContext::new();
+        let sql = format!(
+            "COPY (SELECT * FROM (VALUES (10, 'Acme'), (25, 'Bolt'), (NULL, 'Acme')) AS t(\"amount  paid\", \"VENDOR NAME\")) TO '{}' STORED AS PARQUET",
+            path.display()
+        );
+        ctx.sql(&sql).await.expect("plan copy").collect().await.expect("write parquet");
+    });
+    let (_, r) = yardstick::evaluate(dir.path()).map_err(|f| f.render(false)).expect("builds");
+    assert_eq!(value(&r, "total"), Some(35.0));
+    assert_eq!(value(&r, "vendors"), Some(2.0));
+}
