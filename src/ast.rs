@@ -114,6 +114,8 @@ pub enum KpiClauseKind {
     },
     /// `direction increasing|decreasing`.
     Direction(Ident),
+    /// `complete_after 45 days` or `complete_after none` (the lag as written).
+    CompleteAfter(Ident),
     Meta(MetaClause),
 }
 
@@ -168,6 +170,7 @@ impl KpiClauseKind {
             KpiClauseKind::Compare(_) => "compare",
             KpiClauseKind::Baseline { .. } => "baseline",
             KpiClauseKind::Direction(_) => "direction",
+            KpiClauseKind::CompleteAfter(_) => "complete_after",
             KpiClauseKind::Meta(m) => m.kind.keyword(),
         }
     }

@@ -9,9 +9,10 @@ use crate::diagnostics::{Diagnostic, Diagnostics, suggest};
 use crate::model::*;
 use crate::span::Span;
 
-/// Check all parsed files against the config.
-pub fn check(config: &Config, files: &[ast::File]) -> Result<Model, Diagnostics> {
-    let mut cx = Checker { config, errors: vec![], seen: HashMap::new(), pending: vec![], unresolved: HashSet::new() };
+/// Check all parsed files against the config: the model and the warnings found, or every
+/// error (with the warnings) when any.
+pub fn check(config: &Config, files: &[ast::File]) -> Result<(Model, Vec<Diagnostic>), Diagnostics> {
+    let mut cx = Checker { config, errors: vec![], warnings: vec![], seen: HashMap::new(), pending: vec![], unresolved: HashSet::new() };
     let mut goals = vec![];
     let mut kpis = vec![];
     for file in files {
@@ -64,16 +65,29 @@ pub fn check(config: &Config, files: &[ast::File]) -> Result<Model, Diagnostics>
     }
     cx.resolve_derived(&mut kpis);
     if !cx.errors.is_empty() {
+        cx.errors.extend(cx.warnings);
         return Err(Diagnostics(cx.errors).sorted());
     }
-    Ok(Model {
-        name: config.name.clone(),
-        title: config.title.clone(),
-        calendar: config.calendar.clone(),
-        sources: config.sources.clone(),
-        goals,
-        kpis,
-    })
+    if kpis.is_empty() {
+        cx.warnings.push(
+            Diagnostic::warning("YS0004", "the project defines no KPIs: its .kpi files hold no `kpi` blocks").help(
+                "define KPIs inside a goal: `goal g \"Goal\" { kpi k \"KPI\" { from <source> measure count() } }` (docs/language.md)",
+            ),
+        );
+    }
+    let warnings = Diagnostics(cx.warnings).sorted().0;
+    Ok((
+        Model {
+            name: config.name.clone(),
+            title: config.title.clone(),
+            calendar: config.calendar.clone(),
+            headline_period: config.headline_period,
+            sources: config.sources.clone(),
+            goals,
+            kpis,
+        },
+        warnings,
+    ))
 }
 
 fn title_or_id(title: &Option<ast::Str>, id: &ast::Ident) -> String {
@@ -83,6 +97,9 @@ fn title_or_id(title: &Option<ast::Str>, id: &ast::Ident) -> String {
 struct Checker<'a> {
     config: &'a Config,
     errors: Vec<Diagnostic>,
+    /// Kept apart from `errors`: clause checks compare `errors.len()` before and after to
+    /// tell whether a KPI is usable, and a warning must never make it unusable.
+    warnings: Vec<Diagnostic>,
     /// Names of goals, objectives and KPIs share one namespace: ids appear in URLs and JSON.
     seen: HashMap<String, (&'static str, Span)>,
     /// Derived KPIs, resolved once every KPI is known (they may refer forward).
@@ -249,6 +266,7 @@ impl<'a> Checker<'a> {
             Some(KpiClauseKind::Where(e)) => self.condition(&scope, e, "a `where` clause"),
             _ => None,
         };
+        let filter_span = by_kind.get("where").map(|c| c.span);
 
         // measure
         let measure = match by_kind.get("measure").map(|c| &c.kind) {
@@ -262,21 +280,50 @@ impl<'a> Checker<'a> {
                 None
             }
         };
-        let (measure, measured_unit) = measure?;
+        let (mut measure, measured_unit) = measure?;
 
-        let unit = match by_kind.get("unit").map(|c| &c.kind) {
-            Some(KpiClauseKind::Unit(u)) => Unit::from_word(&u.value),
+        let unit = match by_kind.get("unit").map(|c| (&c.kind, c.span)) {
+            Some((KpiClauseKind::Unit(u), span)) => {
+                let (unit, factor) = self.declared_unit(&measured_unit, Unit::from_word(&u.value), span, &u.value)?;
+                if let Some(factor) = factor {
+                    measure = Measure::Binary { op: BinaryOp::Mul, lhs: Box::new(measure), rhs: Box::new(Measure::Number(factor)) };
+                }
+                unit
+            }
             _ => measured_unit,
         };
 
         let scope_dates = self.scope(&by_kind, time.is_some());
+        let complete_after = match by_kind.get("complete_after").map(|c| &c.kind) {
+            Some(KpiClauseKind::CompleteAfter(lag)) => match crate::config::CompleteAfter::parse(&lag.name) {
+                Ok(_) if grain.is_none() => {
+                    self.errors.push(
+                        Diagnostic::error("YS0222", "`complete_after` needs a grain")
+                            .at(lag.span, "only periods can be incomplete")
+                            .help("add e.g. `grain month`, or remove `complete_after`"),
+                    );
+                    None
+                }
+                Ok(c) => Some(c),
+                Err(why) => {
+                    self.errors.push(Diagnostic::error("YS0101", why).at(lag.span, "not a data lag").help(
+                        "write how long after a period ends its data is complete: `complete_after 30 days`, `2 weeks`, `1 month`, or `none`",
+                    ));
+                    None
+                }
+            },
+            _ => None,
+        };
         let window = self.window(&by_kind, grain, &measure);
         let framing = self.framing(&by_kind, &target_clauses, grain, &unit);
+        self.reachable_targets(&framing.targets, &measure, &unit);
 
         if self.errors.len() > errors_before {
             return None;
         }
         Some(CheckedKpi {
+            filter_span,
+            complete_after,
             source: Some(source_id.clone()),
             time,
             grain,
@@ -307,7 +354,7 @@ impl<'a> Checker<'a> {
         inherited_owner: Option<&str>,
         errors_before: usize,
     ) -> Option<CheckedKpi> {
-        for kw in ["where", "by", "time", "window", "scope"] {
+        for kw in ["where", "by", "time", "window", "scope", "complete_after"] {
             if let Some(c) = by_kind.get(kw) {
                 self.errors.push(
                     Diagnostic::error("YS0230", format!("a derived KPI cannot have `{}`", c.kind.keyword()))
@@ -434,8 +481,29 @@ impl<'a> Checker<'a> {
                 );
             }
         }
-        let has_unit = ast_kpi.clauses.iter().any(|c| matches!(c.kind, KpiClauseKind::Unit(_)));
-        let unit = if has_unit { kpis[me].unit.clone() } else { derived_unit(measure, &inputs) };
+        let inferred = derived_unit(measure, &inputs);
+        let mut expr = expr;
+        let unit = match ast_kpi.clauses.iter().find_map(|c| match &c.kind {
+            KpiClauseKind::Unit(u) => Some((u, c.span)),
+            _ => None,
+        }) {
+            None => inferred,
+            // Input units combined by arithmetic are only known for + and -; a ratio of
+            // like units is a plain number the user may name freely.
+            Some((u, span)) => match self.declared_unit(&inferred, Unit::from_word(&u.value), span, &u.value) {
+                Some((unit, factor)) => {
+                    if let Some(factor) = factor {
+                        expr = expr.map(|e| DerivedExpr::Binary {
+                            op: BinaryOp::Mul,
+                            lhs: Box::new(e),
+                            rhs: Box::new(DerivedExpr::Number(factor)),
+                        });
+                    }
+                    unit
+                }
+                None => return,
+            },
+        };
         // Duplicate clauses were reported when the KPI was first checked.
         let (by_kind, targets, _) = clause_slots(ast_kpi);
         let framing = self.framing(&by_kind, &targets, grain, &unit);
@@ -638,7 +706,7 @@ impl<'a> Checker<'a> {
         grain: Option<Grain>,
         unit: &Unit,
     ) -> Framing {
-        let mut targets: Vec<Target> = target_clauses.iter().filter_map(|(t, _)| self.target(t, unit)).collect();
+        let mut targets: Vec<Target> = target_clauses.iter().filter_map(|(t, span)| self.target(t, unit, *span)).collect();
         if target_clauses.len() > 1 {
             // A schedule: every step but an optional first one says when it starts.
             let undated: Vec<Span> = target_clauses.iter().filter(|(t, _)| t.from.is_none()).map(|(_, s)| *s).collect();
@@ -750,7 +818,82 @@ impl<'a> Checker<'a> {
         Framing { targets, baseline, direction, compare }
     }
 
-    fn target(&mut self, t: &ast::TargetAst, unit: &Unit) -> Option<Target> {
+    /// A `unit` clause against the unit the measure is in: the same unit, a conversion
+    /// between durations (the factor to multiply values by), or a name for a quantity whose
+    /// unit yardstick does not know. Relabelling a known unit as another would publish
+    /// 6.4 seconds as 6.4 minutes: an error.
+    fn declared_unit(&mut self, measured: &Unit, declared: Unit, span: Span, written: &str) -> Option<(Unit, Option<f64>)> {
+        match (measured, &declared) {
+            (m, d) if m == d => Some((declared, None)),
+            (Unit::Duration(from), Unit::Duration(to)) => Some((declared.clone(), Some(from.seconds() / to.seconds()))),
+            // A plain number (a sum of a column, a ratio of like units) can be named.
+            (Unit::None | Unit::Named(_), _) => Some((declared, None)),
+            // A count can be named (`unit "calls"`), not turned into a time or a share.
+            (Unit::Count, Unit::Named(_) | Unit::None) => Some((declared, None)),
+            (m, d) => {
+                let help = match m {
+                    Unit::Duration(_) => {
+                        format!(
+                            "the measure is a duration in {}: write `unit seconds`, `minutes`, `hours` or `days` (values are converted), or remove `unit`",
+                            m.label()
+                        )
+                    }
+                    Unit::Percent => "a share is a fraction shown as a percentage: remove `unit`, or measure something else".to_string(),
+                    Unit::BusinessDays => "business days cannot be converted to calendar time: remove `unit`".to_string(),
+                    Unit::Count => "a count can be given a name (`unit \"calls\"`), not a time or percentage unit".to_string(),
+                    _ => "remove `unit` or make it match the measure".to_string(),
+                };
+                self.errors.push(
+                    Diagnostic::error("YS0220", format!("`unit {written}` does not fit a measure in {}", m.label()))
+                        .at(span, format!("the measure is in {}, not {}", m.label(), d.label()))
+                        .help(help),
+                );
+                None
+            }
+        }
+    }
+
+    /// A target the measure can never meet (`>= 120%` on a share, `< 0` on a count) is an
+    /// error: it would publish "off track" forever with no hint why.
+    fn reachable_targets(&mut self, targets: &[Target], measure: &Measure, unit: &Unit) {
+        let (low, high) = match measure {
+            Measure::Share { .. } => (0.0, 1.0),
+            Measure::Aggregate(Aggregate { func: AggFunc::Count | AggFunc::CountDistinct, .. }) => (0.0, f64::INFINITY),
+            _ => return,
+        };
+        let range = if high.is_finite() {
+            format!("between {} and {}", show(low, unit), show(high, unit))
+        } else {
+            format!("at least {}", show(low, unit))
+        };
+        fn show(v: f64, unit: &Unit) -> String {
+            if *unit == Unit::Percent { format!("{}%", v * 100.0) } else { format!("{v}") }
+        }
+        for t in targets {
+            let impossible = match t.rule {
+                TargetRule::Compare { comparator, value } => match comparator {
+                    ast::Comparator::Ge => value > high,
+                    ast::Comparator::Gt => value >= high,
+                    ast::Comparator::Le => value < low,
+                    ast::Comparator::Lt => value <= low,
+                },
+                TargetRule::Between { low: lo, high: hi } => lo > high || hi < low,
+            };
+            if impossible {
+                self.errors.push(
+                    Diagnostic::error("YS0222", format!("target `{}` can never be met: this measure is always {range}", t.text))
+                        .at(t.span, "unreachable")
+                        .help(if *unit == Unit::Percent {
+                            "a share is between 0% and 100%: did you mean e.g. `target >= 90%`?".to_string()
+                        } else {
+                            format!("write a target {range}")
+                        }),
+                );
+            }
+        }
+    }
+
+    fn target(&mut self, t: &ast::TargetAst, unit: &Unit, span: Span) -> Option<Target> {
         let (rule, text) = match &t.kind {
             ast::TargetKind::Compare { comparator, value } => {
                 let v = self.quantity_in(value, unit, "target")?;
@@ -805,7 +948,7 @@ impl<'a> Checker<'a> {
         if let Some(d) = &t.deadline {
             text.push_str(&format!(" by {}", d.date));
         }
-        Some(Target { rule, tolerance, deadline: t.deadline.map(|d| d.date), from: t.from.map(|d| d.date), text })
+        Some(Target { rule, tolerance, deadline: t.deadline.map(|d| d.date), from: t.from.map(|d| d.date), text, span })
     }
 
     /// A written quantity (`90%`, `8 min`, `5`) in the KPI's unit.
@@ -856,6 +999,19 @@ impl<'a> Checker<'a> {
     fn time_column(&mut self, scope: &Scope, name: &str, span: Span) -> Option<String> {
         let ident = ast::Ident { name: name.to_string(), span };
         let ty = self.column(scope, &ident)?;
+        if scope.source.file_column.as_deref() == Some(name) {
+            // The file-name column is text and cannot be declared otherwise (its name is
+            // taken); dates in file names are read by a date pattern (not yet supported).
+            self.errors.push(
+                Diagnostic::error("YS0207", format!("time column `{name}` is the source's file-name column, which holds text"))
+                    .at(span, "the file name, not a date")
+                    .help(format!(
+                        "use a date or timestamp column of source `{}` as the time, or, while dates from file names are not supported, add the date as a column to the files",
+                        scope.source_id
+                    )),
+            );
+            return None;
+        }
         if !matches!(ty, Type::Date | Type::Timestamp) {
             self.errors.push(
                 Diagnostic::error("YS0207", format!("time column `{name}` is {}, not a date or timestamp", article(ty)))
@@ -1401,6 +1557,9 @@ fn kpi_header(kpi: &ast::Kpi, meta: Meta, goal: &str, objective: Option<&str>, i
         compare: vec![],
         derived: None,
         span: kpi.span,
+        id_span: kpi.id.span,
+        filter_span: None,
+        complete_after: None,
     }
 }
 

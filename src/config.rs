@@ -24,6 +24,10 @@ pub struct Config {
     /// Output directory, relative to the project dir.
     #[serde(default = "default_output")]
     pub output: String,
+    /// Which period a KPI's headline (and the scorecard) shows: the latest complete one
+    /// (default) or the latest, even if provisional.
+    #[serde(default)]
+    pub headline_period: HeadlinePeriod,
     #[serde(default)]
     pub calendar: Calendar,
     #[serde(default)]
@@ -52,6 +56,69 @@ pub struct Calendar {
     /// `project`, merged into `holidays`.
     #[serde(default)]
     pub holidays_file: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HeadlinePeriod {
+    /// The latest period that is not provisional.
+    #[default]
+    Complete,
+    /// The latest period with a value, provisional or not.
+    Latest,
+}
+
+/// When a period's data is complete (source key `complete_after`): the data lag after a
+/// period's last day before its value is final. Periods are judged against the source's
+/// data end (its latest time value) or `--as-of`, whichever is earlier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CompleteAfter {
+    /// Complete once the data reaches `months` and `days` past the period's last day
+    /// (`0 days`, the default: once the data reaches the period's last day).
+    Lag { months: u32, days: u32 },
+    /// `none`: rows are per-period totals, a period is complete as soon as it has data.
+    Never,
+}
+
+impl Default for CompleteAfter {
+    fn default() -> Self {
+        CompleteAfter::Lag { months: 0, days: 0 }
+    }
+}
+
+impl CompleteAfter {
+    /// `30 days`, `2 weeks`, `1 month`, `0 days` or `none`.
+    pub fn parse(text: &str) -> Result<CompleteAfter, String> {
+        let t = text.trim().to_lowercase();
+        if t == "none" {
+            return Ok(CompleteAfter::Never);
+        }
+        let bad = || format!("`{text}` is not a data lag: write e.g. `30 days`, `2 weeks`, `1 month`, `0 days`, or `none`");
+        let (n, unit) = t.split_once(char::is_whitespace).ok_or_else(bad)?;
+        let n: u32 = n.parse().map_err(|_| bad())?;
+        if n > 3660 {
+            return Err(format!("`{text}` is more than ten years"));
+        }
+        match unit.trim() {
+            "day" | "days" => Ok(CompleteAfter::Lag { months: 0, days: n }),
+            "week" | "weeks" => Ok(CompleteAfter::Lag { months: 0, days: n * 7 }),
+            "month" | "months" => Ok(CompleteAfter::Lag { months: n, days: 0 }),
+            _ => Err(bad()),
+        }
+    }
+
+    pub fn text(self) -> String {
+        match self {
+            CompleteAfter::Never => "none".into(),
+            CompleteAfter::Lag { months: 0, days } => format!("{days} day{}", if days == 1 { "" } else { "s" }),
+            CompleteAfter::Lag { months, .. } => format!("{months} month{}", if months == 1 { "" } else { "s" }),
+        }
+    }
+}
+
+fn complete_after<'de, D: Deserializer<'de>>(d: D) -> Result<CompleteAfter, D::Error> {
+    let text = String::deserialize(d)?;
+    CompleteAfter::parse(&text).map_err(de::Error::custom)
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, Default, PartialEq, Eq)]
@@ -117,6 +184,9 @@ pub struct SourceSpec {
     /// Human description, shown in the report's lineage section.
     #[serde(default)]
     pub description: Option<String>,
+    /// The data lag before a period is complete; later periods are provisional.
+    #[serde(default, deserialize_with = "complete_after")]
+    pub complete_after: CompleteAfter,
     pub columns: IndexMap<String, ColumnSpec>,
 }
 
@@ -168,6 +238,9 @@ pub struct ColumnSpec {
     pub on_invalid: Option<OnInvalid>,
     /// Header name in the file when it differs from the column name.
     pub header: Option<String>,
+    /// The column's position in the file (1 = first), when its header name is repeated or
+    /// empty; overrides `header` and `aliases`.
+    pub position: Option<usize>,
 }
 
 #[derive(Deserialize)]
@@ -186,6 +259,8 @@ struct ColumnSpecFull {
     on_invalid: Option<OnInvalid>,
     #[serde(default)]
     header: Option<String>,
+    #[serde(default)]
+    position: Option<usize>,
 }
 
 fn yaml_null_is_null_policy<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<OnInvalid>, D::Error> {
@@ -209,7 +284,7 @@ impl<'de> Deserialize<'de> for ColumnSpec {
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<ColumnSpec, E> {
                 let ty = ColumnType::deserialize(de::value::StrDeserializer::<E>::new(v))?;
-                Ok(ColumnSpec { ty, formats: vec![], aliases: vec![], thousands: None, on_invalid: None, header: None })
+                Ok(ColumnSpec { ty, formats: vec![], aliases: vec![], thousands: None, on_invalid: None, header: None, position: None })
             }
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<ColumnSpec, A::Error> {
                 let full = ColumnSpecFull::deserialize(de::value::MapAccessDeserializer::new(map))?;
@@ -223,6 +298,9 @@ impl<'de> Deserialize<'de> for ColumnSpec {
                         return Err(de::Error::custom(format!("invalid format {f:?}: {why}")));
                     }
                 }
+                if full.position == Some(0) {
+                    return Err(de::Error::custom("`position` counts from 1 (the first column of the file)"));
+                }
                 if !formats.is_empty() && !matches!(full.ty, ColumnType::Date | ColumnType::Timestamp) {
                     return Err(de::Error::custom("`format` applies to date and timestamp columns only"));
                 }
@@ -233,6 +311,7 @@ impl<'de> Deserialize<'de> for ColumnSpec {
                     thousands: full.thousands,
                     on_invalid: full.on_invalid,
                     header: full.header,
+                    position: full.position,
                 })
             }
         }

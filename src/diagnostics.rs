@@ -30,6 +30,8 @@ pub struct Diagnostic {
     pub label: String,
     pub secondary: Vec<Label>,
     pub help: Option<String>,
+    /// The KPI a build-time warning is about (results.json `warnings[].kpi`, its card).
+    pub kpi: Option<String>,
 }
 
 impl Diagnostic {
@@ -42,7 +44,19 @@ impl Diagnostic {
             label: String::new(),
             secondary: vec![],
             help: None,
+            kpi: None,
         }
+    }
+
+    pub fn about_kpi(mut self, id: impl Into<String>) -> Self {
+        self.kpi = Some(id.into());
+        self
+    }
+
+    /// A warning: the build goes on, the value it concerns is flagged (CLI, results.json
+    /// `warnings`, the KPI's card); `--deny-warnings` / `build --strict` make it fail.
+    pub fn warning(code: &'static str, message: impl Into<String>) -> Self {
+        Diagnostic { severity: Severity::Warning, ..Diagnostic::error(code, message) }
     }
 
     pub fn at(mut self, span: Span, label: impl Into<String>) -> Self {
@@ -78,6 +92,7 @@ pub const CODES: &[(&str, &str)] = &[
     ("YS0001", "cannot read a file or directory"),
     ("YS0002", "invalid yardstick.yaml"),
     ("YS0003", "no .kpi files found"),
+    ("YS0004", "no KPIs defined"),
     ("YS0100", "syntax error in a .kpi file"),
     ("YS0101", "invalid literal"),
     ("YS0200", "unknown source"),
@@ -105,6 +120,10 @@ pub const CODES: &[(&str, &str)] = &[
     ("YS0303", "cannot decode a data file"),
     ("YS0400", "query failed"),
     ("YS0500", "cannot write the report"),
+    // Warnings: the build succeeds, the affected values are flagged.
+    ("YS0900", "rows a grained or scoped KPI cannot place in time"),
+    ("YS0901", "`where` matches no row"),
+    ("YS0902", "KPI has no value in any period"),
 ];
 
 /// Closest candidate by edit distance, for "did you mean" help lines.

@@ -178,23 +178,73 @@ fn map_headers(spec: &SourceSpec, headers: &csv::StringRecord, shown: &str, sour
     let names: Vec<&str> = headers.iter().map(|h| h.trim_start_matches('\u{FEFF}')).collect();
     let mut out = vec![];
     for (col, cs) in &spec.columns {
-        let wanted = wanted_headers(col, cs);
-        match find_header(&wanted, &names) {
-            Some(i) => out.push(Some(i)),
-            None => {
-                let hint = did_you_mean(wanted[0], names.iter().copied());
-                return Err(Diagnostic::error(
+        match locate_column(col, cs, &names) {
+            Ok(i) => out.push(Some(i)),
+            Err(why) => return Err(why.diagnostic(col, &names, shown, source_id)),
+        }
+    }
+    Ok(out)
+}
+
+/// Why a declared column cannot be bound to one column of a file.
+pub enum Unbound {
+    Missing,
+    /// Two or more header cells answer to the column's names (0-based positions).
+    Ambiguous(Vec<usize>),
+    /// `position: n` beyond the file's columns.
+    PastEnd(usize),
+}
+
+/// Bind a declared column to a position in a file's header names (CSV or Parquet): its
+/// `position` if given, else the one header cell that answers to its names. Two cells that
+/// both answer are an error, never a silent pick of the first.
+pub fn locate_column<S: AsRef<str>>(name: &str, cs: &ColumnSpec, names: &[S]) -> Result<usize, Unbound> {
+    if let Some(p) = cs.position {
+        return if p >= 1 && p <= names.len() { Ok(p - 1) } else { Err(Unbound::PastEnd(p)) };
+    }
+    let wanted = wanted_headers(name, cs);
+    let i = find_header(&wanted, names).ok_or(Unbound::Missing)?;
+    let hit = names[i].as_ref();
+    let same: Vec<usize> =
+        names.iter().enumerate().filter(|(_, h)| normalise_header(h.as_ref()) == normalise_header(hit)).map(|(j, _)| j).collect();
+    if same.len() > 1 { Err(Unbound::Ambiguous(same)) } else { Ok(i) }
+}
+
+impl Unbound {
+    pub fn diagnostic<S: AsRef<str>>(&self, col: &str, names: &[S], shown: &str, source_id: &str) -> Diagnostic {
+        match self {
+            Unbound::Missing => {
+                let hint = did_you_mean(col, names.iter().map(|n| n.as_ref()));
+                Diagnostic::error(
                     "YS0302",
                     format!("{shown}: source `{source_id}` declares column `{col}`, but the file's header has no such column"),
                 )
                 .help(match hint {
                     Some(h) => format!("the header has `{h}`: add `header: \"{h}\"` or `aliases: [\"{h}\"]` to column `{col}`"),
-                    None => format!("the header is: {}", names.join(", ")),
-                }));
+                    None => format!("the header is: {}", names.iter().map(|n| n.as_ref()).collect::<Vec<_>>().join(", ")),
+                })
             }
+            Unbound::Ambiguous(positions) => {
+                let listed: Vec<String> = positions.iter().map(|p| format!("column {} (`{}`)", p + 1, names[*p].as_ref())).collect();
+                Diagnostic::error(
+                    "YS0302",
+                    format!("{shown}: the header names column `{col}` of source `{source_id}` more than once: {}", listed.join(" and ")),
+                )
+                .help(format!(
+                    "pick one by position: `{col}: {{ type: ..., position: {} }}` (1 is the first column of the file)",
+                    positions[0] + 1
+                ))
+            }
+            Unbound::PastEnd(p) => Diagnostic::error(
+                "YS0302",
+                format!(
+                    "{shown}: column `{col}` of source `{source_id}` is declared at position {p}, but the file has {} columns",
+                    names.len()
+                ),
+            )
+            .help("positions count from 1, the first column of the file"),
         }
     }
-    Ok(out)
 }
 
 /// Header matching ignores case, surrounding space and the difference between ' ', '_', '-'.
@@ -238,6 +288,8 @@ fn read_csv_text(
     let mut builders: Vec<ColumnBuilder> = columns.iter().map(|(_, c)| ColumnBuilder::new(c.ty)).collect();
     let mut file_builder = spec.file_column.as_ref().map(|_| StringBuilder::new());
     let mut problems: Vec<String> = vec![];
+    // The most specific fix for the first bad values (a thousands separator, a null word).
+    let mut hint: Option<String> = None;
     // Values that fail under `on_invalid: error` (others are counted in the stats only).
     let mut errors_total: u64 = 0;
     let mut record = csv::StringRecord::new();
@@ -254,6 +306,30 @@ fn read_csv_text(
         // A fully empty line at the end of Excel exports is not a row.
         if record.iter().all(|f| f.trim().is_empty()) {
             continue;
+        }
+        // A row with more fields than the header (empty trailing cells from Excel aside) or
+        // fewer (a truncated line, a quote that swallowed line ends) would shift or lose
+        // values: an error, or a counted skip under `on_invalid: skip`.
+        let extra = record.iter().skip(headers.len()).any(|f| !f.trim().is_empty());
+        if extra || record.len() < headers.len() {
+            stats.rows_read += 1;
+            if spec.on_invalid == OnInvalid::Skip {
+                stats.rows_skipped += 1;
+                *stats.invalid_values.entry("(fields per row)".to_string()).or_insert(0) += 1;
+                continue;
+            }
+            return Err(Diagnostic::error(
+                "YS0301",
+                format!("{shown}:{line}: the row has {} fields, the header has {}", record.len(), headers.len()),
+            )
+            .help(format!(
+                "{} or set `on_invalid: skip` on source `{source_id}` to skip (and count) such rows",
+                if record.len() < headers.len() {
+                    "the row is cut short (a truncated file, or an opening quote `\"` without its closing one on an earlier line): fix the file,"
+                } else {
+                    "a value holds the delimiter without quotes, or the row has extra cells: fix the file, check `delimiter`,"
+                }
+            )));
         }
         stats.rows_read += 1;
         let mut row_values: Vec<Value> = Vec::with_capacity(columns.len());
@@ -276,6 +352,9 @@ fn read_csv_text(
                             }
                             OnInvalid::Error => {
                                 errors_total += 1;
+                                if hint.is_none() {
+                                    hint = fix_for(raw, name, cs);
+                                }
                                 if problems.len() < MAX_REPORTED {
                                     problems.push(format!(
                                         "{shown}:{line}: column `{name}` (column {} of the file): cannot read {:?} as {}",
@@ -313,9 +392,14 @@ fn read_csv_text(
             message.push_str(p);
             message.push('\n');
         }
-        return Err(Diagnostic::error("YS0301", message.trim_end().to_string()).help(format!(
-            "fix the data, declare the right `format` for the column, or set `on_invalid: null` (or `skip`) on the column or on source `{source_id}` in yardstick.yaml"
-        )));
+        let general = match hint {
+            Some(h) => format!("{h}; or set `on_invalid: null` (or `skip`) on the column or on source `{source_id}` in yardstick.yaml"),
+            None => format!(
+                "fix the data, declare the column's right type{}, or set `on_invalid: null` (or `skip`) on the column or on source `{source_id}` in yardstick.yaml",
+                " (and `format` for dates and timestamps)"
+            ),
+        };
+        return Err(Diagnostic::error("YS0301", message.trim_end().to_string()).help(general));
     }
     if builders.first().map(|b| b.len()).unwrap_or(0) > 0 || (builders.is_empty() && file_builder.is_some()) {
         batches.push(finish_batch(schema, &mut builders, file_builder.as_mut())?);
@@ -333,6 +417,49 @@ fn finish_batch(
         arrays.push(Arc::new(fb.finish()));
     }
     RecordBatch::try_new(schema.clone(), arrays).map_err(|e| Diagnostic::error("YS0400", format!("internal error building a batch: {e}")))
+}
+
+/// The fix a bad value most likely needs, when it is recognisable.
+fn fix_for(raw: &str, name: &str, cs: &ColumnSpec) -> Option<String> {
+    let t = raw.trim();
+    const NULL_WORDS: &[&str] = &["na", "n/a", "null", "none", "nan", "-", "--", ".", "?", "missing", "#n/a"];
+    if NULL_WORDS.contains(&t.to_lowercase().as_str()) {
+        return Some(format!("`{t}` looks like a missing value: add `null_values: [\"{t}\"]` to the source"));
+    }
+    let numeric = matches!(cs.ty, ColumnType::Integer | ColumnType::Float);
+    if numeric {
+        for sep in [',', '.', ' ', '\''] {
+            if Some(sep) != cs.thousands && grouped_by(t, sep) {
+                return Some(format!("`{t}` has a thousands separator: add `thousands: \"{sep}\"` to column `{name}`"));
+            }
+        }
+        if t.ends_with('%') {
+            return Some(format!(
+                "`{t}` is a percentage: declare column `{name}` as a string and measure from a cleaned column, or fix the export"
+            ));
+        }
+        if cs.ty == ColumnType::Integer && t.parse::<f64>().is_ok() {
+            return Some(format!("`{t}` is not a whole number: declare column `{name}` as `float`"));
+        }
+    }
+    if matches!(cs.ty, ColumnType::Date | ColumnType::Timestamp) {
+        return Some(format!(
+            "`{t}` does not match the column's format: declare `format:` for column `{name}` (chrono strftime, e.g. \"%d/%m/%Y %H:%M\")"
+        ));
+    }
+    None
+}
+
+/// Whether `t` is a number written with `sep` between groups of three digits
+/// (`16,039`, `-1,234,567.5`): `2.5` or `3,14` are not.
+fn grouped_by(t: &str, sep: char) -> bool {
+    let t = t.strip_prefix('-').unwrap_or(t);
+    let int = if sep == '.' { t } else { t.split('.').next().unwrap_or(t) };
+    let groups: Vec<&str> = int.split(sep).collect();
+    groups.len() > 1
+        && (1..=3).contains(&groups[0].len())
+        && groups.iter().all(|g| g.chars().all(|c| c.is_ascii_digit()))
+        && groups[1..].iter().all(|g| g.len() == 3)
 }
 
 fn is_null(raw: &str, spec: &SourceSpec) -> bool {
@@ -404,6 +531,21 @@ fn parse_timestamp(t: &str, format: &str) -> Option<NaiveDateTime> {
         .ok()
         .or_else(|| chrono::DateTime::parse_from_str(t, format).ok().map(|d| d.naive_utc()))
         .or_else(|| NaiveDate::parse_from_str(t, format).ok().and_then(|d| d.and_hms_opt(0, 0, 0)))
+        .or_else(|| {
+            hour_only_offset(t, format).and_then(|padded| chrono::DateTime::parse_from_str(&padded, format).ok().map(|d| d.naive_utc()))
+        })
+}
+
+/// `%z` in chrono needs minutes (`+0000`, `+00:00`); PostgreSQL and others write `+00`.
+/// The text with `00` minutes appended, when it ends in such an offset and the format in `%z`.
+fn hour_only_offset(t: &str, format: &str) -> Option<String> {
+    if !format.ends_with("%z") && !format.ends_with("%:z") && !format.ends_with("%#z") {
+        return None;
+    }
+    let b = t.as_bytes();
+    let n = b.len();
+    (n >= 3 && matches!(b[n - 3], b'+' | b'-') && b[n - 2].is_ascii_digit() && b[n - 1].is_ascii_digit())
+        .then(|| format!("{t}{}", if format.ends_with("%:z") { ":00" } else { "00" }))
 }
 
 fn strip_thousands(s: &str, sep: Option<char>) -> std::borrow::Cow<'_, str> {

@@ -59,7 +59,18 @@ pub struct Compiled {
     pub config: config::Config,
     pub model: model::Model,
     pub plans: Vec<plan::KpiPlan>,
+    /// One row-accounting query per source (where each row went, where the data ends).
+    pub accounting: Vec<plan::AccountingPlan>,
     pub options: Options,
+    /// Warnings so far: from `check`, then (after `evaluate`) from the run.
+    pub warnings: Vec<diagnostics::Diagnostic>,
+}
+
+impl Compiled {
+    /// The warnings rendered like errors, with the summary line (empty when none).
+    pub fn render_warnings(&self, color: bool) -> String {
+        if self.warnings.is_empty() { String::new() } else { Diagnostics(self.warnings.clone()).render(&self.sources, color) }
+    }
 }
 
 impl Compiled {
@@ -77,6 +88,10 @@ impl Compiled {
 pub struct Options {
     /// Compute as if on this day: rows dated later are ignored, periods run up to it.
     pub as_of: Option<chrono::NaiveDate>,
+    /// Fail on warnings (`--deny-warnings`, `build --strict`): nothing is written.
+    pub deny_warnings: bool,
+    /// Build even when the project defines no KPI (`build --allow-empty`).
+    pub allow_empty: bool,
 }
 
 /// Load, parse, check and plan a project. Reads only the project's text files, no data.
@@ -116,19 +131,23 @@ pub fn compile_with(dir: &Path, options: Options) -> Result<Compiled, Failure> {
     let Some(config) = config else {
         return Err(Failure { sources, diagnostics: Diagnostics(errors).sorted() });
     };
-    let model = match check::check(&config, &asts) {
+    let (model, warnings) = match check::check(&config, &asts) {
         Ok(m) if errors.is_empty() => m,
+        // Files that did not parse are missing from the model: its warnings (no KPIs, ...)
+        // would be about a project that is not the user's.
         Ok(_) => return Err(Failure { sources, diagnostics: Diagnostics(errors).sorted() }),
         Err(d) => {
             errors.extend(d.0);
             return Err(Failure { sources, diagnostics: Diagnostics(errors).sorted() });
         }
     };
-    let plans = match plan::plan(&model, plan::PlanOptions { as_of: options.as_of }) {
+    let plan_options = plan::PlanOptions { as_of: options.as_of };
+    let plans = match plan::plan(&model, plan_options).and_then(|p| Ok((p, plan::accounting_plans(&model, plan_options)?))) {
         Ok(p) => p,
         Err(diagnostics) => return Err(Failure { sources, diagnostics }),
     };
-    Ok(Compiled { dir: dir.to_path_buf(), sources, config, model, plans, options })
+    let (plans, accounting) = plans;
+    Ok(Compiled { dir: dir.to_path_buf(), sources, config, model, plans, accounting, options, warnings })
 }
 
 /// Compile, run on the data and assemble results (nothing written).
@@ -138,14 +157,83 @@ pub fn evaluate(dir: &Path) -> Result<(Compiled, results::Results), Failure> {
 
 /// [`evaluate`] with build options.
 pub fn evaluate_with(dir: &Path, options: Options) -> Result<(Compiled, results::Results), Failure> {
-    let compiled = compile_with(dir, options)?;
-    let mut output = match run::run(&compiled.model, &compiled.plans, &compiled.dir) {
+    let mut compiled = compile_with(dir, options)?;
+    if compiled.model.kpis.is_empty() && !options.allow_empty {
+        let diagnostics = Diagnostics::one(
+            diagnostics::Diagnostic::error("YS0004", "nothing to build: the project defines no KPIs")
+                .help("define KPIs in the project's .kpi files (docs/language.md), or pass `--allow-empty` to publish an empty report"),
+        );
+        return Err(Failure { sources: compiled.sources, diagnostics });
+    }
+    let mut output = match run::run(&compiled.model, &compiled.plans, &compiled.accounting, &compiled.dir) {
         Ok(o) => o,
         Err(diagnostics) => return Err(Failure { sources: compiled.sources, diagnostics }),
     };
-    output.rows = series::finish(&compiled.model, std::mem::take(&mut output.rows), &output.data_ends, options.as_of);
-    let results = results::assemble(&compiled.model, &compiled.sql(), output, &compiled.sources, options.as_of);
+    output.rows = series::finish(&compiled.model, std::mem::take(&mut output.rows), &output.data_ends, &output.time_ends, options.as_of);
+    for kpi in &compiled.model.kpis {
+        if let Some(counts) = output.accounting.get_mut(&kpi.id) {
+            counts.skipped_invalid = kpi.source.as_ref().and_then(|s| output.sources.get(s)).map(|s| s.rows_skipped).unwrap_or(0);
+        }
+    }
+    compiled.warnings.extend(run_warnings(&compiled.model, &output));
+    let results = results::assemble(&compiled.model, &compiled.sql(), output, &compiled.sources, options.as_of, &compiled.warnings);
     Ok((compiled, results))
+}
+
+/// What the data showed that the definitions could not: rows a KPI silently could not
+/// count, a `where` that keeps nothing, a KPI without any value.
+fn run_warnings(model: &model::Model, output: &results::RunOutput) -> Vec<diagnostics::Diagnostic> {
+    use diagnostics::Diagnostic;
+    let mut out = vec![];
+    for kpi in &model.kpis {
+        let counts = output.accounting.get(&kpi.id);
+        let source = kpi.source.as_deref().unwrap_or("");
+        let time = kpi.time.as_deref().unwrap_or("");
+        let mut where_empty = false;
+        if let Some(c) = counts {
+            if c.without_time > 0 {
+                out.push(
+                    Diagnostic::warning(
+                        "YS0900",
+                        format!("KPI `{}`: {} of {} rows of `{source}` have no `{time}` and are not counted", kpi.id, c.without_time, c.read),
+                    )
+                    .at(kpi.id_span, "rows without a time are left out")
+                    .help(format!(
+                        "a row without a time cannot be placed in a period or a scope. If leaving them out is intended, say so: `where {time} is not null`; otherwise fix `{time}` in the data, or count them in a KPI of their own (`where {time} is null`, no grain)"
+                    ))
+                    .about_kpi(&kpi.id),
+                );
+            }
+            if let Some(span) = kpi.filter_span.filter(|_| c.read > 0 && c.excluded_by_where == c.read) {
+                where_empty = true;
+                out.push(
+                    Diagnostic::warning(
+                        "YS0901",
+                        format!("the `where` of KPI `{}` matches none of the {} rows of `{source}`", kpi.id, c.read),
+                    )
+                    .at(span, "no row of the data meets this")
+                    .help("check the values it compares with against the data (case, spelling, codes); the KPI has no value")
+                    .about_kpi(&kpi.id),
+                );
+            }
+        }
+        let rows = output.rows.get(&kpi.id).map(Vec::as_slice).unwrap_or_default();
+        if !where_empty && rows.iter().all(|r| r.value.is_none()) {
+            let why = match counts {
+                Some(c) if c.read == 0 => format!("source `{source}` has no rows"),
+                Some(c) if c.counted == 0 => "no row of its source is in its time scope and meets its `where`".to_string(),
+                Some(_) => "every value is empty (its measure's inputs are null, or a division by zero)".to_string(),
+                None => "its inputs have no value in a common period".to_string(),
+            };
+            out.push(
+                Diagnostic::warning("YS0902", format!("KPI `{}` has no value in any period: {why}", kpi.id))
+                    .at(kpi.id_span, "no value")
+                    .help("its card says \"No data\"; check the source, the scope and the measure")
+                    .about_kpi(&kpi.id),
+            );
+        }
+    }
+    out
 }
 
 /// The output directory: `--out` if given, else the config's `output` under the project.
@@ -156,17 +244,28 @@ pub fn output_dir(compiled: &Compiled, out: Option<&Path>) -> PathBuf {
     }
 }
 
+/// A finished build: what was computed, the files written, and the warnings.
+#[derive(Debug)]
+pub struct Built {
+    pub compiled: Compiled,
+    pub results: results::Results,
+    pub written: Vec<PathBuf>,
+}
+
 /// `yardstick build`: evaluate and write the report. Returns the files written.
-pub fn build(dir: &Path, out: Option<&Path>) -> Result<(results::Results, Vec<PathBuf>), Failure> {
+pub fn build(dir: &Path, out: Option<&Path>) -> Result<Built, Failure> {
     build_with(dir, out, Options::default())
 }
 
 /// [`build`] with build options.
-pub fn build_with(dir: &Path, out: Option<&Path>, options: Options) -> Result<(results::Results, Vec<PathBuf>), Failure> {
+pub fn build_with(dir: &Path, out: Option<&Path>, options: Options) -> Result<Built, Failure> {
     let (compiled, results) = evaluate_with(dir, options)?;
+    if options.deny_warnings && !compiled.warnings.is_empty() {
+        return Err(Failure { diagnostics: Diagnostics(compiled.warnings), sources: compiled.sources });
+    }
     let out_dir = output_dir(&compiled, out);
     match report::write_report(&results, &out_dir) {
-        Ok(written) => Ok((results, written)),
+        Ok(written) => Ok(Built { compiled, results, written }),
         Err(d) => Err(Failure { sources: compiled.sources, diagnostics: d.into() }),
     }
 }

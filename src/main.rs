@@ -46,6 +46,12 @@ enum Command {
         /// up to it, so a past report can be regenerated exactly.
         #[arg(long, value_name = "DATE", value_parser = parse_date)]
         as_of: Option<chrono::NaiveDate>,
+        /// Fail (exit 1, nothing written) when there is any warning: for CI.
+        #[arg(long, visible_alias = "deny-warnings")]
+        strict: bool,
+        /// Build even when the project defines no KPI (an empty report).
+        #[arg(long)]
+        allow_empty: bool,
     },
     /// Check all definitions statically; reads no data.
     #[command(
@@ -55,6 +61,9 @@ enum Command {
         /// Project directory (holds yardstick.yaml).
         #[arg(default_value = ".")]
         dir: PathBuf,
+        /// Exit 1 when there is any warning.
+        #[arg(long)]
+        deny_warnings: bool,
     },
     /// Print the compiled query of a KPI as SQL.
     #[command(
@@ -83,21 +92,33 @@ fn main() -> ExitCode {
         ExitCode::from(1)
     };
     match cli.command {
-        Command::Build { dir, out, as_of } => match yardstick::build_with(&dir, out.as_deref(), yardstick::Options { as_of }) {
-            Ok((results, written)) => {
-                let rows: usize = results.kpis.iter().map(|k| k.rows.len()).sum();
-                println!("built {} KPIs ({} values)", results.kpis.len(), rows);
-                for w in written {
-                    println!("wrote {}", w.display());
+        Command::Build { dir, out, as_of, strict, allow_empty } => {
+            let options = yardstick::Options { as_of, deny_warnings: strict, allow_empty };
+            match yardstick::build_with(&dir, out.as_deref(), options) {
+                Ok(built) => {
+                    eprint!("{}", built.compiled.render_warnings(color));
+                    let rows: usize = built.results.kpis.iter().map(|k| k.rows.len()).sum();
+                    println!("built {} KPIs ({} values)", built.results.kpis.len(), rows);
+                    for w in built.written {
+                        println!("wrote {}", w.display());
+                    }
+                    ExitCode::SUCCESS
                 }
-                ExitCode::SUCCESS
+                Err(f) => {
+                    let only_warnings = !f.diagnostics.has_errors();
+                    let code = fail(f);
+                    if strict && only_warnings {
+                        eprintln!("(--strict: warnings fail the build, nothing was written)");
+                    }
+                    code
+                }
             }
-            Err(f) => fail(f),
-        },
-        Command::Check { dir } => match yardstick::compile(&dir) {
+        }
+        Command::Check { dir, deny_warnings } => match yardstick::compile(&dir) {
             Ok(c) => {
+                eprint!("{}", c.render_warnings(color));
                 println!("ok: {} goals, {} KPIs, {} sources", c.model.goals.len(), c.model.kpis.len(), c.model.sources.len());
-                ExitCode::SUCCESS
+                if deny_warnings && !c.warnings.is_empty() { ExitCode::from(1) } else { ExitCode::SUCCESS }
             }
             Err(f) => fail(f),
         },

@@ -12,6 +12,7 @@ pub struct Model {
     pub name: String,
     pub title: Option<String>,
     pub calendar: Calendar,
+    pub headline_period: crate::config::HeadlinePeriod,
     pub sources: IndexMap<String, SourceSpec>,
     pub goals: Vec<GoalInfo>,
     /// In definition order: files sorted by path, then position in file.
@@ -72,6 +73,12 @@ pub struct CheckedKpi {
     pub derived: Option<DerivedExpr>,
     /// The whole `kpi { ... }` block, for showing the definition.
     pub span: Span,
+    /// The KPI's id where it is defined (warnings point here).
+    pub id_span: Span,
+    /// The `where` condition, for warnings about it.
+    pub filter_span: Option<Span>,
+    /// The KPI's own `complete_after` (else its source's).
+    pub complete_after: Option<crate::config::CompleteAfter>,
 }
 
 impl CheckedKpi {
@@ -524,6 +531,8 @@ pub struct Target {
     pub from: Option<chrono::NaiveDate>,
     /// As written, e.g. `>= 90%` or `between 5 and 8 days`.
     pub text: String,
+    /// The `target` clause.
+    pub span: Span,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -246,6 +246,7 @@ impl Ctx {
                 KpiClauseKind::Baseline { period, value }
             }
             Rule::direction_clause => KpiClauseKind::Direction(self.ident(inner.next().ok_or_else(missing)?)),
+            Rule::complete_after_clause => KpiClauseKind::CompleteAfter(self.ident(inner.next().ok_or_else(missing)?)),
             _ => return Err(missing()),
         };
         Ok(KpiClause { kind, span })
@@ -496,7 +497,9 @@ fn describe_rule(rule: Rule) -> &'static str {
         | Rule::window_clause
         | Rule::compare_clause
         | Rule::baseline_clause
-        | Rule::direction_clause => "a KPI clause (from, measure, where, by, grain, target, ...)",
+        | Rule::direction_clause
+        | Rule::complete_after_clause => "a KPI clause (from, measure, where, by, grain, target, ...)",
+        Rule::lag => "a data lag such as `30 days`, `2 weeks`, `1 month` or `none`",
         Rule::target_range | Rule::kw_between => "`between`",
         Rule::tolerance | Rule::kw_tolerance => "`tolerance`",
         Rule::deadline => "`by <date>`",

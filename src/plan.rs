@@ -17,7 +17,7 @@ use std::sync::Arc;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use datafusion::common::{Column, ScalarValue};
 use datafusion::functions::expr_fn::{date_part, date_trunc, nullif};
-use datafusion::functions_aggregate::expr_fn::{avg, count, count_distinct, max, min, stddev, sum};
+use datafusion::functions_aggregate::expr_fn::{avg, count, max, min, stddev, sum};
 use datafusion::logical_expr::builder::LogicalTableSource;
 use datafusion::logical_expr::{Expr, ExprFunctionExt, LogicalPlan, LogicalPlanBuilder, Operator, binary_expr, cast, lit};
 
@@ -108,23 +108,9 @@ fn plan_kpi(fx: &Functions, model: &Model, kpi: &CheckedKpi, source_id: &str, op
     let table = Arc::new(LogicalTableSource::new(schema.clone()));
     let mut builder = LogicalPlanBuilder::scan(source_id, table, None)?;
 
-    let time_is_timestamp =
-        kpi.time.as_ref().and_then(|t| source.columns.get(t)).map(|c| c.ty) == Some(crate::config::ColumnType::Timestamp);
-    let mut conditions: Vec<Expr> = kpi.filter.iter().map(|x| row_expr(fx, x)).collect();
-    if let Some(time) = &kpi.time {
-        // Rows outside every period cannot be placed on the time axis.
-        if kpi.grain.is_some() {
-            conditions.push(column(time).is_not_null());
-        }
-        // Inclusive dates: a row belongs to a day until midnight of the next one.
-        let end = [kpi.scope.end, options.as_of].into_iter().flatten().min();
-        if let Some(start) = kpi.scope.start {
-            conditions.push(column(time).gt_eq(day_start(start, time_is_timestamp)));
-        }
-        if let Some(end) = end.and_then(|d| d.succ_opt()) {
-            conditions.push(column(time).lt(day_start(end, time_is_timestamp)));
-        }
-    }
+    let time_is_timestamp = time_is_timestamp(kpi, source);
+    let filters = row_filters(fx, kpi, source, options);
+    let conditions: Vec<Expr> = [filters.time_known, filters.in_scope, filters.filter].into_iter().flatten().collect();
     if let Some(f) = conditions.into_iter().reduce(Expr::and) {
         builder = builder.filter(f)?;
     }
@@ -184,6 +170,140 @@ fn plan_kpi(fx: &Functions, model: &Model, kpi: &CheckedKpi, source_id: &str, op
     projection.push(float(value).alias("value"));
     projection.extend(last_base);
     builder.project(projection)?.build()
+}
+
+fn time_is_timestamp(kpi: &CheckedKpi, source: &SourceSpec) -> bool {
+    kpi.time.as_ref().and_then(|t| source.columns.get(t)).map(|c| c.ty) == Some(crate::config::ColumnType::Timestamp)
+}
+
+/// The three steps by which a KPI keeps a row of its source, as conditions (each `None`
+/// when the KPI has no such step). The query applies all three; the row accounting counts
+/// what each one drops.
+struct RowFilters {
+    /// `time IS NOT NULL`: a row without a time cannot be placed in a period or a scope.
+    time_known: Option<Expr>,
+    /// The scope (`since`, `between`) and `--as-of`, on the time column.
+    in_scope: Option<Expr>,
+    /// The KPI's `where`.
+    filter: Option<Expr>,
+}
+
+fn row_filters(fx: &Functions, kpi: &CheckedKpi, source: &SourceSpec, options: PlanOptions) -> RowFilters {
+    let mut out = RowFilters { time_known: None, in_scope: None, filter: kpi.filter.as_ref().map(|x| row_expr(fx, x)) };
+    let Some(time) = &kpi.time else { return out };
+    let timestamp = time_is_timestamp(kpi, source);
+    let mut bounds = vec![];
+    // Inclusive dates: a row belongs to a day until midnight of the next one.
+    let end = [kpi.scope.end, options.as_of].into_iter().flatten().min();
+    if let Some(start) = kpi.scope.start {
+        bounds.push(column(time).gt_eq(day_start(start, timestamp)));
+    }
+    if let Some(end) = end.and_then(|d| d.succ_opt()) {
+        bounds.push(column(time).lt(day_start(end, timestamp)));
+    }
+    // Rows outside every period cannot be placed on the time axis, nor in a scope.
+    if kpi.grain.is_some() || !bounds.is_empty() {
+        out.time_known = Some(column(time).is_not_null());
+    }
+    out.in_scope = bounds.into_iter().reduce(Expr::and);
+    out
+}
+
+/// The row accounting of every KPI of one source, in one ungrouped query: for each KPI
+/// (in `kpis` order) the columns `ACCOUNTING_FIELDS`, then its time column's latest day.
+#[derive(Debug, Clone)]
+pub struct AccountingPlan {
+    pub source: String,
+    pub kpis: Vec<String>,
+    pub plan: LogicalPlan,
+}
+
+/// What the accounting query counts per KPI, in column order. `read` = `excluded_by_where`
+/// + `without_time` + `outside_scope` + `counted` (each step counts the rows the earlier
+/// ones kept); `null_input` is part of `counted`.
+pub const ACCOUNTING_FIELDS: [&str; 6] = ["read", "without_time", "outside_scope", "excluded_by_where", "counted", "null_input"];
+
+/// One accounting plan per source read by any KPI (sources in declaration order).
+pub fn accounting_plans(model: &Model, options: PlanOptions) -> Result<Vec<AccountingPlan>, Diagnostics> {
+    let fx = Functions::new(model);
+    let mut out = vec![];
+    for (source_id, source) in &model.sources {
+        let kpis: Vec<&CheckedKpi> = model.kpis.iter().filter(|k| k.source.as_deref() == Some(source_id.as_str())).collect();
+        if kpis.is_empty() {
+            continue;
+        }
+        let plan = accounting_plan(&fx, source_id, source, &kpis, options).map_err(|e| {
+            Diagnostic::error("YS0400", format!("cannot plan the row accounting of source `{source_id}`: {e}"))
+                .help("this is a bug in yardstick: please report it with the project's definitions")
+        })?;
+        out.push(AccountingPlan { source: source_id.clone(), kpis: kpis.iter().map(|k| k.id.clone()).collect(), plan });
+    }
+    Ok(out)
+}
+
+fn accounting_plan(
+    fx: &Functions,
+    source_id: &str,
+    source: &SourceSpec,
+    kpis: &[&CheckedKpi],
+    options: PlanOptions,
+) -> DfResult<LogicalPlan> {
+    let table = Arc::new(LogicalTableSource::new(declared_schema(source)));
+    let builder = LogicalPlanBuilder::scan(source_id, table, None)?;
+    let counter = |name: String, condition: Option<Expr>| -> DfResult<Expr> { Ok(with_filter(count(lit(1i64)), condition)?.alias(name)) };
+    let all = |parts: Vec<Option<Expr>>| parts.into_iter().flatten().reduce(Expr::and);
+    let mut aggregates = vec![];
+    for (i, kpi) in kpis.iter().enumerate() {
+        let f = row_filters(fx, kpi, source, options);
+        let name = |field: &str| format!("a{i}_{field}");
+        // The steps in the order they are counted: `where` first (so a KPI that states
+        // `where t is not null` has no rows "without a time"), then the time, then the scope.
+        let selected = f.filter.clone().map(|w| w.is_true());
+        let placed = all(vec![selected.clone(), f.time_known.clone()]);
+        let kept = all(vec![placed.clone(), f.in_scope.clone()]);
+        let mut nulls = vec![];
+        null_inputs(fx, &kpi.measure, &mut nulls);
+        // A step the KPI does not have drops no row: its counter is FILTER (WHERE false).
+        let step = |applies: Option<Expr>, drops: &dyn Fn(Expr) -> Option<Expr>| applies.map(|a| drops(a)).unwrap_or(Some(lit(false)));
+        aggregates.push(counter(name("read"), None)?);
+        aggregates.push(counter(
+            name("without_time"),
+            step(f.time_known.clone(), &|t| all(vec![selected.clone(), Some(Expr::Not(Box::new(t)))])),
+        )?);
+        aggregates.push(counter(name("outside_scope"), step(f.in_scope.clone(), &|s| all(vec![placed.clone(), Some(s.is_not_true())])))?);
+        aggregates.push(counter(name("excluded_by_where"), step(f.filter.clone(), &|w| Some(w.is_not_true())))?);
+        aggregates.push(counter(name("counted"), kept.clone())?);
+        aggregates.push(counter(name("null_input"), step(nulls.into_iter().reduce(Expr::or), &|n| all(vec![kept.clone(), Some(n)])))?);
+        let end = match &kpi.time {
+            Some(t) => max(cast(column(t), DataType::Date32)),
+            None => max(cast(lit(ScalarValue::Null), DataType::Date32)),
+        };
+        aggregates.push(end.alias(name("time_end")));
+    }
+    // Without any counter there is nothing to ask; an empty aggregate list would be invalid.
+    builder.aggregate(Vec::<Expr>::new(), aggregates)?.build()
+}
+
+/// Conditions under which a row's input to the measure is null (so the aggregate skips
+/// it, or a share counts it as not meeting its condition), each within its own filter.
+fn null_inputs(fx: &Functions, m: &Measure, out: &mut Vec<Expr>) {
+    let within = |filter: &Option<TypedExpr>, e: Expr| match filter {
+        Some(f) => row_expr(fx, f).is_true().and(e),
+        None => e,
+    };
+    match m {
+        Measure::Number(_) => {}
+        Measure::Aggregate(a) => {
+            if let Some(arg) = &a.arg {
+                out.push(within(&a.filter, row_expr(fx, arg).is_null()));
+            }
+        }
+        Measure::Share { condition, filter } => out.push(within(filter, row_expr(fx, condition).is_null())),
+        Measure::Ratio(l, r) | Measure::Binary { lhs: l, rhs: r, .. } => {
+            null_inputs(fx, l, out);
+            null_inputs(fx, r, out);
+        }
+    }
 }
 
 /// Midnight starting `day`, typed like the time column it is compared with.
@@ -319,7 +439,16 @@ fn aggregate_expr(fx: &Functions, a: &Aggregate) -> DfResult<Expr> {
     let agg = match (a.func, arg) {
         (AggFunc::Count, None) => count(lit(1i64)),
         (AggFunc::Count, Some(x)) => count(x),
-        (AggFunc::CountDistinct, Some(x)) => count_distinct(x),
+        // Built through the same builder as the filter: `ExprFunctionExt::filter` rebuilds
+        // the aggregate and would drop a DISTINCT set by `count_distinct` (the bug that
+        // made `count(distinct x where c)` count every row).
+        (AggFunc::CountDistinct, Some(x)) => {
+            let mut builder = count(x).distinct();
+            if let Some(f) = a.filter.as_ref().map(|x| row_expr(fx, x)) {
+                builder = builder.filter(f);
+            }
+            return builder.build();
+        }
         (AggFunc::CountDistinct, None) => count(lit(1i64)),
         (AggFunc::Sum, Some(x)) => sum(float(x)),
         (AggFunc::Avg, Some(x)) => avg(float(x)),

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use minijinja::{Environment, Value, context};
 
+use crate::config::HeadlinePeriod;
 use crate::diagnostics::Diagnostic;
 use crate::results::{KpiResult, Results, Status};
 
@@ -34,7 +35,7 @@ pub fn render_html(results: &Results) -> Result<String, Diagnostic> {
     });
     env.add_template("report.html", TEMPLATE).map_err(|e| Diagnostic::error("YS0500", format!("report template: {e}")))?;
     let tmpl = env.get_template("report.html").map_err(|e| Diagnostic::error("YS0500", e.to_string()))?;
-    let kpis: Vec<Value> = results.kpis.iter().map(kpi_view).collect();
+    let kpis: Vec<Value> = results.kpis.iter().map(|k| kpi_view(k, results)).collect();
     let counts = count_statuses(results);
     tmpl.render(context! {
         r => results,
@@ -71,7 +72,7 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Diagnostic> {
 fn count_statuses(results: &Results) -> Value {
     let (mut on, mut near, mut off, mut none, mut untargeted) = (0, 0, 0, 0, 0);
     for k in &results.kpis {
-        match headline(k).map(|(_, s)| s).unwrap_or(Status::NoData) {
+        match headline(k, results.headline_period).map(|(_, s)| s).unwrap_or(Status::NoData) {
             Status::OnTrack => on += 1,
             Status::NearTarget => near += 1,
             Status::OffTrack => off += 1,
@@ -83,9 +84,12 @@ fn count_statuses(results: &Results) -> Value {
 }
 
 /// The period a KPI's headline shows: the latest with any value (a trailing empty period,
-/// such as the current month before its data arrives, would say nothing).
-fn headline_period(k: &KpiResult) -> Option<Option<String>> {
-    k.rows.iter().rev().find(|r| r.value.is_some()).or(k.rows.last()).map(|r| r.period.clone())
+/// such as the current month before its data arrives, would say nothing) that is complete,
+/// unless the project asks for the latest even if provisional. `None` when there is none.
+fn headline_period(k: &KpiResult, mode: HeadlinePeriod) -> Option<Option<String>> {
+    let eligible = |r: &&crate::results::ResultRow| mode == HeadlinePeriod::Latest || !r.provisional;
+    let with_value = k.rows.iter().rev().filter(eligible).find(|r| r.value.is_some());
+    with_value.or_else(|| k.rows.iter().rev().find(eligible)).map(|r| r.period.clone())
 }
 
 fn is_judged(s: Status) -> bool {
@@ -94,8 +98,8 @@ fn is_judged(s: Status) -> bool {
 
 /// The headline period's value and status (for KPIs with groups: the worst status of the
 /// groups judged, and no single value).
-fn headline(k: &KpiResult) -> Option<(Option<f64>, Status)> {
-    let last_period = headline_period(k)?;
+fn headline(k: &KpiResult, mode: HeadlinePeriod) -> Option<(Option<f64>, Status)> {
+    let last_period = headline_period(k, mode)?;
     let latest: Vec<_> = k.rows.iter().filter(|r| r.period == last_period).collect();
     if k.by.is_empty() {
         return latest.first().map(|r| (r.value, r.status));
@@ -114,9 +118,35 @@ fn headline(k: &KpiResult) -> Option<(Option<f64>, Status)> {
     Some((None, worst))
 }
 
-fn kpi_view(k: &KpiResult) -> Value {
-    let (value, status) = headline(k).unwrap_or((None, Status::NoData));
-    let last_period = headline_period(k).flatten();
+fn kpi_view(k: &KpiResult, results: &Results) -> Value {
+    let mode = results.headline_period;
+    let (value, status) = headline(k, mode).unwrap_or((None, Status::NoData));
+    let last_period = headline_period(k, mode).flatten();
+    // What the headline period is called: "all time" only for KPIs without a grain.
+    let period_label = match (&last_period, &k.grain) {
+        (Some(p), _) => p.clone(),
+        (None, None) => "all time".to_string(),
+        (None, Some(_)) if k.rows.iter().any(|r| r.provisional) => "no complete period yet".to_string(),
+        (None, Some(_)) => "no period with data".to_string(),
+    };
+    // Periods after the headline's that are provisional, latest first: shown, not judged.
+    let provisional: Vec<String> = k
+        .rows
+        .iter()
+        .filter(|r| r.provisional && r.period > last_period)
+        .filter_map(|r| r.period.clone())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    let latest_provisional: Option<Value> = match (k.by.is_empty(), provisional.first()) {
+        (true, Some(p)) => {
+            k.rows.iter().find(|r| r.period.as_ref() == Some(p)).map(|r| context! { period => p, value => format_value(r.value, &k.unit) })
+        }
+        _ => None,
+    };
+    let warnings: Vec<&crate::results::WarningResult> =
+        results.warnings.iter().filter(|w| w.kpi.as_deref() == Some(k.id.as_str())).collect();
     let latest_rows: Vec<&crate::results::ResultRow> = k.rows.iter().filter(|r| r.period == last_period).collect();
     let groups_on_track = latest_rows.iter().filter(|r| r.status == Status::OnTrack).count();
     let groups_judged = latest_rows.iter().filter(|r| is_judged(r.status)).count();
@@ -146,6 +176,19 @@ fn kpi_view(k: &KpiResult) -> Value {
         value => value,
         status => status.name(),
         last_period => last_period,
+        period_label => period_label,
+        provisional_periods => provisional,
+        latest_provisional => latest_provisional,
+        warnings => warnings,
+        row_counts => k.row_counts.map(|c| context! {
+            read => group_thousands(c.read as f64),
+            without_time => group_thousands(c.without_time as f64),
+            outside_scope => group_thousands(c.outside_scope as f64),
+            excluded_by_where => group_thousands(c.excluded_by_where as f64),
+            counted => group_thousands(c.counted as f64),
+            null_input => group_thousands(c.null_input as f64),
+            skipped_invalid => group_thousands(c.skipped_invalid as f64),
+        }),
         latest_rows => latest_rows,
         groups_on_track => groups_on_track,
         groups_judged => groups_judged,

@@ -19,8 +19,24 @@ pub struct Results {
     pub project: String,
     pub title: Option<String>,
     pub goals: Vec<GoalInfo>,
+    /// `complete` (default) or `latest`: which period headlines show (yardstick.yaml).
+    pub headline_period: crate::config::HeadlinePeriod,
     pub kpis: Vec<KpiResult>,
     pub sources: IndexMap<String, SourceResult>,
+    /// Every warning of the build, in file order.
+    pub warnings: Vec<WarningResult>,
+}
+
+/// A warning as results.json shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct WarningResult {
+    pub code: String,
+    pub message: String,
+    /// The KPI it is about, if any.
+    pub kpi: Option<String>,
+    /// `metrics/safety.kpi:12:7`, if it points at a place.
+    pub location: Option<String>,
+    pub help: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -70,6 +86,11 @@ pub struct KpiResult {
     /// numbers do not see. Zero and empty for derived KPIs (see their inputs).
     pub rows_skipped: u64,
     pub invalid_values: IndexMap<String, u64>,
+    /// Where each row of the source went (`null` for derived KPIs): nothing the KPI does not
+    /// count goes unreported.
+    pub row_counts: Option<RowCounts>,
+    /// The data lag after which a period is complete (the source's `complete_after`).
+    pub complete_after: Option<String>,
     pub rows: Vec<ResultRow>,
 }
 
@@ -146,6 +167,9 @@ pub struct ResultRow {
     pub status: Status,
     /// Comparison name -> the value compared with and the change.
     pub comparisons: Vec<(&'static str, Change)>,
+    /// The period's data may be incomplete (see `complete_after`): shown, marked, and not
+    /// used for headlines.
+    pub provisional: bool,
 }
 
 /// This period's value against an earlier one (or a baseline).
@@ -173,6 +197,9 @@ impl Serialize for ResultRow {
             map.serialize_entry("target", &t)?;
         }
         map.serialize_entry("status", &self.status)?;
+        if self.provisional {
+            map.serialize_entry("provisional", &true)?;
+        }
         if !self.comparisons.is_empty() {
             let c: IndexMap<&str, &Change> = self.comparisons.iter().map(|(k, v)| (*k, v)).collect();
             map.serialize_entry("comparisons", &c)?;
@@ -245,6 +272,26 @@ pub struct RunOutput {
     /// produce the periods after it (the windows trailing off); `series` cuts them there
     /// unless a scope end or `--as-of` says where periods end.
     pub data_ends: IndexMap<String, String>,
+    /// Per KPI with a source: what happened to each of its source's rows.
+    pub accounting: IndexMap<String, RowCounts>,
+    /// Per KPI with a time column: the latest day of that column in the whole source
+    /// (before scopes and `--as-of`): where the data ends, for provisional periods.
+    pub time_ends: IndexMap<String, String>,
+}
+
+/// Where every row of a KPI's source went, counted step by step: `read` =
+/// `excluded_by_where` + `without_time` + `outside_scope` + `counted`. `null_input` counts rows among `counted` whose value
+/// for the measure is null (an average skips them; a share counts them as not meeting
+/// its condition). `skipped_invalid` rows were dropped before (`on_invalid: skip`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct RowCounts {
+    pub read: u64,
+    pub skipped_invalid: u64,
+    pub excluded_by_where: u64,
+    pub without_time: u64,
+    pub outside_scope: u64,
+    pub counted: u64,
+    pub null_input: u64,
 }
 
 /// Join the model, the compiled SQL and the run's output into [`Results`].
@@ -254,6 +301,7 @@ pub fn assemble(
     run: RunOutput,
     sources: &SourceMap,
     as_of: Option<chrono::NaiveDate>,
+    warnings: &[crate::diagnostics::Diagnostic],
 ) -> Results {
     let mut run = run;
     let kpis = model
@@ -266,6 +314,13 @@ pub fn assemble(
                 r.rows_skipped = stats.rows_skipped;
                 r.invalid_values = stats.invalid_values.clone();
             }
+            r.row_counts = run.accounting.get(&k.id).copied();
+            r.complete_after = k
+                .source
+                .as_ref()
+                .and_then(|s| model.sources.get(s))
+                .filter(|_| k.grain.is_some())
+                .map(|s| k.complete_after.unwrap_or(s.complete_after).text());
             r
         })
         .collect();
@@ -291,8 +346,22 @@ pub fn assemble(
         project: model.name.clone(),
         title: model.title.clone(),
         goals: model.goals.clone(),
+        headline_period: model.headline_period,
         kpis,
         sources: sources_out,
+        warnings: warnings
+            .iter()
+            .map(|w| WarningResult {
+                code: w.code.to_string(),
+                message: w.message.clone(),
+                kpi: w.kpi.clone(),
+                location: w.span.map(|span| {
+                    let (line, col) = sources.line_col(span);
+                    format!("{}:{line}:{col}", sources.get(span.file).name)
+                }),
+                help: w.help.clone(),
+            })
+            .collect(),
     }
 }
 
@@ -333,6 +402,8 @@ fn kpi_result(k: &CheckedKpi, sql: String, rows: Vec<ResultRow>, sources: &Sourc
         sql,
         rows_skipped: 0,
         invalid_values: IndexMap::new(),
+        row_counts: None,
+        complete_after: None,
         rows,
     }
 }

@@ -19,19 +19,19 @@ use crate::config::{ColumnType, Format};
 use crate::diagnostics::{Diagnostic, Diagnostics};
 use crate::ingest::{self, SourceStats};
 use crate::model::Model;
-use crate::plan::{KpiPlan, arrow_type, declared_schema};
-use crate::results::{ResultRow, RunOutput, Status, round_value, sort_rows};
+use crate::plan::{ACCOUNTING_FIELDS, AccountingPlan, KpiPlan, arrow_type, declared_schema};
+use crate::results::{ResultRow, RowCounts, RunOutput, Status, round_value, sort_rows};
 
-/// Run every plan over the project's data.
-pub fn run(model: &Model, plans: &[KpiPlan], project_dir: &Path) -> Result<RunOutput, Diagnostics> {
+/// Run every plan over the project's data, and the row accounting of every source.
+pub fn run(model: &Model, plans: &[KpiPlan], accounting: &[AccountingPlan], project_dir: &Path) -> Result<RunOutput, Diagnostics> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| Diagnostic::error("YS0400", format!("cannot start the query runtime: {e}")))?;
-    runtime.block_on(run_async(model, plans, project_dir))
+    runtime.block_on(run_async(model, plans, accounting, project_dir))
 }
 
-async fn run_async(model: &Model, plans: &[KpiPlan], project_dir: &Path) -> Result<RunOutput, Diagnostics> {
+async fn run_async(model: &Model, plans: &[KpiPlan], accounting: &[AccountingPlan], project_dir: &Path) -> Result<RunOutput, Diagnostics> {
     let partitions = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
     let ctx = SessionContext::new_with_config(SessionConfig::new().with_target_partitions(partitions));
     let mut out = RunOutput::default();
@@ -69,7 +69,46 @@ async fn run_async(model: &Model, plans: &[KpiPlan], project_dir: &Path) -> Resu
         }
         out.rows.insert(plan.kpi.clone(), rows);
     }
+    // DataFusion 55's common-subexpression rule breaks the accounting query (its counters
+    // share conditions: "Physical input schema should be the same", a nullability
+    // mismatch); the rule only saves re-evaluating cheap conditions, so it is off here.
+    let accounting_ctx = SessionContext::new_with_config(SessionConfig::new().with_target_partitions(partitions));
+    accounting_ctx.remove_optimizer_rule("common_sub_expression_eliminate");
+    for plan in accounting {
+        let Some(provider) = providers.get(&plan.source) else { continue };
+        let batches = execute(&accounting_ctx, &plan.plan, provider.clone()).await.map_err(|e| {
+            Diagnostic::error("YS0400", format!("counting the rows of source `{}` failed: {e}", plan.source))
+                .help("this is a bug in yardstick: please report it with the project's definitions")
+        })?;
+        read_accounting(&batches, plan, &mut out)
+            .map_err(|e| Diagnostic::error("YS0400", format!("reading the row accounting of source `{}`: {e}", plan.source)))?;
+    }
     Ok(out)
+}
+
+/// The one row of an accounting query -> per KPI counts and time end.
+fn read_accounting(batches: &[RecordBatch], plan: &AccountingPlan, out: &mut RunOutput) -> Result<(), String> {
+    let batch = batches.iter().find(|b| b.num_rows() > 0).ok_or("no row")?;
+    let per_kpi = ACCOUNTING_FIELDS.len() + 1;
+    for (i, kpi) in plan.kpis.iter().enumerate() {
+        let mut counts = [0u64; ACCOUNTING_FIELDS.len()];
+        for (j, c) in counts.iter_mut().enumerate() {
+            let col = batch.column(i * per_kpi + j);
+            let v = col.as_primitive_opt::<datafusion::arrow::datatypes::Int64Type>().ok_or("a count is not an integer")?;
+            *c = if v.is_null(0) { 0 } else { v.value(0).max(0) as u64 };
+        }
+        let [read, without_time, outside_scope, excluded_by_where, counted, null_input] = counts;
+        out.accounting.insert(
+            kpi.clone(),
+            RowCounts { read, skipped_invalid: 0, without_time, outside_scope, excluded_by_where, counted, null_input },
+        );
+        let end = batch.column(i * per_kpi + ACCOUNTING_FIELDS.len());
+        let end = end.as_primitive_opt::<Date32Type>().ok_or("time end is not a date")?;
+        if !end.is_null(0) {
+            out.time_ends.insert(kpi.clone(), format_date(end.value(0)));
+        }
+    }
+    Ok(())
 }
 
 /// Swap the plan's declared-schema table source for the loaded data and execute it.
@@ -104,63 +143,123 @@ async fn load_source(
     match spec.format() {
         Format::Csv => {
             let (batches, stats) = ingest::read_csv_source(id, spec, schema.clone(), &files)?;
-            // Spread batches over partitions so aggregation runs on every core.
-            let mut parts: Vec<Vec<RecordBatch>> = vec![vec![]; partitions.max(1)];
-            for (i, b) in batches.into_iter().enumerate() {
-                parts[i % partitions.max(1)].push(b);
-            }
-            let table = MemTable::try_new(schema, parts).map_err(|e| Diagnostic::error("YS0400", format!("source `{id}`: {e}")))?;
-            Ok((Arc::new(table), stats))
+            Ok((mem_table(id, schema, batches, partitions)?, stats))
         }
-        Format::Parquet => load_parquet(ctx, id, spec, &files).await,
+        Format::Parquet => {
+            let (batches, stats) = load_parquet(ctx, id, spec, &files).await?;
+            Ok((mem_table(id, schema, batches, partitions)?, stats))
+        }
     }
 }
 
-/// Parquet files are read by DataFusion; columns are selected by name (or alias) and cast
-/// to their declared types, so plans always see the declared schema.
+/// Batches spread over partitions, so aggregation runs on every core.
+fn mem_table(
+    id: &str,
+    schema: datafusion::arrow::datatypes::SchemaRef,
+    batches: Vec<RecordBatch>,
+    partitions: usize,
+) -> Result<Arc<dyn TableProvider>, Diagnostic> {
+    let mut parts: Vec<Vec<RecordBatch>> = vec![vec![]; partitions.max(1)];
+    for (i, b) in batches.into_iter().enumerate() {
+        parts[i % partitions.max(1)].push(b);
+    }
+    let table = MemTable::try_new(schema, parts).map_err(|e| Diagnostic::error("YS0400", format!("source `{id}`: {e}")))?;
+    Ok(Arc::new(table))
+}
+
+/// Parquet files are read by DataFusion, one file at a time: columns are selected by name
+/// (or alias) and cast to their declared types, so plans always see the declared schema,
+/// `file_column` holds each row's own file, and a value that cannot be converted is an
+/// error naming the file and the column (a YS0301, not a failed KPI query).
 async fn load_parquet(
     ctx: &SessionContext,
     id: &str,
     spec: &crate::config::SourceSpec,
     files: &[(std::path::PathBuf, String)],
-) -> Result<(Arc<dyn TableProvider>, SourceStats), Diagnostic> {
-    let err = |e: datafusion::error::DataFusionError| Diagnostic::error("YS0301", format!("source `{id}`: {e}"));
-    let paths: Vec<String> = files.iter().map(|(p, _)| p.to_string_lossy().to_string()).collect();
-    let df = ctx.read_parquet(paths, ParquetReadOptions::default()).await.map_err(err)?;
-    let available: Vec<String> = df.schema().fields().iter().map(|f| f.name().clone()).collect();
-    let mut exprs: Vec<Expr> = vec![];
-    for (name, cs) in &spec.columns {
-        let wanted = ingest::wanted_headers(name, cs);
-        let Some(found) = ingest::find_header(&wanted, &available).map(|i| &available[i]) else {
-            return Err(Diagnostic::error("YS0302", format!("source `{id}`: the Parquet files have no column `{name}`"))
-                .help(crate::diagnostics::suggest("column", name, available.iter().map(String::as_str))));
+) -> Result<(Vec<RecordBatch>, SourceStats), Diagnostic> {
+    let schema = declared_schema(spec);
+    let mut batches = vec![];
+    let mut stats = SourceStats::default();
+    for (path, shown) in files {
+        let err = |e: datafusion::error::DataFusionError| Diagnostic::error("YS0301", format!("source `{id}`: cannot read {shown}: {e}"));
+        let df = ctx.read_parquet(path.to_string_lossy().to_string(), ParquetReadOptions::default()).await.map_err(err)?;
+        let available: Vec<String> = df.schema().fields().iter().map(|f| f.name().clone()).collect();
+        let mut exprs: Vec<(String, Expr)> = vec![];
+        for (name, cs) in &spec.columns {
+            let found = match ingest::locate_column(name, cs, &available) {
+                Ok(i) => &available[i],
+                Err(why) => return Err(why.diagnostic(name, &available, shown, id)),
+            };
+            let column = Expr::Column(datafusion::common::Column::new_unqualified(found));
+            let ty = arrow_type(cs.ty.into());
+            let source_is_text = df
+                .schema()
+                .field_with_unqualified_name(found)
+                .map(|f| f.data_type() == &DataType::Utf8 || f.data_type() == &DataType::Utf8View || f.data_type() == &DataType::LargeUtf8)
+                .unwrap_or(false);
+            let expr = match cs.ty {
+                ColumnType::Timestamp | ColumnType::Date if source_is_text && !cs.formats.is_empty() => {
+                    let mut args = vec![column];
+                    args.extend(cs.formats.iter().map(|f| datafusion::logical_expr::lit(f.clone())));
+                    cast(datafusion::functions::expr_fn::to_timestamp_micros(args), ty)
+                }
+                _ => cast(column, ty),
+            };
+            exprs.push((name.clone(), expr.alias(name)));
+        }
+        let mut select: Vec<Expr> = exprs.iter().map(|(_, e)| e.clone()).collect();
+        if let Some(fc) = &spec.file_column {
+            select.push(datafusion::logical_expr::lit(shown.clone()).alias(fc));
+        }
+        let collected = match df.clone().select(select).map_err(err)?.collect().await {
+            Ok(b) => b,
+            Err(e) => return Err(conversion_error(&df, id, spec, shown, &exprs, e).await),
         };
-        let column = Expr::Column(datafusion::common::Column::new_unqualified(found));
-        let ty = arrow_type(cs.ty.into());
-        let source_is_text = df
-            .schema()
-            .field_with_unqualified_name(found)
-            .map(|f| f.data_type() == &DataType::Utf8 || f.data_type() == &DataType::Utf8View)
-            .unwrap_or(false);
-        let expr = match cs.ty {
-            ColumnType::Timestamp | ColumnType::Date if source_is_text && !cs.formats.is_empty() => {
-                let mut args = vec![column];
-                args.extend(cs.formats.iter().map(|f| datafusion::logical_expr::lit(f.clone())));
-                cast(datafusion::functions::expr_fn::to_timestamp_micros(args), ty)
-            }
-            _ => cast(column, ty),
-        };
-        exprs.push(expr.alias(name));
+        stats.files.push(shown.clone());
+        for b in collected {
+            stats.rows_read += b.num_rows() as u64;
+            // Same columns, same types: only the field metadata may differ per file.
+            batches.push(
+                RecordBatch::try_new(schema.clone(), b.columns().to_vec())
+                    .map_err(|e| Diagnostic::error("YS0301", format!("source `{id}`: {shown} does not fit the declared columns: {e}")))?,
+            );
+        }
     }
-    if let Some(fc) = &spec.file_column {
-        // DataFusion does not expose the file of each Parquet row; one file is the common case.
-        let name = files.first().map(|(_, s)| s.clone()).unwrap_or_default();
-        exprs.push(datafusion::logical_expr::lit(name).alias(fc));
+    Ok((batches, stats))
+}
+
+/// A Parquet file failed to convert: find the declared column responsible (one query per
+/// column, on this error path only) so the error names it and its `format`.
+async fn conversion_error(
+    df: &datafusion::dataframe::DataFrame,
+    id: &str,
+    spec: &crate::config::SourceSpec,
+    shown: &str,
+    exprs: &[(String, Expr)],
+    first: datafusion::error::DataFusionError,
+) -> Diagnostic {
+    for (name, expr) in exprs {
+        let Ok(one) = df.clone().select(vec![expr.clone()]) else { continue };
+        if let Err(e) = one.collect().await {
+            let cs = &spec.columns[name];
+            let help = if cs.formats.is_empty() {
+                format!(
+                    "declare the column's type as it is in the file, or give `format:` for a date or timestamp column `{name}` of source `{id}`"
+                )
+            } else {
+                format!(
+                    "none of the formats {:?} of column `{name}` (source `{id}`) reads this value: add the right chrono format (docs/configuration.md)",
+                    cs.formats
+                )
+            };
+            return Diagnostic::error(
+                "YS0301",
+                format!("{shown}: source `{id}`, column `{name}`: cannot convert a value to {}: {}", cs.ty.name(), e.strip_backtrace()),
+            )
+            .help(help);
+        }
     }
-    let df = df.select(exprs).map_err(err)?;
-    let count = df.clone().count().await.map_err(err)? as u64;
-    let stats = SourceStats { files: files.iter().map(|(_, s)| s.clone()).collect(), rows_read: count, ..Default::default() };
-    Ok((df.into_view(), stats))
+    Diagnostic::error("YS0301", format!("source `{id}`: cannot read {shown}: {}", first.strip_backtrace()))
 }
 
 /// Record batches of `period, <by...>, value [, last_base]` -> rows (statuses come later,
@@ -196,6 +295,7 @@ fn to_rows(batches: &[RecordBatch], by: &[String]) -> Result<(Vec<ResultRow>, Op
                 target: None,
                 status: Status::NoData,
                 comparisons: vec![],
+                provisional: false,
             });
         }
     }

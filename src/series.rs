@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use indexmap::IndexMap;
 
 use crate::ast::BinaryOp;
-use crate::config::Calendar;
+use crate::config::{Calendar, CompleteAfter};
 use crate::model::*;
 use crate::results::{Change, ResultRow, Status, round_value, sort_rows};
 
@@ -20,6 +20,7 @@ pub fn finish(
     model: &Model,
     mut queried: IndexMap<String, Vec<ResultRow>>,
     data_ends: &IndexMap<String, String>,
+    time_ends: &IndexMap<String, String>,
     as_of: Option<NaiveDate>,
 ) -> IndexMap<String, Vec<ResultRow>> {
     let mut done: HashMap<String, Vec<ResultRow>> = HashMap::new();
@@ -41,6 +42,15 @@ pub fn finish(
             };
             let data_end = data_ends.get(&kpi.id).and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
             let mut rows = fill(kpi, rows, data_end, as_of, &model.calendar);
+            match &kpi.derived {
+                None => {
+                    let time_end = time_ends.get(&kpi.id).and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
+                    let source_lag = kpi.source.as_ref().and_then(|s| model.sources.get(s)).map(|s| s.complete_after);
+                    let lag = kpi.complete_after.or(source_lag).unwrap_or_default();
+                    mark_provisional(kpi, &mut rows, lag, time_end, as_of);
+                }
+                Some(expr) => inherit_provisional(expr, &mut rows, &done),
+            }
             if kpi.window == Some(Window::Cumulative) {
                 accumulate(&mut rows);
             }
@@ -74,7 +84,7 @@ fn parse_period(p: &Option<String>) -> Option<NaiveDate> {
 }
 
 fn row(period: Option<String>, groups: Vec<(String, serde_json::Value)>, value: Option<f64>) -> ResultRow {
-    ResultRow { period, groups, value, target: None, status: Status::NoData, comparisons: vec![] }
+    ResultRow { period, groups, value, target: None, status: Status::NoData, comparisons: vec![], provisional: false }
 }
 
 /// A derived KPI's rows: its expression evaluated on every period and group any input has.
@@ -169,6 +179,40 @@ fn fill(
     }
     sort_rows(&mut out);
     out
+}
+
+/// A period is provisional while its data may still be coming in: until the data (the
+/// source's latest time value, or `--as-of` when earlier) reaches the period's last day
+/// plus the source's `complete_after` lag. Rows are judged as usual; the report's headline
+/// and scorecard skip provisional periods (unless `headline_period: latest`).
+fn mark_provisional(kpi: &CheckedKpi, rows: &mut [ResultRow], lag: CompleteAfter, time_end: Option<NaiveDate>, as_of: Option<NaiveDate>) {
+    let (Some(grain), CompleteAfter::Lag { months, days }) = (kpi.grain, lag) else { return };
+    let Some(reference) = [time_end, as_of].into_iter().flatten().min() else { return };
+    for r in rows.iter_mut() {
+        let Some(period) = parse_period(&r.period) else { continue };
+        let complete_on = grain
+            .shift(period, 1)
+            .and_then(|next| next.pred_opt())
+            .and_then(|last| last.checked_add_months(chrono::Months::new(months)))
+            .and_then(|d| d.checked_add_signed(chrono::Duration::days(days as i64)));
+        // A date beyond the calendar is never reached.
+        r.provisional = complete_on.is_none_or(|d| d > reference);
+    }
+}
+
+/// A derived KPI's period is provisional when any input's is.
+fn inherit_provisional(expr: &DerivedExpr, rows: &mut [ResultRow], done: &HashMap<String, Vec<ResultRow>>) {
+    let mut inputs = vec![];
+    expr.inputs(&mut inputs);
+    let provisional: BTreeSet<Key> = inputs
+        .iter()
+        .flat_map(|id| done.get(id).into_iter().flatten())
+        .filter(|r| r.provisional)
+        .map(|r| key(&r.period, &r.groups))
+        .collect();
+    for r in rows.iter_mut() {
+        r.provisional = provisional.contains(&key(&r.period, &r.groups));
+    }
 }
 
 /// Running totals per group over the filled periods (rows are sorted by period): a period

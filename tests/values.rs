@@ -55,7 +55,8 @@ fn check_rows(case: &str, got: &[Value], want: &[Value], problems: &mut Vec<Stri
 /// matched to a KPI; mismatches go to `problems`.
 fn check_build(as_of: Option<&str>, problems: &mut Vec<String>) -> usize {
     let out = tempfile::tempdir().expect("tempdir");
-    let options = yardstick::Options { as_of: as_of.map(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").expect("date")) };
+    let options =
+        yardstick::Options { as_of: as_of.map(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").expect("date")), ..Default::default() };
     yardstick::build_with(&fixture("values"), Some(out.path()), options).map_err(|f| f.render(false)).expect("fixture builds");
     let results = results_json(out.path());
     let kpis = results["kpis"].as_array().expect("kpis");

@@ -237,6 +237,15 @@ CASES = {
     "p90_hours_to_close": K(f"quantile_cont({HOURS}, 0.9)", where="closed_at IS NOT NULL"),
     "p90_hours_nearest": K(f"quantile_disc({HOURS}, 0.9)", where="closed_at IS NOT NULL"),
     "count_distinct_district_month": K("count(DISTINCT district)", grain="month"),
+    # DISTINCT must survive a measure-level filter, alone and inside ratio / arithmetic.
+    "count_distinct_where_month": K("count(DISTINCT district) FILTER (WHERE priority = 1)", grain="month"),
+    "ratio_distinct_where": K(
+        "CAST(count(DISTINCT district) FILTER (WHERE escalated) AS DOUBLE)"
+        " / NULLIF(CAST(count(DISTINCT district) AS DOUBLE), 0)"
+    ),
+    "distinct_where_minus_distinct": K(
+        "count(DISTINCT status) FILTER (WHERE cost > 10) - count(DISTINCT status)", groups=["district"]
+    ),
     "stddev_cost": K("stddev_samp(cost)"),
     # --- fiscal grains (fiscal year from July 1)
     "count_fiscal_quarter": K("count(*)", grain="fiscal_quarter"),
@@ -797,12 +806,42 @@ def compute_all(con, as_of):
         full = case_of(name)
         add_statuses(full, rows)
         add_comparisons(full, rows)
+        if c["kind"] == "query":
+            flags = provisional_flags(con, full, rows, as_of)
+        else:
+            groups = full["groups"]
+            late = {key_of(r, groups) for i in inputs_of(c["expr"], []) for r in done[i] if r.get("provisional")}
+            flags = [key_of(r, groups) in late for r in rows]
+        rows = [with_provisional(r) if f else r for r, f in zip(rows, flags)]
         done[name], sqls[name] = rows, sql
         return rows
 
     for name in CASES:
         compute(name)
     return done, sqls
+
+
+def provisional_flags(con, c, rows, as_of):
+    """A period is provisional until the data reaches its last day (the fixture's source
+    has no `complete_after`, so the lag is 0): the data ends at the latest day of the KPI's
+    time column in the whole file, or at --as-of when earlier. Ungrained rows never are."""
+    if c["grain"] is None:
+        return [False] * len(rows)
+    (end,) = con.execute(f"SELECT max(CAST({c['time']} AS DATE)) FROM tickets").fetchone()
+    if as_of is not None:
+        end = min(end, date(as_of))
+    return [shift(c["grain"], date(r["period"]), 1) - dt.timedelta(days=1) > end for r in rows]
+
+
+def with_provisional(row):
+    """The row with `provisional: true` after `status`, where yardstick writes it."""
+    out = {}
+    for k, v in row.items():
+        if k == "comparisons":
+            out["provisional"] = True
+        out[k] = v
+    out.setdefault("provisional", True)
+    return out
 
 
 def dumps(out):
