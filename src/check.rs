@@ -82,6 +82,7 @@ pub fn check(config: &Config, files: &[ast::File]) -> Result<(Model, Vec<Diagnos
             title: config.title.clone(),
             calendar: config.calendar.clone(),
             headline_period: config.headline_period,
+            allow_paths: config.allow_paths.clone(),
             sources: config.sources.clone(),
             goals,
             kpis,

@@ -28,6 +28,10 @@ pub struct Config {
     /// (default) or the latest, even if provisional.
     #[serde(default)]
     pub headline_period: HeadlinePeriod,
+    /// Directories outside the project that sources, `holidays_file` and `output` may name
+    /// (absolute, or relative to the project). Anything else outside is refused.
+    #[serde(default)]
+    pub allow_paths: Vec<String>,
     #[serde(default)]
     pub calendar: Calendar,
     #[serde(default)]
@@ -187,7 +191,18 @@ pub struct SourceSpec {
     /// The data lag before a period is complete; later periods are provisional.
     #[serde(default, deserialize_with = "complete_after")]
     pub complete_after: CompleteAfter,
+    /// Years a date or timestamp value may have, `[first, last]` (default 1900-2100):
+    /// a value outside is invalid (a `%Y` that read `24` as the year 24, a typo'd 2300).
+    #[serde(default = "default_valid_years")]
+    pub valid_years: [i32; 2],
     pub columns: IndexMap<String, ColumnSpec>,
+    /// Where `path:` is in yardstick.yaml (set by [`load_config`]), for file errors.
+    #[serde(skip)]
+    pub path_span: Span,
+}
+
+fn default_valid_years() -> [i32; 2] {
+    [1900, 2100]
 }
 
 fn default_delimiter() -> char {
@@ -343,8 +358,18 @@ pub fn load_config(file: FileId, text: &str) -> Result<Config, Diagnostics> {
         Diagnostics::one(d.help("see docs/configuration.md for every key yardstick.yaml accepts"))
     })?;
     config.file = file;
+    for (id, source) in config.sources.iter_mut() {
+        source.path_span = yaml_key_span(file, text, &["sources", id, "path"]);
+    }
     let mut errors = vec![];
     for (id, source) in &config.sources {
+        if source.valid_years[0] > source.valid_years[1] {
+            errors.push(
+                Diagnostic::error("YS0002", format!("source `{id}`: `valid_years` runs backwards"))
+                    .at(yaml_key_span(file, text, &["sources", id, "valid_years"]), "first year after the last")
+                    .help("write `valid_years: [1900, 2100]`: the first and the last year a date may have"),
+            );
+        }
         if !is_identifier(id) {
             errors.push(
                 Diagnostic::error("YS0002", format!("source name `{id}` is not an identifier"))

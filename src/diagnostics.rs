@@ -118,7 +118,9 @@ pub const CODES: &[(&str, &str)] = &[
     ("YS0301", "bad value in a data file"),
     ("YS0302", "column missing from a data file"),
     ("YS0303", "cannot decode a data file"),
+    ("YS0304", "path outside the project"),
     ("YS0400", "query failed"),
+    ("YS0401", "too many periods"),
     ("YS0500", "cannot write the report"),
     // Warnings: the build succeeds, the affected values are flagged.
     ("YS0900", "rows a grained or scoped KPI cannot place in time"),

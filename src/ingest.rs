@@ -18,8 +18,11 @@ use indexmap::IndexMap;
 
 use crate::config::{ColumnSpec, ColumnType, Encoding, OnInvalid, SourceSpec};
 use crate::diagnostics::{Diagnostic, did_you_mean};
+use crate::project::{Confinement, shown_path};
 
 const BATCH_ROWS: usize = 8192;
+/// A quoted CSV value over this many lines is an unclosed quote, not data.
+const MAX_FIELD_LINES: usize = 200;
 /// How many bad values one error message lists before stopping.
 const MAX_REPORTED: usize = 5;
 
@@ -33,27 +36,59 @@ pub struct SourceStats {
     pub invalid_values: IndexMap<String, u64>,
 }
 
-/// The files a source's path or glob names, sorted, relative paths for display.
-pub fn resolve_files(project_dir: &Path, source_id: &str, spec: &SourceSpec) -> Result<Vec<(PathBuf, String)>, Diagnostic> {
+/// The files a source's path or glob names, sorted, with their names relative to the
+/// project directory for display. Each real file is read once, however many paths lead to
+/// it (a symlink loop under `**` would otherwise multiply every count), and only inside the
+/// project (see [`Confinement`]).
+pub fn resolve_files(
+    project_dir: &Path,
+    source_id: &str,
+    spec: &SourceSpec,
+    confine: &Confinement,
+) -> Result<Vec<(PathBuf, String)>, Diagnostic> {
     let pattern = project_dir.join(&spec.path);
     let pattern_text = pattern.to_string_lossy().to_string();
-    let entries = glob::glob(&pattern_text)
-        .map_err(|e| Diagnostic::error("YS0300", format!("source `{source_id}`: bad path pattern `{}`: {e}", spec.path)))?;
-    let mut files: Vec<PathBuf> = entries.filter_map(Result::ok).filter(|p| p.is_file()).collect();
-    files.sort();
-    if files.is_empty() {
-        return Err(Diagnostic::error("YS0300", format!("source `{source_id}`: no file matches `{}`", spec.path)).help(format!(
-            "paths are relative to the project directory ({}); check the name, or run yardstick from elsewhere with `yardstick build <dir>`",
-            project_dir.display()
-        )));
+    let entries = glob::glob(&pattern_text).map_err(|e| {
+        Diagnostic::error("YS0300", format!("source `{source_id}`: bad path pattern `{}`: {e}", spec.path))
+            .at(spec.path_span, "not a valid glob")
+            .help("`*` matches within a name, `**` any number of directories, `?` one character, `[abc]` one of them")
+    })?;
+    let mut candidates: Vec<(PathBuf, String)> =
+        entries.filter_map(Result::ok).filter(|p| p.is_file()).map(|p| (p.clone(), shown_path(&p, project_dir))).collect();
+    // The shortest name of a file wins (`data/permits.csv`, not `data/loop/permits.csv`).
+    candidates.sort_by(|a, b| (a.1.matches('/').count(), &a.1).cmp(&(b.1.matches('/').count(), &b.1)));
+    let mut seen = std::collections::HashSet::new();
+    let mut files = vec![];
+    for (path, shown) in candidates {
+        let real = confine.check(&path).map_err(|why| {
+            let why = if shown == spec.path { why } else { format!("{shown}: {why}") };
+            crate::project::outside_error("path", &spec.path, &why).at(spec.path_span, "outside the project")
+        })?;
+        if seen.insert(real) {
+            files.push((path, shown));
+        }
     }
-    Ok(files
-        .into_iter()
-        .map(|p| {
-            let shown = p.strip_prefix(project_dir).unwrap_or(&p).to_string_lossy().replace('\\', "/");
-            (p, shown)
-        })
-        .collect())
+    files.sort_by(|a, b| a.1.cmp(&b.1));
+    if files.is_empty() {
+        return Err(Diagnostic::error("YS0300", format!("source `{source_id}`: no file matches `{}`", spec.path))
+            .at(spec.path_span, "no such file")
+            .help(missing_file_help(project_dir, &spec.path)));
+    }
+    Ok(files)
+}
+
+/// A near name in the directory the path points into, else where paths are relative to.
+fn missing_file_help(project_dir: &Path, written: &str) -> String {
+    let path = Path::new(written);
+    let (dir, name) = (path.parent().unwrap_or(Path::new("")), path.file_name().map(|n| n.to_string_lossy().to_string()));
+    let listing: Vec<String> = std::fs::read_dir(project_dir.join(dir))
+        .map(|entries| entries.filter_map(Result::ok).map(|e| e.file_name().to_string_lossy().to_string()).collect())
+        .unwrap_or_default();
+    if let Some(near) = name.filter(|n| !n.contains(['*', '?', '['])).and_then(|n| did_you_mean(&n, listing.iter().map(String::as_str))) {
+        let shown = if dir.as_os_str().is_empty() { near } else { format!("{}/{near}", dir.to_string_lossy()) };
+        return format!("did you mean `{shown}`?");
+    }
+    "paths are relative to the directory of yardstick.yaml; check the name (a `**` in a glob also matches no directory at all)".to_string()
 }
 
 /// Read all files of a CSV source into batches of the declared schema.
@@ -307,6 +342,15 @@ fn read_csv_text(
         if record.iter().all(|f| f.trim().is_empty()) {
             continue;
         }
+        // A quoted value over hundreds of lines is a quote that never closed: it swallowed
+        // the rows after it (real multi-line values, such as inspection notes, are short).
+        if let Some(f) = record.iter().find(|f| f.matches('\n').count() >= MAX_FIELD_LINES) {
+            return Err(Diagnostic::error(
+                "YS0301",
+                format!("{shown}:{line}: a quoted value that starts on this line runs over {} lines", f.matches('\n').count() + 1),
+            )
+            .help("a `\"` opens a value that is never closed, so the lines after it are read as part of it: fix the quote in the file"));
+        }
         // A row with more fields than the header (empty trailing cells from Excel aside) or
         // fewer (a truncated line, a quote that swallowed line ends) would shift or lose
         // values: an error, or a counted skip under `on_invalid: skip`.
@@ -339,7 +383,7 @@ fn read_csv_text(
             let value = if is_null(raw, spec) {
                 Value::Null
             } else {
-                match parse_value(raw, cs) {
+                match parse_value(raw, cs).filter(|v| in_valid_years(v, spec.valid_years)) {
                     Some(v) => v,
                     None => {
                         let policy = cs.on_invalid.unwrap_or(spec.on_invalid);
@@ -353,7 +397,7 @@ fn read_csv_text(
                             OnInvalid::Error => {
                                 errors_total += 1;
                                 if hint.is_none() {
-                                    hint = fix_for(raw, name, cs);
+                                    hint = fix_for(raw, name, cs, spec.valid_years);
                                 }
                                 if problems.len() < MAX_REPORTED {
                                     problems.push(format!(
@@ -419,9 +463,36 @@ fn finish_batch(
     RecordBatch::try_new(schema.clone(), arrays).map_err(|e| Diagnostic::error("YS0400", format!("internal error building a batch: {e}")))
 }
 
+/// Microseconds (timestamps) or days (dates) since 1970 of 1 January of `year`.
+fn year_start(year: i32) -> Option<NaiveDateTime> {
+    NaiveDate::from_ymd_opt(year, 1, 1).and_then(|d| d.and_hms_opt(0, 0, 0))
+}
+
+/// Whether a date or timestamp value lies in the source's `valid_years` (other values pass).
+pub fn in_valid_years(v: &Value, years: [i32; 2]) -> bool {
+    let (Some(lo), Some(hi)) = (year_start(years[0]), year_start(years[1].saturating_add(1))) else { return true };
+    match v {
+        Value::Date(d) => (crate::plan::days_since_epoch(lo.date())..crate::plan::days_since_epoch(hi.date())).contains(d),
+        Value::Timestamp(t) => (lo.and_utc().timestamp_micros()..hi.and_utc().timestamp_micros()).contains(t),
+        _ => true,
+    }
+}
+
 /// The fix a bad value most likely needs, when it is recognisable.
-fn fix_for(raw: &str, name: &str, cs: &ColumnSpec) -> Option<String> {
+fn fix_for(raw: &str, name: &str, cs: &ColumnSpec, years: [i32; 2]) -> Option<String> {
     let t = raw.trim();
+    if let Some(v) = parse_value(raw, cs).filter(|v| !in_valid_years(v, years)) {
+        let year = match v {
+            Value::Date(d) => NaiveDate::from_num_days_from_ce_opt(d + 719_163).map(|d| d.format("%Y").to_string()),
+            Value::Timestamp(t) => chrono::DateTime::from_timestamp_micros(t).map(|d| d.format("%Y").to_string()),
+            _ => None,
+        }
+        .unwrap_or_default();
+        return Some(format!(
+            "`{t}` reads as the year {year}, outside the source's `valid_years` {}-{}: for two-digit years use `%y`, not `%Y`, in column `{name}`'s format; or widen `valid_years` on the source",
+            years[0], years[1]
+        ));
+    }
     const NULL_WORDS: &[&str] = &["na", "n/a", "null", "none", "nan", "-", "--", ".", "?", "missing", "#n/a"];
     if NULL_WORDS.contains(&t.to_lowercase().as_str()) {
         return Some(format!("`{t}` looks like a missing value: add `null_values: [\"{t}\"]` to the source"));

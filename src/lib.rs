@@ -92,6 +92,8 @@ pub struct Options {
     pub deny_warnings: bool,
     /// Build even when the project defines no KPI (`build --allow-empty`).
     pub allow_empty: bool,
+    /// Read and write outside the project directory (`--allow-outside`).
+    pub allow_outside: bool,
 }
 
 /// Load, parse, check and plan a project. Reads only the project's text files, no data.
@@ -108,7 +110,7 @@ pub fn compile_with(dir: &Path, options: Options) -> Result<Compiled, Failure> {
     };
     let mut errors = vec![];
     let config = match config::load_config(files.config, &sources.get(files.config).text) {
-        Ok(mut c) => match project::load_holidays(dir, &mut c, files.config, &mut sources) {
+        Ok(mut c) => match project::load_holidays(dir, &mut c, files.config, &mut sources, options.allow_outside) {
             Ok(()) => Some(c),
             Err(d) => {
                 errors.extend(d.0);
@@ -165,11 +167,15 @@ pub fn evaluate_with(dir: &Path, options: Options) -> Result<(Compiled, results:
         );
         return Err(Failure { sources: compiled.sources, diagnostics });
     }
-    let mut output = match run::run(&compiled.model, &compiled.plans, &compiled.accounting, &compiled.dir) {
+    let mut output = match run::run(&compiled.model, &compiled.plans, &compiled.accounting, &compiled.dir, options.allow_outside) {
         Ok(o) => o,
         Err(diagnostics) => return Err(Failure { sources: compiled.sources, diagnostics }),
     };
-    output.rows = series::finish(&compiled.model, std::mem::take(&mut output.rows), &output.data_ends, &output.time_ends, options.as_of);
+    output.rows =
+        match series::finish(&compiled.model, std::mem::take(&mut output.rows), &output.data_ends, &output.time_ends, options.as_of) {
+            Ok(rows) => rows,
+            Err(diagnostics) => return Err(Failure { sources: compiled.sources, diagnostics }),
+        };
     for kpi in &compiled.model.kpis {
         if let Some(counts) = output.accounting.get_mut(&kpi.id) {
             counts.skipped_invalid = kpi.source.as_ref().and_then(|s| output.sources.get(s)).map(|s| s.rows_skipped).unwrap_or(0);
@@ -264,6 +270,16 @@ pub fn build_with(dir: &Path, out: Option<&Path>, options: Options) -> Result<Bu
         return Err(Failure { diagnostics: Diagnostics(compiled.warnings), sources: compiled.sources });
     }
     let out_dir = output_dir(&compiled, out);
+    // `--out` is the command line's own choice; `output:` comes with the definitions.
+    if out.is_none() {
+        let confine = project::Confinement::new(&compiled.dir, &compiled.config.allow_paths, options.allow_outside);
+        if let Err(why) = confine.check_new(&out_dir) {
+            let yaml = compiled.config.file;
+            let span = config::yaml_key_span(yaml, &compiled.sources.get(yaml).text, &["output"]);
+            let d = project::outside_error("output", &compiled.config.output, &why).at(span, "outside the project");
+            return Err(Failure { sources: compiled.sources, diagnostics: d.into() });
+        }
+    }
     match report::write_report(&results, &out_dir) {
         Ok(written) => Ok(Built { compiled, results, written }),
         Err(d) => Err(Failure { sources: compiled.sources, diagnostics: d.into() }),

@@ -52,6 +52,9 @@ enum Command {
         /// Build even when the project defines no KPI (an empty report).
         #[arg(long)]
         allow_empty: bool,
+        /// Let yardstick.yaml name files and directories outside the project directory.
+        #[arg(long)]
+        allow_outside: bool,
     },
     /// Check all definitions statically; reads no data.
     #[command(
@@ -92,8 +95,8 @@ fn main() -> ExitCode {
         ExitCode::from(1)
     };
     match cli.command {
-        Command::Build { dir, out, as_of, strict, allow_empty } => {
-            let options = yardstick::Options { as_of, deny_warnings: strict, allow_empty };
+        Command::Build { dir, out, as_of, strict, allow_empty, allow_outside } => {
+            let options = yardstick::Options { as_of, deny_warnings: strict, allow_empty, allow_outside };
             match yardstick::build_with(&dir, out.as_deref(), options) {
                 Ok(built) => {
                     eprint!("{}", built.compiled.render_warnings(color));

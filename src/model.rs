@@ -13,6 +13,8 @@ pub struct Model {
     pub title: Option<String>,
     pub calendar: Calendar,
     pub headline_period: crate::config::HeadlinePeriod,
+    /// Directories outside the project its files may name (yardstick.yaml `allow_paths`).
+    pub allow_paths: Vec<String>,
     pub sources: IndexMap<String, SourceSpec>,
     pub goals: Vec<GoalInfo>,
     /// In definition order: files sorted by path, then position in file.

@@ -8,6 +8,78 @@ use crate::span::{FileId, SourceMap};
 
 pub const CONFIG_FILE: &str = "yardstick.yaml";
 
+/// Which files a project may read and write: those under its directory, and under the
+/// directories its yardstick.yaml lists in `allow_paths` (or anywhere with
+/// `--allow-outside`). Definitions come from pull requests: `path: /etc/passwd` must not
+/// publish the machine's users in a report.
+#[derive(Debug, Clone)]
+pub struct Confinement {
+    root: PathBuf,
+    allowed: Vec<PathBuf>,
+    anywhere: bool,
+}
+
+impl Confinement {
+    pub fn new(dir: &Path, allow_paths: &[String], anywhere: bool) -> Self {
+        let canonical = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+        Confinement { root: canonical(dir), allowed: allow_paths.iter().map(|a| canonical(&dir.join(a))).collect(), anywhere }
+    }
+
+    /// The file's real path if it may be used, else why not. Symlinks are resolved first, so
+    /// a link inside the project that points outside it is outside.
+    pub fn check(&self, path: &Path) -> Result<PathBuf, String> {
+        let real = std::fs::canonicalize(path).map_err(|e| format!("cannot resolve {}: {e}", path.display()))?;
+        self.check_real(real)
+    }
+
+    /// Like [`Confinement::check`] for a path that may not exist yet (an output directory):
+    /// its nearest existing ancestor is resolved.
+    pub fn check_new(&self, path: &Path) -> Result<PathBuf, String> {
+        let mut existing = path.to_path_buf();
+        let mut rest = vec![];
+        while !existing.exists() {
+            match (existing.file_name().map(|n| n.to_os_string()), existing.parent()) {
+                (Some(name), Some(parent)) => {
+                    rest.push(name);
+                    existing = if parent.as_os_str().is_empty() { PathBuf::from(".") } else { parent.to_path_buf() };
+                }
+                _ => break,
+            }
+        }
+        if rest.iter().any(|n| n == "..") {
+            return Err(format!("{} goes up with `..` below a directory that does not exist", path.display()));
+        }
+        let mut real = std::fs::canonicalize(&existing).map_err(|e| format!("cannot resolve {}: {e}", existing.display()))?;
+        real.extend(rest.iter().rev());
+        self.check_real(real)
+    }
+
+    fn check_real(&self, real: PathBuf) -> Result<PathBuf, String> {
+        if self.anywhere || real.starts_with(&self.root) || self.allowed.iter().any(|a| real.starts_with(a)) {
+            Ok(real)
+        } else {
+            Err(format!("it leads to {}, outside the project directory", real.display()))
+        }
+    }
+}
+
+/// `path` relative to `base` for display, by components (`./city/data/x.csv` and
+/// `city/data/x.csv` both give `data/x.csv`), with `/` separators; the path as given when it
+/// is not below `base`.
+pub fn shown_path(path: &Path, base: &Path) -> String {
+    use std::path::Component;
+    fn parts(p: &Path) -> Vec<Component<'_>> {
+        p.components().filter(|c| !matches!(c, Component::CurDir)).collect()
+    }
+    let (p, b) = (parts(path), parts(base));
+    let rel: Vec<String> = if p.len() >= b.len() && p[..b.len()] == b[..] {
+        p[b.len()..].iter().map(|c| c.as_os_str().to_string_lossy().to_string()).collect()
+    } else {
+        return path.to_string_lossy().replace('\\', "/");
+    };
+    rel.join("/")
+}
+
 /// The raw text of a project, loaded into a source map.
 #[derive(Debug, Clone)]
 pub struct ProjectFiles {
@@ -60,6 +132,13 @@ pub fn load_project(dir: &Path, sources: &mut SourceMap) -> Result<ProjectFiles,
     Ok(ProjectFiles { dir: dir.to_path_buf(), config, kpi_files })
 }
 
+/// YS0304: a path in yardstick.yaml that leads outside the project.
+pub fn outside_error(key: &str, written: &str, why: &str) -> Diagnostic {
+    Diagnostic::error("YS0304", format!("`{key}: {written}` is refused: {why}")).help(
+        "yardstick reads and writes only inside the project directory; to use another directory, list it under `allow_paths:` in yardstick.yaml or pass `--allow-outside` (reviewers: watch such changes)",
+    )
+}
+
 fn collect_kpi_files(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) -> std::io::Result<()> {
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;
@@ -82,11 +161,22 @@ fn collect_kpi_files(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) 
 
 /// Merge `calendar.holidays_file` into `calendar.holidays`. The file is added to the source
 /// map so an error can point at the bad line.
-pub fn load_holidays(dir: &Path, config: &mut crate::config::Config, yaml: FileId, sources: &mut SourceMap) -> Result<(), Diagnostics> {
+pub fn load_holidays(
+    dir: &Path,
+    config: &mut crate::config::Config,
+    yaml: FileId,
+    sources: &mut SourceMap,
+    allow_outside: bool,
+) -> Result<(), Diagnostics> {
     let Some(name) = config.calendar.holidays_file.clone() else { return Ok(()) };
     let path = dir.join(&name);
     let yaml_text = sources.get(yaml).text.clone();
     let key = crate::config::yaml_key_span(yaml, &yaml_text, &["calendar", "holidays_file"]);
+    if path.exists() {
+        if let Err(why) = Confinement::new(dir, &config.allow_paths, allow_outside).check(&path) {
+            return Err(Diagnostics::one(outside_error("holidays_file", &name, &why).at(key, "outside the project")));
+        }
+    }
     let text = std::fs::read_to_string(&path).map_err(|e| {
         Diagnostics::one(
             Diagnostic::error("YS0001", format!("cannot read holidays file {}: {e}", path.display()))

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use indexmap::IndexMap;
 
 use crate::ast::BinaryOp;
@@ -12,8 +12,10 @@ use crate::config::{Calendar, CompleteAfter};
 use crate::model::*;
 use crate::results::{Change, ResultRow, Status, round_value, sort_rows};
 
-/// At most this many periods are filled per KPI (day grain over ~270 years).
-const MAX_PERIODS: usize = 100_000;
+/// At most this many periods per KPI (a day grain over ~100 years), and filled rows (periods
+/// x groups): beyond, a KPI is an error naming it, never a silently cut series.
+pub const MAX_PERIODS: i64 = 40_000;
+pub const MAX_FILLED_ROWS: i64 = 5_000_000;
 
 /// Turn the queries' rows into each KPI's final rows, in model order.
 pub fn finish(
@@ -22,7 +24,8 @@ pub fn finish(
     data_ends: &IndexMap<String, String>,
     time_ends: &IndexMap<String, String>,
     as_of: Option<NaiveDate>,
-) -> IndexMap<String, Vec<ResultRow>> {
+) -> Result<IndexMap<String, Vec<ResultRow>>, crate::diagnostics::Diagnostics> {
+    let mut errors = vec![];
     let mut done: HashMap<String, Vec<ResultRow>> = HashMap::new();
     // Query KPIs first, then derived ones once their inputs are done (check rules out cycles).
     let mut remaining: Vec<&CheckedKpi> = model.kpis.iter().collect();
@@ -41,7 +44,13 @@ pub fn finish(
                 }
             };
             let data_end = data_ends.get(&kpi.id).and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
-            let mut rows = fill(kpi, rows, data_end, as_of, &model.calendar);
+            let mut rows = match fill(kpi, rows, data_end, as_of, &model.calendar) {
+                Ok(rows) => rows,
+                Err(e) => {
+                    errors.push(e);
+                    vec![]
+                }
+            };
             match &kpi.derived {
                 None => {
                     let time_end = time_ends.get(&kpi.id).and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
@@ -65,7 +74,10 @@ pub fn finish(
             break;
         }
     }
-    model.kpis.iter().map(|k| (k.id.clone(), done.remove(&k.id).unwrap_or_default())).collect()
+    if !errors.is_empty() {
+        return Err(crate::diagnostics::Diagnostics(errors));
+    }
+    Ok(model.kpis.iter().map(|k| (k.id.clone(), done.remove(&k.id).unwrap_or_default())).collect())
 }
 
 /// Rows are matched across KPIs and periods by period and group values.
@@ -146,13 +158,13 @@ fn fill(
     data_end: Option<NaiveDate>,
     as_of: Option<NaiveDate>,
     calendar: &Calendar,
-) -> Vec<ResultRow> {
-    let Some(grain) = kpi.grain else { return rows };
+) -> Result<Vec<ResultRow>, crate::diagnostics::Diagnostic> {
+    let Some(grain) = kpi.grain else { return Ok(rows) };
     let dates: Vec<NaiveDate> = rows.iter().filter_map(|r| parse_period(&r.period)).collect();
     let start = kpi.scope.start.map(|d| grain.period_of(d, calendar)).or_else(|| dates.iter().min().copied());
     let cap = [kpi.scope.end, as_of].into_iter().flatten().min().map(|d| grain.period_of(d, calendar));
     let end = cap.or(data_end).or_else(|| dates.iter().max().copied());
-    let (Some(start), Some(end)) = (start, end) else { return rows };
+    let (Some(start), Some(end)) = (start, end) else { return Ok(rows) };
 
     let mut groups: Vec<Vec<(String, serde_json::Value)>> = vec![];
     let mut seen = BTreeSet::new();
@@ -164,10 +176,33 @@ fn fill(
     if kpi.by.is_empty() && groups.is_empty() {
         groups.push(vec![]);
     }
+    // Count before filling: `--as-of 9999-12-31` on a daily KPI must fail at once.
+    let (months, days) = grain.step();
+    let periods = if months > 0 {
+        let m = |d: NaiveDate| d.year() as i64 * 12 + d.month0() as i64;
+        (m(end) - m(start)) / months as i64 + 1
+    } else {
+        (end - start).num_days() / days as i64 + 1
+    };
+    let filled = periods.saturating_mul(groups.len().max(1) as i64);
+    if periods > MAX_PERIODS || filled > MAX_FILLED_ROWS {
+        return Err(crate::diagnostics::Diagnostic::error(
+            "YS0401",
+            format!(
+                "KPI `{}` would have {periods} {} periods from {start} to {end}{}: more than yardstick shows ({MAX_PERIODS} periods, {MAX_FILLED_ROWS} rows)",
+                kpi.id,
+                grain.name(),
+                if groups.len() > 1 { format!(" for {} groups", groups.len()) } else { String::new() }
+            ),
+        )
+        .at(kpi.id_span, "too many periods")
+        .help("limit its rows with a scope (`since 2020-01-01`), use a coarser grain, or check `--as-of` and the dates in the data (a year such as 0024 or 2300 is often a misread date)")
+        .about_kpi(&kpi.id));
+    }
     let mut by_key: HashMap<Key, ResultRow> = rows.into_iter().map(|r| (key(&r.period, &r.groups), r)).collect();
     let mut out = vec![];
     let mut period = start;
-    while period <= end && out.len() < MAX_PERIODS * groups.len().max(1) {
+    while period <= end {
         let p = Some(period.to_string());
         for g in &groups {
             out.push(by_key.remove(&key(&p, g)).unwrap_or_else(|| row(p.clone(), g.clone(), None)));
@@ -178,7 +213,7 @@ fn fill(
         }
     }
     sort_rows(&mut out);
-    out
+    Ok(out)
 }
 
 /// A period is provisional while its data may still be coming in: until the data (the

@@ -5,6 +5,7 @@ mod common;
 mod diagnostics;
 mod docs;
 mod example;
+mod hostile_data;
 mod ingest;
 mod parse;
 mod real_data;

@@ -23,7 +23,9 @@ fn project_on(data: &Path) -> tempfile::TempDir {
     let yaml = std::fs::read_to_string(&yaml_path).expect("yaml");
     assert_eq!(yaml.matches(&format!("path: {DATA_PREFIX}/")).count(), 3, "three sources under {DATA_PREFIX}");
     let data = data.canonicalize().expect("canonical shared/data");
-    std::fs::write(&yaml_path, yaml.replace(DATA_PREFIX, &data.to_string_lossy())).expect("write yaml");
+    // The data lives outside the project: allowed explicitly, as a user would.
+    let yaml = format!("allow_paths: [\"{}\"]\n{}", data.display(), yaml.replace(DATA_PREFIX, &data.to_string_lossy()));
+    std::fs::write(&yaml_path, yaml).expect("write yaml");
     dir
 }
 

@@ -121,7 +121,11 @@ fn statuses_follow_the_target_direction() {
     // Hand-computed: 7 tickets in January 2024, 6 in May (tickets.csv).
     let yaml = std::fs::read_to_string(fixture("values/yardstick.yaml")).expect("yaml");
     let dir = project(
-        &yaml.replace("data/tickets.csv", &fixture("values/data/tickets.csv").to_string_lossy()),
+        &format!(
+            "allow_paths: [\"{}\"]\n{}",
+            fixture("values/data").display(),
+            yaml.replace("data/tickets.csv", &fixture("values/data/tickets.csv").to_string_lossy())
+        ),
         &[(
             "t.kpi",
             r#"goal g "G" {
