@@ -109,6 +109,22 @@ pub fn read_csv_source(
     Ok((batches, stats))
 }
 
+/// One CSV file's bytes into batches of the declared schema (the ingest alone: for tests
+/// and fuzzing, which need no files and no DataFusion).
+pub fn read_csv_bytes(
+    source_id: &str,
+    spec: &SourceSpec,
+    schema: SchemaRef,
+    bytes: &[u8],
+    shown: &str,
+) -> Result<(Vec<RecordBatch>, SourceStats), Diagnostic> {
+    let mut stats = SourceStats { files: vec![shown.to_string()], ..Default::default() };
+    let mut batches = vec![];
+    let text = decode(bytes, spec.encoding, shown, source_id)?;
+    read_csv_text(source_id, spec, &schema, &text, shown, &mut batches, &mut stats)?;
+    Ok((batches, stats))
+}
+
 fn decode(bytes: &[u8], encoding: Encoding, shown: &str, source_id: &str) -> Result<String, Diagnostic> {
     match encoding {
         Encoding::Utf8 => {
