@@ -8,4 +8,5 @@ mod example;
 mod ingest;
 mod parse;
 mod real_data;
+mod report_output;
 mod values;

@@ -1,0 +1,259 @@
+//! Results -> a self-contained static report (`index.html`: inline CSS and SVG, no network,
+//! no JavaScript, a Content-Security-Policy that forbids loading anything) and
+//! `results.json`. Output is deterministic: same results, same bytes.
+//!
+//! - `mod.rs`: rendering (template, views of KPIs, how values are written, escaping);
+//! - [`svg`]: the trend charts, laid out from the measured width of their labels;
+//! - [`output`]: writing the files: a whole new report directory swapped in for the old one,
+//!   a manifest of what yardstick wrote, and a refusal to touch anything else.
+
+pub mod output;
+pub mod svg;
+
+use minijinja::{Environment, Value, context};
+
+pub use self::output::{MANIFEST, write_report};
+use crate::diagnostics::Diagnostic;
+use crate::results::{KpiResult, Results, Status};
+
+const TEMPLATE: &str = include_str!("../templates/report.html");
+
+/// Render results.json text.
+pub fn results_json(results: &Results) -> Result<String, Diagnostic> {
+    let mut s = serde_json::to_string_pretty(results).map_err(|e| Diagnostic::error("YS0500", format!("cannot serialise results: {e}")))?;
+    s.push('\n');
+    Ok(s)
+}
+
+/// Render index.html text.
+pub fn render_html(results: &Results) -> Result<String, Diagnostic> {
+    let mut env = Environment::new();
+    env.add_filter("fmt_value", |v: Option<f64>, unit: String| format_value(v, &unit));
+    env.add_filter("status_label", |s: String| status_label(&s).to_string());
+    // Escape only what HTML needs (& < > " '): minijinja's default also escapes `/`, which
+    // makes paths and SQL in the page source hard to read and grep.
+    env.set_formatter(|out, state, value| match value.as_str() {
+        Some(s) if !value.is_safe() && state.auto_escape() != minijinja::AutoEscape::None => {
+            out.write_str(&html_escape(s)).map_err(|_| minijinja::Error::new(minijinja::ErrorKind::WriteFailure, "cannot write the report"))
+        }
+        _ => minijinja::escape_formatter(out, state, value),
+    });
+    env.add_template("report.html", TEMPLATE).map_err(|e| Diagnostic::error("YS0500", format!("report template: {e}")))?;
+    let tmpl = env.get_template("report.html").map_err(|e| Diagnostic::error("YS0500", e.to_string()))?;
+    let kpis: Vec<Value> = results.kpis.iter().map(kpi_view).collect();
+    let counts = count_statuses(results);
+    tmpl.render(context! {
+        r => results,
+        kpis => kpis,
+        counts => counts,
+    })
+    .map_err(|e| Diagnostic::error("YS0500", format!("cannot render the report: {e}")))
+}
+
+fn count_statuses(results: &Results) -> Value {
+    let (mut on, mut near, mut off, mut none, mut untargeted) = (0, 0, 0, 0, 0);
+    for k in &results.kpis {
+        match headline(k).map(|(_, s)| s).unwrap_or(Status::NoData) {
+            Status::OnTrack => on += 1,
+            Status::NearTarget => near += 1,
+            Status::OffTrack => off += 1,
+            Status::NoData => none += 1,
+            Status::NoTarget => untargeted += 1,
+        }
+    }
+    context! { on_track => on, near_target => near, off_track => off, no_data => none, no_target => untargeted, total => results.kpis.len() }
+}
+
+/// The period a KPI's headline shows: the latest with any value (a trailing empty period,
+/// such as the current month before its data arrives, would say nothing).
+fn headline_period(k: &KpiResult) -> Option<Option<String>> {
+    k.rows.iter().rev().find(|r| r.value.is_some()).or(k.rows.last()).map(|r| r.period.clone())
+}
+
+fn is_judged(s: Status) -> bool {
+    matches!(s, Status::OnTrack | Status::NearTarget | Status::OffTrack)
+}
+
+/// The headline period's value and status (for KPIs with groups: the worst status of the
+/// groups judged, and no single value).
+fn headline(k: &KpiResult) -> Option<(Option<f64>, Status)> {
+    let last_period = headline_period(k)?;
+    let latest: Vec<_> = k.rows.iter().filter(|r| r.period == last_period).collect();
+    if k.by.is_empty() {
+        return latest.first().map(|r| (r.value, r.status));
+    }
+    let judged: Vec<_> = latest.iter().filter(|r| is_judged(r.status)).collect();
+    if judged.is_empty() {
+        return Some((None, if latest.iter().any(|r| r.value.is_some()) { Status::NoTarget } else { Status::NoData }));
+    }
+    let worst = if judged.iter().any(|r| r.status == Status::OffTrack) {
+        Status::OffTrack
+    } else if judged.iter().any(|r| r.status == Status::NearTarget) {
+        Status::NearTarget
+    } else {
+        Status::OnTrack
+    };
+    Some((None, worst))
+}
+
+fn kpi_view(k: &KpiResult) -> Value {
+    let (value, status) = headline(k).unwrap_or((None, Status::NoData));
+    let last_period = headline_period(k).flatten();
+    let latest_rows: Vec<&crate::results::ResultRow> = k.rows.iter().filter(|r| r.period == last_period).collect();
+    let groups_on_track = latest_rows.iter().filter(|r| r.status == Status::OnTrack).count();
+    let groups_judged = latest_rows.iter().filter(|r| is_judged(r.status)).count();
+    let comparisons: Vec<Value> = if k.by.is_empty() {
+        latest_rows
+            .first()
+            .map(|r| {
+                r.comparisons
+                    .iter()
+                    .map(|(name, c)| {
+                        context! {
+                            name => name.replace('_', " "),
+                            value => format_value(c.value, &k.unit),
+                            change => format_change(c.change, &k.unit),
+                            relative => c.relative_change.map(|r| format!("{}{}%", if r > 0.0 { "+" } else { "" }, trim_number(r * 100.0, 1))),
+                            improved => c.improved,
+                        }
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    } else {
+        vec![]
+    };
+    context! {
+        k => k,
+        value => value,
+        status => status.name(),
+        last_period => last_period,
+        latest_rows => latest_rows,
+        groups_on_track => groups_on_track,
+        groups_judged => groups_judged,
+        comparisons => comparisons,
+        target_now => latest_rows.first().and_then(|r| r.target).map(|t| format_value(Some(t), &k.unit)),
+        chart => Value::from_safe_string(svg::trend_svg(k)),
+    }
+}
+
+fn status_label(s: &str) -> &'static str {
+    match s {
+        "on_track" => "On track",
+        "off_track" => "Off track",
+        "near_target" => "Near target",
+        "no_data" => "No data",
+        _ => "No target",
+    }
+}
+
+/// Human formatting of a value in its unit.
+pub fn format_value(v: Option<f64>, unit: &str) -> String {
+    match v {
+        Some(v) => {
+            let (number, suffix) = value_parts(v, unit);
+            number + &suffix
+        }
+        None => "–".to_string(),
+    }
+}
+
+/// A value as its number and its unit's suffix (`"1,204"` + `""`, `"91.6"` + `"%"`,
+/// `"1731.29"` + `" USD"`): a chart whose labels would be too wide with the unit writes the
+/// unit once and the numbers alone.
+pub(crate) fn value_parts(v: f64, unit: &str) -> (String, String) {
+    match unit {
+        "percent" => (trim_number(v * 100.0, 1), "%".into()),
+        "count" => (group_thousands(v), String::new()),
+        "seconds" => (trim_number(v, 1), " s".into()),
+        "minutes" => (trim_number(v, 1), " min".into()),
+        "hours" => (trim_number(v, 1), " h".into()),
+        "days" => (trim_number(v, 1), " days".into()),
+        "business days" => (trim_number(v, 1), " business days".into()),
+        "number" => (trim_number(v, 2), String::new()),
+        other => (trim_number(v, 2), format!(" {other}")),
+    }
+}
+
+/// A change in a KPI's unit: percentages change in percentage points.
+fn format_change(d: Option<f64>, unit: &str) -> String {
+    let Some(d) = d else { return "–".to_string() };
+    let sign = if d > 0.0 { "+" } else { "" };
+    match unit {
+        "percent" => format!("{sign}{} pp", trim_number(d * 100.0, 1)),
+        _ => format!("{sign}{}", format_value(Some(d), unit)),
+    }
+}
+
+/// Values from 1e15 on are written in scientific notation: past that, whole numbers with
+/// separators are longer than anyone reads, and f64 has no more exact digits.
+const SCIENTIFIC_FROM: f64 = 1e15;
+
+/// A number with up to `decimals` decimals, trailing zeros dropped; from 10,000 on a whole
+/// number with separators. A value that is not zero is never written as `0`: a small one
+/// gets two significant digits (`0.00012`).
+fn trim_number(v: f64, decimals: usize) -> String {
+    if !v.is_finite() || v.abs() >= 10000.0 {
+        return group_thousands(v);
+    }
+    let mut decimals = decimals;
+    if v != 0.0 && v.abs() < 0.5 * 10f64.powi(-(decimals as i32)) {
+        // -log10(0.000123) = 3.9: the first significant digit is the 4th decimal.
+        decimals = ((-v.abs().log10()).ceil() as usize + 1).min(20);
+    }
+    let s = format!("{v:.decimals$}");
+    let s = if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_string() } else { s };
+    if s == "-0" { "0".to_string() } else { s }
+}
+
+/// A whole number with thousands separators (`604,474`); from 1e15 on, scientific
+/// (`1.23e21`). Never through an integer type, which would saturate.
+fn group_thousands(v: f64) -> String {
+    if !v.is_finite() {
+        return v.to_string();
+    }
+    if v.abs() >= SCIENTIFIC_FROM {
+        let s = format!("{v:.2e}");
+        let (mantissa, exp) = s.split_once('e').unwrap_or((&s, "0"));
+        let mantissa = if mantissa.contains('.') { mantissa.trim_end_matches('0').trim_end_matches('.') } else { mantissa };
+        return format!("{mantissa}e{exp}");
+    }
+    let rounded = format!("{:.0}", v.abs());
+    let negative = v < 0.0 && rounded != "0";
+    let mut out = String::new();
+    for (i, c) in rounded.chars().enumerate() {
+        if i > 0 && (rounded.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if negative { format!("-{out}") } else { out }
+}
+
+pub(crate) fn display_json(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::Null => "(none)".into(),
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Escape text for HTML (element content and quoted attribute values): `& < > " '`.
+/// Control characters other than tab, newline and carriage return, which HTML does not allow
+/// in text, become U+FFFD.
+pub(crate) fn html_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            '\t' | '\n' | '\r' => out.push(c),
+            c if c.is_control() => out.push('\u{fffd}'),
+            c => out.push(c),
+        }
+    }
+    out
+}
