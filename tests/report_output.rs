@@ -292,6 +292,14 @@ fn rebuilds_keep_a_manifest_and_an_empty_directory_is_used() {
     assert_eq!(listed, ["results.json", "index.html"]);
     yardstick::report::write_report(&new, out.path()).expect("rebuild");
     assert_eq!(names(out.path()), [".yardstick-manifest", "index.html", "results.json"]);
+    // While another build holds the report's manifest, a second one stops and changes nothing.
+    let before = snapshot(out.path());
+    let held = std::fs::File::open(out.path().join(yardstick::report::MANIFEST)).expect("manifest");
+    held.lock().expect("lock");
+    assert!(refused(&new, out.path()).contains("another yardstick build is writing"));
+    assert!(snapshot(out.path()) == before);
+    drop(held);
+    yardstick::report::write_report(&new, out.path()).expect("after the other build");
 }
 
 fn refused(results: &yardstick::results::Results, out: &Path) -> String {
