@@ -9,5 +9,6 @@ mod hostile_data;
 mod ingest;
 mod parse;
 mod real_data;
+mod report_output;
 mod trust;
 mod values;

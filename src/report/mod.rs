@@ -1,17 +1,23 @@
 //! Results -> a self-contained static report (`index.html`: inline CSS and SVG, no network,
-//! no JavaScript) and `results.json`. Output is deterministic: same results, same bytes.
-//! Files are written to a temporary name and renamed, so a failed build never leaves a
-//! half-written report behind.
+//! no JavaScript, a Content-Security-Policy that forbids loading anything) and
+//! `results.json`. Output is deterministic: same results, same bytes.
+//!
+//! - `mod.rs`: rendering (template, views of KPIs, how values are written, escaping);
+//! - [`svg`]: the trend charts, laid out from the measured width of their labels;
+//! - [`output`]: writing the files: a whole new report directory swapped in for the old one,
+//!   a manifest of what yardstick wrote, and a refusal to touch anything else.
 
-use std::path::{Path, PathBuf};
+pub mod output;
+pub mod svg;
 
 use minijinja::{Environment, Value, context};
 
+pub use self::output::{MANIFEST, write_report};
 use crate::config::HeadlinePeriod;
 use crate::diagnostics::Diagnostic;
 use crate::results::{KpiResult, Results, Status};
 
-const TEMPLATE: &str = include_str!("templates/report.html");
+const TEMPLATE: &str = include_str!("../templates/report.html");
 
 /// Render results.json text.
 pub fn results_json(results: &Results) -> Result<String, Diagnostic> {
@@ -28,9 +34,9 @@ pub fn render_html(results: &Results) -> Result<String, Diagnostic> {
     // Escape only what HTML needs (& < > " '): minijinja's default also escapes `/`, which
     // makes paths and SQL in the page source hard to read and grep.
     env.set_formatter(|out, state, value| match value.as_str() {
-        Some(s) if !value.is_safe() && state.auto_escape() != minijinja::AutoEscape::None => out
-            .write_str(&html_escape(s).replace('\'', "&#39;"))
-            .map_err(|_| minijinja::Error::new(minijinja::ErrorKind::WriteFailure, "cannot write the report")),
+        Some(s) if !value.is_safe() && state.auto_escape() != minijinja::AutoEscape::None => {
+            out.write_str(&html_escape(s)).map_err(|_| minijinja::Error::new(minijinja::ErrorKind::WriteFailure, "cannot write the report"))
+        }
         _ => minijinja::escape_formatter(out, state, value),
     });
     env.add_template("report.html", TEMPLATE).map_err(|e| Diagnostic::error("YS0500", format!("report template: {e}")))?;
@@ -43,30 +49,6 @@ pub fn render_html(results: &Results) -> Result<String, Diagnostic> {
         counts => counts,
     })
     .map_err(|e| Diagnostic::error("YS0500", format!("cannot render the report: {e}")))
-}
-
-/// Write index.html and results.json into `out_dir`, each atomically.
-pub fn write_report(results: &Results, out_dir: &Path) -> Result<Vec<PathBuf>, Diagnostic> {
-    let json = results_json(results)?;
-    let html = render_html(results)?;
-    std::fs::create_dir_all(out_dir).map_err(|e| Diagnostic::error("YS0500", format!("cannot create {}: {e}", out_dir.display())))?;
-    let mut written = vec![];
-    for (name, text) in [("results.json", json), ("index.html", html)] {
-        let path = out_dir.join(name);
-        write_atomic(&path, text.as_bytes())?;
-        written.push(path);
-    }
-    Ok(written)
-}
-
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Diagnostic> {
-    let tmp = path.with_extension(format!("{}.tmp", path.extension().and_then(|e| e.to_str()).unwrap_or("")));
-    let fail = |e: std::io::Error| Diagnostic::error("YS0500", format!("cannot write {}: {e}", path.display()));
-    std::fs::write(&tmp, bytes).map_err(fail)?;
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        fail(e)
-    })
 }
 
 fn count_statuses(results: &Results) -> Value {
@@ -194,7 +176,7 @@ fn kpi_view(k: &KpiResult, results: &Results) -> Value {
         groups_judged => groups_judged,
         comparisons => comparisons,
         target_now => latest_rows.first().and_then(|r| r.target).map(|t| format_value(Some(t), &k.unit)),
-        chart => Value::from_safe_string(trend_svg(k)),
+        chart => Value::from_safe_string(svg::trend_svg(k)),
     }
 }
 
@@ -210,17 +192,29 @@ fn status_label(s: &str) -> &'static str {
 
 /// Human formatting of a value in its unit.
 pub fn format_value(v: Option<f64>, unit: &str) -> String {
-    let Some(v) = v else { return "–".to_string() };
+    match v {
+        Some(v) => {
+            let (number, suffix) = value_parts(v, unit);
+            number + &suffix
+        }
+        None => "–".to_string(),
+    }
+}
+
+/// A value as its number and its unit's suffix (`"1,204"` + `""`, `"91.6"` + `"%"`,
+/// `"1731.29"` + `" USD"`): a chart whose labels would be too wide with the unit writes the
+/// unit once and the numbers alone.
+pub(crate) fn value_parts(v: f64, unit: &str) -> (String, String) {
     match unit {
-        "percent" => format!("{}%", trim_number(v * 100.0, 1)),
-        "count" => group_thousands(v),
-        "seconds" => format!("{} s", trim_number(v, 1)),
-        "minutes" => format!("{} min", trim_number(v, 1)),
-        "hours" => format!("{} h", trim_number(v, 1)),
-        "days" => format!("{} days", trim_number(v, 1)),
-        "business days" => format!("{} business days", trim_number(v, 1)),
-        "number" => trim_number(v, 2),
-        other => format!("{} {other}", trim_number(v, 2)),
+        "percent" => (trim_number(v * 100.0, 1), "%".into()),
+        "count" => (group_thousands(v), String::new()),
+        "seconds" => (trim_number(v, 1), " s".into()),
+        "minutes" => (trim_number(v, 1), " min".into()),
+        "hours" => (trim_number(v, 1), " h".into()),
+        "days" => (trim_number(v, 1), " days".into()),
+        "business days" => (trim_number(v, 1), " business days".into()),
+        "number" => (trim_number(v, 2), String::new()),
+        other => (trim_number(v, 2), format!(" {other}")),
     }
 }
 
@@ -234,159 +228,52 @@ fn format_change(d: Option<f64>, unit: &str) -> String {
     }
 }
 
+/// Values from 1e15 on are written in scientific notation: past that, whole numbers with
+/// separators are longer than anyone reads, and f64 has no more exact digits.
+const SCIENTIFIC_FROM: f64 = 1e15;
+
+/// A number with up to `decimals` decimals, trailing zeros dropped; from 10,000 on a whole
+/// number with separators. A value that is not zero is never written as `0`: a small one
+/// gets two significant digits (`0.00012`).
 fn trim_number(v: f64, decimals: usize) -> String {
-    if v.abs() >= 10000.0 {
+    if !v.is_finite() || v.abs() >= 10000.0 {
         return group_thousands(v);
     }
+    let mut decimals = decimals;
+    if v != 0.0 && v.abs() < 0.5 * 10f64.powi(-(decimals as i32)) {
+        // -log10(0.000123) = 3.9: the first significant digit is the 4th decimal.
+        decimals = ((-v.abs().log10()).ceil() as usize + 1).min(20);
+    }
     let s = format!("{v:.decimals$}");
-    if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_string() } else { s }
+    let s = if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_string() } else { s };
+    if s == "-0" { "0".to_string() } else { s }
 }
 
+/// A whole number with thousands separators (`604,474`); from 1e15 on, scientific
+/// (`1.23e21`). Never through an integer type, which would saturate.
 fn group_thousands(v: f64) -> String {
-    let r = v.round() as i64;
-    let digits = r.unsigned_abs().to_string();
+    if !v.is_finite() {
+        return v.to_string();
+    }
+    if v.abs() >= SCIENTIFIC_FROM {
+        let s = format!("{v:.2e}");
+        let (mantissa, exp) = s.split_once('e').unwrap_or((&s, "0"));
+        let mantissa = if mantissa.contains('.') { mantissa.trim_end_matches('0').trim_end_matches('.') } else { mantissa };
+        return format!("{mantissa}e{exp}");
+    }
+    let rounded = format!("{:.0}", v.abs());
+    let negative = v < 0.0 && rounded != "0";
     let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+    for (i, c) in rounded.chars().enumerate() {
+        if i > 0 && (rounded.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
     }
-    if r < 0 { format!("-{out}") } else { out }
+    if negative { format!("-{out}") } else { out }
 }
 
-const PALETTE: [&str; 8] = ["#1f5fa8", "#c2541b", "#2e8540", "#7a3e9d", "#b8860b", "#008b8b", "#a83248", "#555555"];
-
-/// An inline SVG line chart of the KPI over periods (one line per group, up to 8), with the
-/// target as a dashed line. Text alternatives are in the table below it.
-fn trend_svg(k: &KpiResult) -> String {
-    let periods: Vec<&str> = {
-        let mut p: Vec<&str> = k.rows.iter().filter_map(|r| r.period.as_deref()).collect();
-        p.dedup();
-        p
-    };
-    if periods.len() < 2 {
-        return String::new();
-    }
-    let mut series: Vec<(String, Vec<Option<f64>>)> = vec![];
-    for row in &k.rows {
-        let name = row.groups.iter().map(|(_, v)| display_json(v)).collect::<Vec<_>>().join(" / ");
-        let idx = match series.iter().position(|(n, _)| *n == name) {
-            Some(i) => i,
-            None => {
-                series.push((name, vec![None; periods.len()]));
-                series.len() - 1
-            }
-        };
-        if let Some(p) = row.period.as_deref().and_then(|p| periods.iter().position(|x| *x == p)) {
-            series[idx].1[p] = row.value;
-        }
-    }
-    // Series keep the rows' order (groups sorted, nulls last), as the tables do.
-    let shown = &series[..series.len().min(PALETTE.len())];
-    let mut values: Vec<f64> = shown.iter().flat_map(|(_, v)| v.iter().flatten().copied()).collect();
-    // The threshold per period (it moves along a trajectory or a schedule), from the
-    // first group that has one.
-    let targets: Vec<Option<f64>> = periods
-        .iter()
-        .map(|p| k.rows.iter().find(|r| r.period.as_deref() == Some(*p) && r.target.is_some()).and_then(|r| r.target))
-        .collect();
-    values.extend(targets.iter().flatten());
-    let band = k.target.as_ref().and_then(|t| Some((t.low?, t.high?)));
-    if let Some((l, h)) = band {
-        values.extend([l, h]);
-    }
-    if values.is_empty() {
-        return String::new();
-    }
-    let (mut lo, mut hi) = values.iter().fold((f64::MAX, f64::MIN), |(l, h), v| (l.min(*v), h.max(*v)));
-    if (hi - lo).abs() < 1e-12 {
-        lo -= 1.0;
-        hi += 1.0;
-    }
-    let pad = (hi - lo) * 0.08;
-    let (lo, hi) = (lo - pad, hi + pad);
-    let (w, h, left, right, top, bottom) = (640.0, 200.0, 56.0, 12.0, 10.0, 28.0);
-    let x = |i: usize| left + (w - left - right) * i as f64 / (periods.len() - 1) as f64;
-    let y = |v: f64| top + (h - top - bottom) * (1.0 - (v - lo) / (hi - lo));
-    let mut svg = format!(
-        "<svg class=\"chart\" viewBox=\"0 0 {w} {h}\" role=\"img\" aria-label=\"Trend of {} by period\" xmlns=\"http://www.w3.org/2000/svg\">",
-        html_escape(&k.title)
-    );
-    for frac in [0.0, 0.5, 1.0] {
-        let v = lo + (hi - lo) * frac;
-        svg.push_str(&format!(
-            "<line x1=\"{left}\" x2=\"{}\" y1=\"{:.1}\" y2=\"{:.1}\" class=\"grid\"/><text x=\"{}\" y=\"{:.1}\" class=\"axis\" text-anchor=\"end\">{}</text>",
-            w - right, y(v), y(v), left - 4.0, y(v) + 4.0, html_escape(&format_value(Some(v), &k.unit))
-        ));
-    }
-    for (i, p) in [(0, periods[0]), (periods.len() - 1, periods[periods.len() - 1])] {
-        let anchor = if i == 0 { "start" } else { "end" };
-        svg.push_str(&format!("<text x=\"{:.1}\" y=\"{}\" class=\"axis\" text-anchor=\"{anchor}\">{p}</text>", x(i), h - 8.0));
-    }
-    if let Some(t) = &k.target {
-        let label = |svg: &mut String, v: f64| {
-            svg.push_str(&format!(
-                "<text x=\"{}\" y=\"{:.1}\" class=\"axis\" text-anchor=\"end\">target {}</text>",
-                w - right,
-                y(v) - 4.0,
-                html_escape(&t.text)
-            ))
-        };
-        if let Some((l, h)) = band {
-            for v in [l, h] {
-                svg.push_str(&format!("<line x1=\"{left}\" x2=\"{}\" y1=\"{:.1}\" y2=\"{:.1}\" class=\"target\"/>", w - right, y(v), y(v)));
-            }
-            label(&mut svg, h);
-        } else {
-            let d = polyline(&targets, &x, &y);
-            if !d.is_empty() {
-                svg.push_str(&format!("<path d=\"{d}\" fill=\"none\" class=\"target\"/>"));
-            }
-            if let Some(last) = targets.iter().rev().flatten().next() {
-                label(&mut svg, *last);
-            }
-        }
-    }
-    for (si, (_, vals)) in shown.iter().enumerate() {
-        let d = polyline(vals, &x, &y);
-        svg.push_str(&format!("<path d=\"{d}\" fill=\"none\" stroke=\"{}\" stroke-width=\"2\"/>", PALETTE[si]));
-    }
-    svg.push_str("</svg>");
-    if shown.len() > 1 || !k.by.is_empty() {
-        svg.push_str("<p class=\"legend\">");
-        for (si, (name, _)) in shown.iter().enumerate() {
-            svg.push_str(&format!(
-                "<span><i style=\"background:{}\"></i>{}</span>",
-                PALETTE[si],
-                html_escape(if name.is_empty() { "(all)" } else { name })
-            ));
-        }
-        if series.len() > shown.len() {
-            svg.push_str(&format!("<span>and {} more in the table</span>", series.len() - shown.len()));
-        }
-        svg.push_str("</p>");
-    }
-    svg
-}
-
-/// SVG path data through the points that have a value; gaps lift the pen.
-fn polyline(values: &[Option<f64>], x: &dyn Fn(usize) -> f64, y: &dyn Fn(f64) -> f64) -> String {
-    let mut d = String::new();
-    let mut pen_down = false;
-    for (i, v) in values.iter().enumerate() {
-        match v {
-            Some(v) => {
-                d.push_str(&format!("{}{:.1},{:.1} ", if pen_down { "L" } else { "M" }, x(i), y(*v)));
-                pen_down = true;
-            }
-            None => pen_down = false,
-        }
-    }
-    d.trim_end().to_string()
-}
-
-fn display_json(v: &serde_json::Value) -> String {
+pub(crate) fn display_json(v: &serde_json::Value) -> String {
     match v {
         serde_json::Value::Null => "(none)".into(),
         serde_json::Value::String(s) => s.clone(),
@@ -394,6 +281,22 @@ fn display_json(v: &serde_json::Value) -> String {
     }
 }
 
-fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+/// Escape text for HTML (element content and quoted attribute values): `& < > " '`.
+/// Control characters other than tab, newline and carriage return, which HTML does not allow
+/// in text, become U+FFFD.
+pub(crate) fn html_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            '\t' | '\n' | '\r' => out.push(c),
+            c if c.is_control() => out.push('\u{fffd}'),
+            c => out.push(c),
+        }
+    }
+    out
 }

@@ -1,0 +1,281 @@
+//! The trend chart of a KPI: an inline SVG line chart, one line per group (up to 8), the
+//! target dashed. Text is laid out from its estimated width ([`text_width`]), so no label is
+//! ever cut by the edge of the drawing: the left margin grows with the widest axis label, and
+//! a long target label is wrapped inside the plot. Only the unit caption, which is a title
+//! and never a number, may be shortened with an ellipsis.
+
+use crate::report::{display_json, html_escape, value_parts};
+use crate::results::KpiResult;
+
+const PALETTE: [&str; 8] = ["#1f5fa8", "#c2541b", "#2e8540", "#7a3e9d", "#b8860b", "#008b8b", "#a83248", "#555555"];
+
+/// The font size of chart text, in viewBox units: must match `.chart .axis` in
+/// `templates/report.html` (a test checks it).
+pub const FONT_SIZE: f64 = 11.0;
+/// How far text reaches above its baseline and below it, in ems (DejaVu Sans, the tallest
+/// common sans-serif: 0.93 and 0.24).
+pub const ASCENT: f64 = 0.95;
+pub const DESCENT: f64 = 0.25;
+
+const WIDTH: f64 = 640.0;
+const HEIGHT: f64 = 200.0;
+const RIGHT: f64 = 12.0;
+const BOTTOM: f64 = 28.0;
+const TOP: f64 = 10.0;
+/// Space between an axis label and the plot, and the least space left at the drawing's edge.
+const GAP: f64 = 4.0;
+const EDGE: f64 = 2.0;
+const MIN_LEFT: f64 = 40.0;
+/// Axis labels wider than this leave out their unit, which is written once above them.
+const MAX_LEFT: f64 = WIDTH * 0.4;
+const LINE: f64 = FONT_SIZE * 1.25;
+
+/// Width of one character in ems: a conservative table (at least the advance width in DejaVu
+/// Sans, the widest of the usual sans-serif fonts, plus a few percent), so an estimate is
+/// never shorter than the text drawn.
+fn char_width(c: char) -> f64 {
+    match c {
+        '0'..='9' | '$' | '{' | '}' | '_' => 0.66,
+        ' ' => 0.34,
+        '.' | ',' | ':' | ';' | '\'' | '|' | '!' | 'i' | 'j' | 'l' | 'I' | '/' | '\\' => 0.36,
+        '-' | 'f' | 't' | 'r' | '(' | ')' | '[' | ']' | '"' | '`' | 'J' => 0.44,
+        '%' => 1.0,
+        '@' => 1.05,
+        'm' | 'M' | 'W' => 1.04,
+        'w' => 0.86,
+        '+' | '<' | '>' | '=' | '~' | '^' | '#' => 0.88,
+        'a'..='z' => 0.67,
+        'A'..='Z' => 0.83,
+        c if c.is_ascii() => 0.88,
+        // Symbols and emoji are drawn wider than letters.
+        '\u{2600}'..='\u{27bf}' | '\u{1f000}'..='\u{1faff}' => 1.3,
+        _ => 1.05,
+    }
+}
+
+/// Estimated width of `text` drawn at `font_size` (conservative: see [`char_width`]).
+pub fn text_width(text: &str, font_size: f64) -> f64 {
+    text.chars().map(char_width).sum::<f64>() * font_size
+}
+
+/// `text` shortened with an ellipsis to fit `width` (for titles only, never for numbers).
+fn fit_title(text: &str, width: f64) -> String {
+    if text_width(text, FONT_SIZE) <= width {
+        return text.to_string();
+    }
+    let mut out = String::new();
+    for c in text.chars() {
+        if text_width(&out, FONT_SIZE) + text_width(&format!("{c}…"), FONT_SIZE) > width {
+            break;
+        }
+        out.push(c);
+    }
+    format!("{}…", out.trim_end())
+}
+
+/// Lines of at most `width`, broken at spaces; a word longer than a line is broken between
+/// characters (nothing is left out).
+fn wrap(text: &str, width: f64) -> Vec<String> {
+    let mut lines: Vec<String> = vec![];
+    let mut line = String::new();
+    for word in text.split(' ').filter(|w| !w.is_empty()) {
+        let joined = if line.is_empty() { word.to_string() } else { format!("{line} {word}") };
+        if text_width(&joined, FONT_SIZE) <= width {
+            line = joined;
+            continue;
+        }
+        if !line.is_empty() {
+            lines.push(std::mem::take(&mut line));
+        }
+        for c in word.chars() {
+            if !line.is_empty() && text_width(&format!("{line}{c}"), FONT_SIZE) > width {
+                lines.push(std::mem::take(&mut line));
+            }
+            line.push(c);
+        }
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
+/// One `<text>` element; `x`, `y` (the baseline) in viewBox units.
+fn text(svg: &mut String, x: f64, y: f64, anchor: &str, class: &str, content: &str) {
+    svg.push_str(&format!("<text x=\"{x:.1}\" y=\"{y:.1}\" class=\"{class}\" text-anchor=\"{anchor}\">{}</text>", html_escape(content)));
+}
+
+/// An inline SVG line chart of the KPI over periods (one line per group, up to 8), with the
+/// target as a dashed line. Text alternatives are in the table below it.
+pub(crate) fn trend_svg(k: &KpiResult) -> String {
+    let periods: Vec<&str> = {
+        let mut p: Vec<&str> = k.rows.iter().filter_map(|r| r.period.as_deref()).collect();
+        p.dedup();
+        p
+    };
+    if periods.len() < 2 {
+        return String::new();
+    }
+    let mut series: Vec<(String, Vec<Option<f64>>)> = vec![];
+    for row in &k.rows {
+        let name = row.groups.iter().map(|(_, v)| display_json(v)).collect::<Vec<_>>().join(" / ");
+        let idx = match series.iter().position(|(n, _)| *n == name) {
+            Some(i) => i,
+            None => {
+                series.push((name, vec![None; periods.len()]));
+                series.len() - 1
+            }
+        };
+        if let Some(p) = row.period.as_deref().and_then(|p| periods.iter().position(|x| *x == p)) {
+            series[idx].1[p] = row.value;
+        }
+    }
+    // Series keep the rows' order (groups sorted, nulls last), as the tables do.
+    let shown = &series[..series.len().min(PALETTE.len())];
+    let mut values: Vec<f64> = shown.iter().flat_map(|(_, v)| v.iter().flatten().copied()).collect();
+    // The threshold per period (it moves along a trajectory or a schedule), from the
+    // first group that has one.
+    let targets: Vec<Option<f64>> = periods
+        .iter()
+        .map(|p| k.rows.iter().find(|r| r.period.as_deref() == Some(*p) && r.target.is_some()).and_then(|r| r.target))
+        .collect();
+    values.extend(targets.iter().flatten());
+    let band = k.target.as_ref().and_then(|t| Some((t.low?, t.high?)));
+    if let Some((l, h)) = band {
+        values.extend([l, h]);
+    }
+    values.retain(|v| v.is_finite());
+    if values.is_empty() {
+        return String::new();
+    }
+    let (mut lo, mut hi) = values.iter().fold((f64::MAX, f64::MIN), |(l, h), v| (l.min(*v), h.max(*v)));
+    if (hi - lo).abs() < 1e-12 * lo.abs().max(hi.abs()).max(1.0) {
+        // A flat line: a range of 10% around it (1 around zero).
+        let d = if lo == 0.0 { 1.0 } else { lo.abs() * 0.1 };
+        lo -= d;
+        hi += d;
+    }
+    let pad = (hi - lo) * 0.08;
+    let (lo, hi) = (lo - pad, hi + pad);
+    let ticks: Vec<f64> = [0.0, 0.5, 1.0].iter().map(|f| lo + (hi - lo) * f).collect();
+
+    // Axis labels in the unit; if the widest would take too much of the width, the numbers
+    // alone, and the unit once above them.
+    let parts: Vec<(String, String)> = ticks.iter().map(|v| value_parts(*v, &k.unit)).collect();
+    let with_unit: Vec<String> = parts.iter().map(|(n, u)| format!("{n}{u}")).collect();
+    let widest = |labels: &[String]| labels.iter().map(|l| text_width(l, FONT_SIZE)).fold(0.0, f64::max);
+    let (labels, unit_caption) = if EDGE + widest(&with_unit) + GAP <= MAX_LEFT {
+        (with_unit, None)
+    } else {
+        (parts.iter().map(|(n, _)| n.clone()).collect(), Some(parts[0].1.trim().to_string()))
+    };
+    let left = (EDGE + widest(&labels) + GAP).ceil().max(MIN_LEFT);
+    let top = if unit_caption.is_some() { TOP + LINE } else { TOP };
+    let (w, h, right, bottom) = (WIDTH, HEIGHT, RIGHT, BOTTOM);
+    let x = |i: usize| left + (w - left - right) * i as f64 / (periods.len() - 1) as f64;
+    let y = |v: f64| top + (h - top - bottom) * (1.0 - (v - lo) / (hi - lo));
+    let mut svg = format!(
+        "<svg class=\"chart\" viewBox=\"0 0 {w} {h}\" role=\"img\" aria-label=\"Trend of {} by period\" xmlns=\"http://www.w3.org/2000/svg\">",
+        html_escape(&k.title)
+    );
+    if let Some(unit) = &unit_caption {
+        text(&mut svg, EDGE, EDGE + ASCENT * FONT_SIZE, "start", "axis", &fit_title(unit, w - EDGE - right));
+    }
+    for (v, label) in ticks.iter().zip(&labels) {
+        svg.push_str(&format!("<line x1=\"{left:.1}\" x2=\"{:.1}\" y1=\"{:.1}\" y2=\"{:.1}\" class=\"grid\"/>", w - right, y(*v), y(*v)));
+        text(&mut svg, left - GAP, y(*v) + 4.0, "end", "axis", label);
+    }
+    let period_baseline = h - 8.0;
+    for (i, p) in [(0, periods[0]), (periods.len() - 1, periods[periods.len() - 1])] {
+        let anchor = if i == 0 { "start" } else { "end" };
+        text(&mut svg, x(i), period_baseline, anchor, "axis", p);
+    }
+    if let Some(t) = &k.target {
+        let plot = (left, w - right, period_baseline - ASCENT * FONT_SIZE);
+        let label = |svg: &mut String, v: f64| target_label(svg, &format!("target {}", t.text), y(v), plot);
+        if let Some((l, h)) = band {
+            for v in [l, h] {
+                svg.push_str(&format!(
+                    "<line x1=\"{left:.1}\" x2=\"{:.1}\" y1=\"{:.1}\" y2=\"{:.1}\" class=\"target\"/>",
+                    w - right,
+                    y(v),
+                    y(v)
+                ));
+            }
+            label(&mut svg, h);
+        } else {
+            let d = polyline(&targets, &x, &y);
+            if !d.is_empty() {
+                svg.push_str(&format!("<path d=\"{d}\" fill=\"none\" class=\"target\"/>"));
+            }
+            if let Some(last) = targets.iter().rev().flatten().next() {
+                label(&mut svg, *last);
+            }
+        }
+    }
+    for (si, (_, vals)) in shown.iter().enumerate() {
+        let d = polyline(vals, &x, &y);
+        svg.push_str(&format!("<path d=\"{d}\" fill=\"none\" stroke=\"{}\" stroke-width=\"2\"/>", PALETTE[si]));
+    }
+    svg.push_str("</svg>");
+    if shown.len() > 1 || !k.by.is_empty() {
+        svg.push_str("<p class=\"legend\">");
+        for (si, (name, _)) in shown.iter().enumerate() {
+            svg.push_str(&format!(
+                "<span><i style=\"background:{}\"></i>{}</span>",
+                PALETTE[si],
+                html_escape(if name.is_empty() { "(all)" } else { name })
+            ));
+        }
+        if series.len() > shown.len() {
+            svg.push_str(&format!("<span>and {} more in the table</span>", series.len() - shown.len()));
+        }
+        svg.push_str("</p>");
+    }
+    svg
+}
+
+/// The target's label at the right end of the plot, just above its line at `line_y` (below
+/// it when there is no room above), wrapped to the plot's width. `plot` is (left, right,
+/// lowest y text may reach). A label that cannot fit even wrapped (hundreds of characters)
+/// is only `target`: the card's facts line has the target as written.
+fn target_label(svg: &mut String, label: &str, line_y: f64, plot: (f64, f64, f64)) {
+    let (left, right, floor) = plot;
+    let mut lines = wrap(label, right - left);
+    let (ascent, descent) = (ASCENT * FONT_SIZE, DESCENT * FONT_SIZE);
+    let block = |n: usize| (n as f64 - 1.0) * LINE + ascent + descent;
+    if block(lines.len()) > floor - EDGE {
+        lines = vec!["target".to_string()];
+    }
+    let n = lines.len();
+    // Baseline of the first line: above the line if the block fits between the top of the
+    // drawing and the line; else below it if it fits above the period labels; else at the top.
+    let above = line_y - 4.0 - (n as f64 - 1.0) * LINE;
+    let below = line_y + 4.0 + ascent;
+    let first = if above - ascent >= EDGE {
+        above
+    } else if below + (n as f64 - 1.0) * LINE + descent <= floor {
+        below
+    } else {
+        EDGE + ascent
+    };
+    for (i, l) in lines.iter().enumerate() {
+        text(svg, right, first + i as f64 * LINE, "end", "axis target-label", l);
+    }
+}
+
+/// SVG path data through the points that have a value; gaps lift the pen.
+fn polyline(values: &[Option<f64>], x: &dyn Fn(usize) -> f64, y: &dyn Fn(f64) -> f64) -> String {
+    let mut d = String::new();
+    let mut pen_down = false;
+    for (i, v) in values.iter().enumerate() {
+        match v {
+            Some(v) if v.is_finite() => {
+                d.push_str(&format!("{}{:.1},{:.1} ", if pen_down { "L" } else { "M" }, x(i), y(*v)));
+                pen_down = true;
+            }
+            _ => pen_down = false,
+        }
+    }
+    d.trim_end().to_string()
+}
