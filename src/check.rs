@@ -887,7 +887,7 @@ impl<'a> Checker<'a> {
                         .help(if *unit == Unit::Percent {
                             "a share is between 0% and 100%: did you mean e.g. `target >= 90%`?".to_string()
                         } else {
-                            format!("write a target {range}")
+                            format!("this measure is always {range}: write a target it can meet")
                         }),
                 );
             }

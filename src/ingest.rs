@@ -616,11 +616,10 @@ fn parse_date(t: &str, format: &str) -> Option<NaiveDate> {
 fn parse_timestamp(t: &str, format: &str) -> Option<NaiveDateTime> {
     NaiveDateTime::parse_from_str(t, format)
         .ok()
+        // A `%z` offset is read and ignored, the time kept as written; `+01` as `+0100`.
+        .or_else(|| hour_only_offset(t, format).and_then(|padded| NaiveDateTime::parse_from_str(&padded, format).ok()))
         .or_else(|| chrono::DateTime::parse_from_str(t, format).ok().map(|d| d.naive_utc()))
         .or_else(|| NaiveDate::parse_from_str(t, format).ok().and_then(|d| d.and_hms_opt(0, 0, 0)))
-        .or_else(|| {
-            hour_only_offset(t, format).and_then(|padded| chrono::DateTime::parse_from_str(&padded, format).ok().map(|d| d.naive_utc()))
-        })
 }
 
 /// `%z` in chrono needs minutes (`+0000`, `+00:00`); PostgreSQL and others write `+00`.

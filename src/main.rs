@@ -120,8 +120,12 @@ fn main() -> ExitCode {
         Command::Check { dir, deny_warnings } => match yardstick::compile(&dir) {
             Ok(c) => {
                 eprint!("{}", c.render_warnings(color));
+                if deny_warnings && !c.warnings.is_empty() {
+                    eprintln!("(--deny-warnings: warnings fail the check)");
+                    return ExitCode::from(1);
+                }
                 println!("ok: {} goals, {} KPIs, {} sources", c.model.goals.len(), c.model.kpis.len(), c.model.sources.len());
-                if deny_warnings && !c.warnings.is_empty() { ExitCode::from(1) } else { ExitCode::SUCCESS }
+                ExitCode::SUCCESS
             }
             Err(f) => fail(f),
         },

@@ -272,14 +272,15 @@ fn bad_value_errors_suggest_the_fix_that_applies() {
 
 #[test]
 fn hour_only_utc_offsets_are_read() {
-    // 00:30 at +01 is 23:30 UTC the day before; 10:00 at +00 stays on the 5th.
+    // `%z` offsets are read and ignored (docs/configuration.md): `+01` like `+0100`, so all
+    // three are on the 5th as written.
     let dir = csv_project(
         "      t: { type: timestamp, format: \"%Y-%m-%d %H:%M:%S%z\" }\n",
-        "t\n2025-01-05 00:30:00+01\n2025-01-05 10:00:00+00\n2025-01-05 10:00:00+0000\n",
+        "t\n2025-01-05 00:30:00+01\n2025-01-05 10:00:00+00\n2025-01-05 10:00:00+0100\n2025-01-06 10:00:00+0530\n",
         r#"goal g "G" { kpi t "T" { from s time t measure count() grain day } }"#,
     );
     let (_, r) = yardstick::evaluate(dir.path()).map_err(|f| f.render(false)).expect("builds");
-    assert_eq!(values(&r, "t"), vec![(Some("2025-01-04".into()), Some(1.0)), (Some("2025-01-05".into()), Some(2.0))]);
+    assert_eq!(values(&r, "t"), vec![(Some("2025-01-05".into()), Some(3.0)), (Some("2025-01-06".into()), Some(1.0))]);
 }
 
 #[test]

@@ -47,6 +47,8 @@ pub fn render_html(results: &Results) -> Result<String, Diagnostic> {
         r => results,
         kpis => kpis,
         counts => counts,
+        // In yardstick.yaml's order, as in results.json (a template map would sort them).
+        sources => results.sources.iter().map(|(id, s)| (id.clone(), Value::from_serialize(s))).collect::<Vec<_>>(),
     })
     .map_err(|e| Diagnostic::error("YS0500", format!("cannot render the report: {e}")))
 }
@@ -159,6 +161,7 @@ fn kpi_view(k: &KpiResult, results: &Results) -> Value {
         status => status.name(),
         last_period => last_period,
         period_label => period_label,
+        headline_provisional => k.rows.iter().any(|r| r.provisional && r.period == last_period && last_period.is_some()),
         provisional_periods => provisional,
         latest_provisional => latest_provisional,
         warnings => warnings,
