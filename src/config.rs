@@ -256,6 +256,8 @@ pub struct ColumnSpec {
     /// The column's position in the file (1 = first), when its header name is repeated or
     /// empty; overrides `header` and `aliases`.
     pub position: Option<usize>,
+    /// Where the column is declared in yardstick.yaml (set by [`load_config`]).
+    pub span: Span,
 }
 
 #[derive(Deserialize)]
@@ -299,7 +301,16 @@ impl<'de> Deserialize<'de> for ColumnSpec {
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<ColumnSpec, E> {
                 let ty = ColumnType::deserialize(de::value::StrDeserializer::<E>::new(v))?;
-                Ok(ColumnSpec { ty, formats: vec![], aliases: vec![], thousands: None, on_invalid: None, header: None, position: None })
+                Ok(ColumnSpec {
+                    ty,
+                    formats: vec![],
+                    aliases: vec![],
+                    thousands: None,
+                    on_invalid: None,
+                    header: None,
+                    position: None,
+                    span: Span::default(),
+                })
             }
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<ColumnSpec, A::Error> {
                 let full = ColumnSpecFull::deserialize(de::value::MapAccessDeserializer::new(map))?;
@@ -327,6 +338,7 @@ impl<'de> Deserialize<'de> for ColumnSpec {
                     on_invalid: full.on_invalid,
                     header: full.header,
                     position: full.position,
+                    span: Span::default(),
                 })
             }
         }
@@ -360,6 +372,9 @@ pub fn load_config(file: FileId, text: &str) -> Result<Config, Diagnostics> {
     config.file = file;
     for (id, source) in config.sources.iter_mut() {
         source.path_span = yaml_key_span(file, text, &["sources", id, "path"]);
+        for (name, column) in source.columns.iter_mut() {
+            column.span = yaml_key_span(file, text, &["sources", id, "columns", name]);
+        }
     }
     let mut errors = vec![];
     for (id, source) in &config.sources {

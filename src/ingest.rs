@@ -231,7 +231,7 @@ fn map_headers(spec: &SourceSpec, headers: &csv::StringRecord, shown: &str, sour
     for (col, cs) in &spec.columns {
         match locate_column(col, cs, &names) {
             Ok(i) => out.push(Some(i)),
-            Err(why) => return Err(why.diagnostic(col, &names, shown, source_id)),
+            Err(why) => return Err(why.diagnostic(col, &names, shown, source_id).at(cs.span, "declared here")),
         }
     }
     Ok(out)

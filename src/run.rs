@@ -276,7 +276,7 @@ async fn load_parquet_file(
     for (name, cs) in &spec.columns {
         let found = match ingest::locate_column(name, cs, &available) {
             Ok(i) => &available[i],
-            Err(why) => return Err(why.diagnostic(name, &available, shown, id)),
+            Err(why) => return Err(why.diagnostic(name, &available, shown, id).at(cs.span, "declared here")),
         };
         let column = Expr::Column(datafusion::common::Column::new_unqualified(found));
         let ty = arrow_type(cs.ty.into());
