@@ -59,6 +59,10 @@ pub struct Compiled {
     pub config: config::Config,
     pub model: model::Model,
     pub plans: Vec<plan::KpiPlan>,
+    /// The queries that run: KPIs of one source, grain and `by` fused into one (empty with
+    /// `Options::unfused`); `plans` stay each KPI's own query, for `yardstick sql` and for
+    /// the KPIs no fused query covers.
+    pub fused: Vec<plan::FusedPlan>,
     /// One row-accounting query per source (where each row went, where the data ends).
     pub accounting: Vec<plan::AccountingPlan>,
     pub options: Options,
@@ -94,6 +98,9 @@ pub struct Options {
     pub allow_empty: bool,
     /// Read and write outside the project directory (`--allow-outside`).
     pub allow_outside: bool,
+    /// Run every KPI's own query instead of fused ones (`--no-fuse`: for comparing; the
+    /// values are the same).
+    pub unfused: bool,
 }
 
 /// Load, parse, check and plan a project. Reads only the project's text files, no data.
@@ -144,12 +151,15 @@ pub fn compile_with(dir: &Path, options: Options) -> Result<Compiled, Failure> {
         }
     };
     let plan_options = plan::PlanOptions { as_of: options.as_of };
-    let plans = match plan::plan(&model, plan_options).and_then(|p| Ok((p, plan::accounting_plans(&model, plan_options)?))) {
+    let planned = plan::plan(&model, plan_options).and_then(|p| {
+        let fused = if options.unfused { vec![] } else { plan::fused_plans(&model, plan_options)? };
+        Ok((p, fused, plan::accounting_plans(&model, plan_options)?))
+    });
+    let (plans, fused, accounting) = match planned {
         Ok(p) => p,
         Err(diagnostics) => return Err(Failure { sources, diagnostics }),
     };
-    let (plans, accounting) = plans;
-    Ok(Compiled { dir: dir.to_path_buf(), sources, config, model, plans, accounting, options, warnings })
+    Ok(Compiled { dir: dir.to_path_buf(), sources, config, model, plans, fused, accounting, options, warnings })
 }
 
 /// Compile, run on the data and assemble results (nothing written).
@@ -167,10 +177,11 @@ pub fn evaluate_with(dir: &Path, options: Options) -> Result<(Compiled, results:
         );
         return Err(Failure { sources: compiled.sources, diagnostics });
     }
-    let mut output = match run::run(&compiled.model, &compiled.plans, &compiled.accounting, &compiled.dir, options.allow_outside) {
-        Ok(o) => o,
-        Err(diagnostics) => return Err(Failure { sources: compiled.sources, diagnostics }),
-    };
+    let mut output =
+        match run::run(&compiled.model, &compiled.plans, &compiled.fused, &compiled.accounting, &compiled.dir, options.allow_outside) {
+            Ok(o) => o,
+            Err(diagnostics) => return Err(Failure { sources: compiled.sources, diagnostics }),
+        };
     output.rows =
         match series::finish(&compiled.model, std::mem::take(&mut output.rows), &output.data_ends, &output.time_ends, options.as_of) {
             Ok(rows) => rows,

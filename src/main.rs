@@ -55,6 +55,10 @@ enum Command {
         /// Let yardstick.yaml name files and directories outside the project directory.
         #[arg(long)]
         allow_outside: bool,
+        /// Run each KPI's own query instead of one query per source, grain and `by` (same
+        /// values; for comparing and debugging).
+        #[arg(long)]
+        no_fuse: bool,
     },
     /// Check all definitions statically; reads no data.
     #[command(
@@ -95,8 +99,8 @@ fn main() -> ExitCode {
         ExitCode::from(1)
     };
     match cli.command {
-        Command::Build { dir, out, as_of, strict, allow_empty, allow_outside } => {
-            let options = yardstick::Options { as_of, deny_warnings: strict, allow_empty, allow_outside };
+        Command::Build { dir, out, as_of, strict, allow_empty, allow_outside, no_fuse } => {
+            let options = yardstick::Options { as_of, deny_warnings: strict, allow_empty, allow_outside, unfused: no_fuse };
             match yardstick::build_with(&dir, out.as_deref(), options) {
                 Ok(built) => {
                     eprint!("{}", built.compiled.render_warnings(color));

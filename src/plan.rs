@@ -21,6 +21,8 @@ use datafusion::functions_aggregate::expr_fn::{avg, count, max, min, stddev, sum
 use datafusion::logical_expr::builder::LogicalTableSource;
 use datafusion::logical_expr::{Expr, ExprFunctionExt, LogicalPlan, LogicalPlanBuilder, Operator, binary_expr, cast, lit};
 
+use indexmap::IndexMap;
+
 use crate::ast::BinaryOp;
 use crate::config::SourceSpec;
 use crate::diagnostics::{Diagnostic, Diagnostics};
@@ -306,6 +308,116 @@ fn null_inputs(fx: &Functions, m: &Measure, out: &mut Vec<Expr>) {
     }
 }
 
+/// Several KPIs of one source computed in one query: they share the source, the time
+/// column and grain (so the period expression), and the `by` columns; each keeps its own
+/// conditions as `FILTER (WHERE ...)` on its aggregates. Output columns: `period`, the `by`
+/// columns, then per KPI (in `kpis` order) `v<i>` (its value) and `n<i>` (its rows in the
+/// group: a group where a KPI has no row is not one of its rows, as in its own query).
+#[derive(Debug, Clone)]
+pub struct FusedPlan {
+    pub source: String,
+    pub kpis: Vec<String>,
+    pub by: Vec<String>,
+    /// `false` for KPIs without grain and `by`: one row always (SQL's aggregate of nothing).
+    pub grouped: bool,
+    pub plan: LogicalPlan,
+}
+
+/// Fuse every KPI that can share a query with others: all but windowed ones (`rolling`,
+/// year to date), whose rows are copied into several periods. Groups are formed in model
+/// order; a group of one is still a fused plan (same output shape).
+pub fn fused_plans(model: &Model, options: PlanOptions) -> Result<Vec<FusedPlan>, Diagnostics> {
+    let fx = Functions::new(model);
+    let mut groups: IndexMap<(String, Option<String>, Option<Grain>, Vec<String>), Vec<&CheckedKpi>> = IndexMap::new();
+    for kpi in &model.kpis {
+        let Some(source) = &kpi.source else { continue };
+        if kpi.window.is_some_and(|w| w != Window::Cumulative) {
+            continue;
+        }
+        let time = kpi.grain.and(kpi.time.clone());
+        groups.entry((source.clone(), time, kpi.grain, kpi.by.clone())).or_default().push(kpi);
+    }
+    let mut out = vec![];
+    for ((source, _, grain, by), kpis) in groups {
+        let spec = &model.sources[&source];
+        let plan = fused_plan(&fx, model, &source, spec, &kpis, options).map_err(|e| {
+            Diagnostic::error("YS0400", format!("cannot plan the query of source `{source}` for KPIs {}: {e}", ids(&kpis)))
+                .help("this is a bug in yardstick: please report it with the project's definitions")
+        })?;
+        out.push(FusedPlan {
+            source,
+            kpis: kpis.iter().map(|k| k.id.clone()).collect(),
+            grouped: grain.is_some() || !by.is_empty(),
+            by,
+            plan,
+        });
+    }
+    Ok(out)
+}
+
+fn ids(kpis: &[&CheckedKpi]) -> String {
+    kpis.iter().map(|k| format!("`{}`", k.id)).collect::<Vec<_>>().join(", ")
+}
+
+fn fused_plan(
+    fx: &Functions,
+    model: &Model,
+    source_id: &str,
+    source: &SourceSpec,
+    kpis: &[&CheckedKpi],
+    options: PlanOptions,
+) -> DfResult<LogicalPlan> {
+    let first = kpis[0];
+    let table = Arc::new(LogicalTableSource::new(declared_schema(source)));
+    let mut builder = LogicalPlanBuilder::scan(source_id, table, None)?;
+    // Per KPI its conditions; those every KPI has (a grained group's `time IS NOT NULL`)
+    // filter the scan once instead.
+    let conditions: Vec<Vec<Expr>> = kpis
+        .iter()
+        .map(|k| {
+            let f = row_filters(fx, k, source, options);
+            [f.time_known, f.in_scope, f.filter].into_iter().flatten().collect()
+        })
+        .collect();
+    let common: Vec<Expr> = conditions[0].iter().filter(|c| conditions.iter().all(|cs| cs.contains(c))).cloned().collect();
+    if let Some(f) = common.clone().into_iter().reduce(Expr::and) {
+        builder = builder.filter(f)?;
+    }
+    let mut group = vec![];
+    if let (Some(time), Some(grain)) = (&first.time, first.grain) {
+        let ts = if time_is_timestamp(first, source) { column(time) } else { cast(column(time), arrow_type(Type::Timestamp)) };
+        group.push(period_expr(ts, grain, &model.calendar).alias("period"));
+    }
+    group.extend(first.by.iter().map(|b| column(b)));
+    // Identical aggregates (the same count under the same condition) are computed once.
+    let mut aggregates: Vec<Expr> = vec![];
+    let mut seen: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+    let mut add = |e: Expr| {
+        let key = format!("{e}");
+        let name = seen.entry(key).or_insert_with(|| {
+            let name = format!("a{}", aggregates.len());
+            aggregates.push(e.alias(&name));
+            name
+        });
+        column(name)
+    };
+    let mut values = vec![];
+    for (i, kpi) in kpis.iter().enumerate() {
+        let own: Vec<Expr> = conditions[i].iter().filter(|c| !common.contains(c)).cloned().collect();
+        let extra = own.into_iter().reduce(Expr::and);
+        let value = measure_with(fx, &kpi.measure, &extra, &mut add)?;
+        let rows = add(with_filter(count(lit(1i64)), extra)?);
+        values.push(float(value).alias(format!("v{i}")));
+        values.push(rows.alias(format!("n{i}")));
+    }
+    builder = builder.aggregate(group, aggregates)?;
+    let mut projection =
+        vec![if first.grain.is_some() { column("period") } else { cast(lit(ScalarValue::Null), DataType::Date32).alias("period") }];
+    projection.extend(first.by.iter().map(|b| column(b)));
+    projection.extend(values);
+    builder.project(projection)?.build()
+}
+
 /// Midnight starting `day`, typed like the time column it is compared with.
 fn day_start(day: chrono::NaiveDate, timestamp: bool) -> Expr {
     if timestamp {
@@ -391,33 +503,44 @@ fn measure_expr(fx: &Functions, m: &Measure, aggregates: &mut Vec<Expr>) -> DfRe
         aggregates.push(e.alias(&name));
         column(&name)
     };
+    measure_with(fx, m, &None, &mut add)
+}
+
+/// A measure as an expression over the columns `add` returns for its aggregates, each
+/// aggregate's filter joined with `extra` (a fused query's per-KPI condition).
+fn measure_with(fx: &Functions, m: &Measure, extra: &Option<Expr>, add: &mut dyn FnMut(Expr) -> Expr) -> DfResult<Expr> {
     Ok(match m {
         Measure::Number(n) => lit(*n),
-        Measure::Aggregate(a) => add(aggregate_expr(fx, a)?),
+        Measure::Aggregate(a) => add(aggregate_expr(fx, a, extra)?),
         Measure::Share { condition, filter } => {
             let cond = row_expr(fx, condition);
-            let meeting = match filter {
-                Some(f) => row_expr(fx, f).and(cond),
-                None => cond,
-            };
-            let num = add(with_filter(count(lit(1i64)), Some(meeting))?);
-            let den = add(with_filter(count(lit(1i64)), filter.as_ref().map(|x| row_expr(fx, x)))?);
+            let filter = and_opt(filter.as_ref().map(|x| row_expr(fx, x)), extra.clone());
+            let meeting = and_opt(filter.clone(), Some(cond));
+            let num = add(with_filter(count(lit(1i64)), meeting)?);
+            let den = add(with_filter(count(lit(1i64)), filter)?);
             divide(num, den)
         }
         Measure::Ratio(n, d) => {
-            let n = measure_expr(fx, n, aggregates)?;
-            let d = measure_expr(fx, d, aggregates)?;
+            let n = measure_with(fx, n, extra, add)?;
+            let d = measure_with(fx, d, extra, add)?;
             divide(n, d)
         }
         Measure::Binary { op, lhs, rhs } => {
-            let l = measure_expr(fx, lhs, aggregates)?;
-            let r = measure_expr(fx, rhs, aggregates)?;
+            let l = measure_with(fx, lhs, extra, add)?;
+            let r = measure_with(fx, rhs, extra, add)?;
             match op {
                 BinaryOp::Div => divide(l, r),
                 op => binary_expr(l, operator(*op), r),
             }
         }
     })
+}
+
+fn and_opt(a: Option<Expr>, b: Option<Expr>) -> Option<Expr> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.and(b)),
+        (a, b) => a.or(b),
+    }
 }
 
 /// Division that gives null (no value) instead of an error or infinity on a zero denominator.
@@ -432,8 +555,9 @@ fn with_filter(agg: Expr, filter: Option<Expr>) -> DfResult<Expr> {
     }
 }
 
-fn aggregate_expr(fx: &Functions, a: &Aggregate) -> DfResult<Expr> {
+fn aggregate_expr(fx: &Functions, a: &Aggregate, extra: &Option<Expr>) -> DfResult<Expr> {
     let arg = a.arg.as_ref().map(|x| row_expr(fx, x));
+    let filter = and_opt(a.filter.as_ref().map(|x| row_expr(fx, x)), extra.clone());
     // Measured values are cast to Float64 first: DataFusion's avg/median keep decimal or
     // integer input types (see docs/datafusion-notes in the design folder).
     let agg = match (a.func, arg) {
@@ -444,7 +568,7 @@ fn aggregate_expr(fx: &Functions, a: &Aggregate) -> DfResult<Expr> {
         // made `count(distinct x where c)` count every row).
         (AggFunc::CountDistinct, Some(x)) => {
             let mut builder = count(x).distinct();
-            if let Some(f) = a.filter.as_ref().map(|x| row_expr(fx, x)) {
+            if let Some(f) = filter {
                 builder = builder.filter(f);
             }
             return builder.build();
@@ -458,7 +582,7 @@ fn aggregate_expr(fx: &Functions, a: &Aggregate) -> DfResult<Expr> {
         (AggFunc::Percentile { p, method }, Some(x)) => crate::functions::percentile_udaf(method).call(vec![float(x), lit(p)]),
         (_, None) => count(lit(1i64)),
     };
-    with_filter(agg, a.filter.as_ref().map(|x| row_expr(fx, x)))
+    with_filter(agg, filter)
 }
 
 fn operator(op: BinaryOp) -> Operator {

@@ -19,13 +19,14 @@ use crate::config::{ColumnType, Format, OnInvalid};
 use crate::diagnostics::{Diagnostic, Diagnostics};
 use crate::ingest::{self, SourceStats};
 use crate::model::Model;
-use crate::plan::{ACCOUNTING_FIELDS, AccountingPlan, KpiPlan, arrow_type, declared_schema};
+use crate::plan::{ACCOUNTING_FIELDS, AccountingPlan, FusedPlan, KpiPlan, arrow_type, declared_schema};
 use crate::results::{ResultRow, RowCounts, RunOutput, Status, round_value, sort_rows};
 
 /// Run every plan over the project's data, and the row accounting of every source.
 pub fn run(
     model: &Model,
     plans: &[KpiPlan],
+    fused: &[FusedPlan],
     accounting: &[AccountingPlan],
     project_dir: &Path,
     allow_outside: bool,
@@ -35,12 +36,13 @@ pub fn run(
         .build()
         .map_err(|e| Diagnostic::error("YS0400", format!("cannot start the query runtime: {e}")))?;
     let confine = crate::project::Confinement::new(project_dir, &model.allow_paths, allow_outside);
-    runtime.block_on(run_async(model, plans, accounting, project_dir, &confine))
+    runtime.block_on(run_async(model, plans, fused, accounting, project_dir, &confine))
 }
 
 async fn run_async(
     model: &Model,
     plans: &[KpiPlan],
+    fused: &[FusedPlan],
     accounting: &[AccountingPlan],
     project_dir: &Path,
     confine: &crate::project::Confinement,
@@ -66,7 +68,29 @@ async fn run_async(
     if !errors.is_empty() {
         return Err(Diagnostics(errors));
     }
-    for plan in plans {
+    // Fused queries first (one per source, grain and `by`), then each KPI no fused query
+    // covers (windowed ones) on its own.
+    let mut covered = std::collections::HashSet::new();
+    for f in fused {
+        let provider = providers[&f.source].clone();
+        let batches = execute(&ctx, &f.plan, provider).await.map_err(|e| {
+            let first = f.kpis.first().and_then(|k| model.kpi(k));
+            let d = Diagnostic::error("YS0400", format!("the query of KPIs {} failed: {e}", f.kpis.join(", ")))
+                .help("run `yardstick sql` on these KPIs to see their queries");
+            match first {
+                Some(k) => d.at(k.id_span, "this KPI and the others of its source, grain and `by`"),
+                None => d,
+            }
+        })?;
+        for (kpi, mut rows) in split_fused(&batches, f)
+            .map_err(|e| Diagnostic::error("YS0400", format!("reading results of KPIs {}: {e}", f.kpis.join(", "))))?
+        {
+            sort_rows(&mut rows);
+            covered.insert(kpi.clone());
+            out.rows.insert(kpi, rows);
+        }
+    }
+    for plan in plans.iter().filter(|p| !covered.contains(&p.kpi)) {
         let kpi = model.kpi(&plan.kpi).ok_or_else(|| Diagnostic::error("YS0400", format!("no KPI `{}`", plan.kpi)))?;
         let provider = providers[&plan.source].clone();
         let batches = execute(&ctx, &plan.plan, provider).await.map_err(|e| {
@@ -95,6 +119,52 @@ async fn run_async(
         })?;
         read_accounting(&batches, plan, &mut out)
             .map_err(|e| Diagnostic::error("YS0400", format!("reading the row accounting of source `{}`: {e}", plan.source)))?;
+    }
+    Ok(out)
+}
+
+/// A fused query's rows -> each KPI's rows (a group where a KPI has no row is not one of
+/// its rows, except the one row of an ungrouped query).
+fn split_fused(batches: &[RecordBatch], f: &FusedPlan) -> Result<IndexMap<String, Vec<ResultRow>>, String> {
+    let mut out: IndexMap<String, Vec<ResultRow>> = f.kpis.iter().map(|k| (k.clone(), vec![])).collect();
+    let by = f.by.len();
+    for batch in batches {
+        let period = batch.column(0);
+        for r in 0..batch.num_rows() {
+            let days = if period.is_null(r) {
+                None
+            } else {
+                Some(period.as_primitive_opt::<Date32Type>().ok_or("period is not a date")?.value(r))
+            };
+            let mut groups = vec![];
+            for (j, name) in f.by.iter().enumerate() {
+                let scalar = ScalarValue::try_from_array(batch.column(1 + j), r).map_err(|e| e.to_string())?;
+                groups.push((name.clone(), scalar_to_json(&scalar)));
+            }
+            for (i, kpi) in f.kpis.iter().enumerate() {
+                let n = batch
+                    .column(1 + by + 2 * i + 1)
+                    .as_primitive_opt::<datafusion::arrow::datatypes::Int64Type>()
+                    .ok_or("a row count is not an integer")?;
+                if f.grouped && (n.is_null(r) || n.value(r) == 0) {
+                    continue;
+                }
+                let values = batch
+                    .column(1 + by + 2 * i)
+                    .as_primitive_opt::<datafusion::arrow::datatypes::Float64Type>()
+                    .ok_or("value is not a float")?;
+                let v = if values.is_null(r) { None } else { Some(values.value(r)).filter(|v| v.is_finite()).map(round_value) };
+                out[kpi].push(ResultRow {
+                    period: days.map(format_date),
+                    groups: groups.clone(),
+                    value: v,
+                    target: None,
+                    status: Status::NoData,
+                    comparisons: vec![],
+                    provisional: false,
+                });
+            }
+        }
     }
     Ok(out)
 }

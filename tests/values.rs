@@ -54,9 +54,21 @@ fn check_rows(case: &str, got: &[Value], want: &[Value], problems: &mut Vec<Stri
 /// and checks that each such case names a KPI of the fixture. Returns how many cases were
 /// matched to a KPI; mismatches go to `problems`.
 fn check_build(as_of: Option<&str>, problems: &mut Vec<String>) -> usize {
+    // Fused queries (the default) and every KPI's own query must both match the oracle.
+    let fused = check_build_with(as_of, false, problems);
+    let mut unfused = vec![];
+    check_build_with(as_of, true, &mut unfused);
+    problems.extend(unfused.into_iter().map(|p| format!("(--no-fuse) {p}")));
+    fused
+}
+
+fn check_build_with(as_of: Option<&str>, unfused: bool, problems: &mut Vec<String>) -> usize {
     let out = tempfile::tempdir().expect("tempdir");
-    let options =
-        yardstick::Options { as_of: as_of.map(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").expect("date")), ..Default::default() };
+    let options = yardstick::Options {
+        as_of: as_of.map(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").expect("date")),
+        unfused,
+        ..Default::default()
+    };
     yardstick::build_with(&fixture("values"), Some(out.path()), options).map_err(|f| f.render(false)).expect("fixture builds");
     let results = results_json(out.path());
     let kpis = results["kpis"].as_array().expect("kpis");
