@@ -6,12 +6,16 @@ use std::collections::{HashMap, HashSet};
 use crate::ast::{self, BinaryOp, ExprKind, GoalMember, KpiClauseKind, MetaKind, ObjectiveMember, UnaryOp};
 use crate::config::{Config, SourceSpec};
 use crate::diagnostics::{Diagnostic, Diagnostics, suggest};
+use crate::limits::MAX_KPIS;
 use crate::model::*;
 use crate::span::Span;
 
 /// Check all parsed files against the config: the model and the warnings found, or every
 /// error (with the warnings) when any.
 pub fn check(config: &Config, files: &[ast::File]) -> Result<(Model, Vec<Diagnostic>), Diagnostics> {
+    if let Some(d) = too_many_kpis(files) {
+        return Err(Diagnostics::one(d));
+    }
     let mut cx = Checker { config, errors: vec![], warnings: vec![], seen: HashMap::new(), pending: vec![], unresolved: HashSet::new() };
     let mut goals = vec![];
     let mut kpis = vec![];
@@ -89,6 +93,28 @@ pub fn check(config: &Config, files: &[ast::File]) -> Result<(Model, Vec<Diagnos
         },
         warnings,
     ))
+}
+
+/// [`MAX_KPIS`]: checked first, so a huge project costs nothing more than its parse.
+fn too_many_kpis(files: &[ast::File]) -> Option<Diagnostic> {
+    let mut kpis = files.iter().flat_map(|f| &f.goals).flat_map(|g| &g.members).flat_map(|m| match m {
+        GoalMember::Kpi(k) => vec![k],
+        GoalMember::Objective(o) => o
+            .members
+            .iter()
+            .filter_map(|m| match m {
+                ObjectiveMember::Kpi(k) => Some(k),
+                _ => None,
+            })
+            .collect(),
+        GoalMember::Meta(_) => vec![],
+    });
+    let extra = kpis.nth(MAX_KPIS)?;
+    Some(
+        Diagnostic::error("YS0102", format!("the project has more than {MAX_KPIS} KPIs"))
+            .at(extra.id.span, format!("KPI {}", MAX_KPIS + 1))
+            .help(format!("a project can define up to {MAX_KPIS} KPIs (docs/language.md, Limits): split it into several projects")),
+    )
 }
 
 fn title_or_id(title: &Option<ast::Str>, id: &ast::Ident) -> String {
@@ -381,58 +407,80 @@ impl<'a> Checker<'a> {
     }
 
     /// Resolve derived KPIs' inputs in dependency order; their grain and groups come from
-    /// their inputs, which must agree.
+    /// their inputs, which must agree. A depth-first walk with its own stack: a chain of
+    /// thousands of derived KPIs is a long loop, not a deep recursion.
     fn resolve_derived(&mut self, kpis: &mut [CheckedKpi]) {
         let pending = std::mem::take(&mut self.pending);
-        let ids: Vec<String> = pending.iter().map(|k| k.id.name.clone()).collect();
-        self.unresolved = ids.iter().cloned().collect();
-        // 0 = not started, 1 = in progress, 2 = done (resolved or failed).
-        let mut state: HashMap<String, u8> = HashMap::new();
-        fn visit(cx: &mut Checker, id: &str, pending: &[ast::Kpi], kpis: &mut [CheckedKpi], state: &mut HashMap<String, u8>) {
-            match state.get(id).copied().unwrap_or(0) {
-                2 => return,
-                1 => return, // reported by the caller that found the cycle
-                _ => {}
-            }
-            let Some(ast_kpi) = pending.iter().find(|k| k.id.name == id) else { return };
-            state.insert(id.to_string(), 1);
-            let Some(measure) = ast_kpi.clauses.iter().find_map(|c| match &c.kind {
-                KpiClauseKind::Measure(e) => Some(e),
+        self.unresolved = pending.iter().map(|k| k.id.name.clone()).collect();
+        let mut index: HashMap<&str, usize> = HashMap::new();
+        for (i, k) in pending.iter().enumerate() {
+            index.entry(k.id.name.as_str()).or_insert(i);
+        }
+        let positions = kpi_positions(kpis);
+        let measure_of = |k: &ast::Kpi| {
+            k.clauses.iter().find_map(|c| match &c.kind {
+                KpiClauseKind::Measure(e) => Some(e.clone()),
                 _ => None,
-            }) else {
-                return;
+            })
+        };
+        // Not started, in progress (on the stack), done (resolved or failed).
+        #[derive(Clone, Copy, PartialEq)]
+        enum State {
+            New,
+            Open,
+            Done,
+        }
+        let mut state = vec![State::New; pending.len()];
+        for root in 0..pending.len() {
+            if state[root] != State::New {
+                continue;
+            }
+            // (KPI, the KPIs its measure names, how many of them are handled)
+            let mut stack: Vec<(usize, Vec<ast::Ident>, usize)> = vec![];
+            let open = |i: usize, state: &mut Vec<State>, stack: &mut Vec<(usize, Vec<ast::Ident>, usize)>| match measure_of(&pending[i]) {
+                Some(m) => {
+                    state[i] = State::Open;
+                    stack.push((i, collect_names(&m), 0));
+                }
+                None => state[i] = State::Done,
             };
-            // Resolve derived inputs first.
-            let mut refs = vec![];
-            collect_names(measure, &mut refs);
-            for r in &refs {
+            open(root, &mut state, &mut stack);
+            while let Some((i, refs, next)) = stack.last_mut() {
+                let i = *i;
+                let Some(r) = refs.get(*next).cloned() else {
+                    stack.pop();
+                    if let Some(measure) = measure_of(&pending[i]) {
+                        self.resolve_one(&pending[i], &measure, kpis, &positions);
+                    }
+                    state[i] = State::Done;
+                    continue;
+                };
+                *next += 1;
+                let id = &pending[i].id.name;
                 // Self-reference is reported by `derived_expr`, more plainly.
-                if r.name != id && pending.iter().any(|k| k.id.name == r.name) {
-                    if state.get(&r.name) == Some(&1) {
-                        cx.errors.push(
+                let Some(&j) = index.get(r.name.as_str()).filter(|_| r.name != *id) else { continue };
+                match state[j] {
+                    State::Open => {
+                        self.errors.push(
                             Diagnostic::error("YS0230", format!("derived KPIs `{}` and `{}` refer to each other", id, r.name))
                                 .at(r.span, "this input depends on the KPI being defined")
                                 .help("break the circle: one of them must be computed from a source"),
                         );
-                        state.insert(id.to_string(), 2);
-                        return;
+                        state[i] = State::Done;
+                        stack.pop();
                     }
-                    visit(cx, &r.name, pending, kpis, state);
+                    State::New => open(j, &mut state, &mut stack),
+                    State::Done => {}
                 }
             }
-            cx.resolve_one(ast_kpi, measure, kpis);
-            state.insert(id.to_string(), 2);
-        }
-        for id in &ids {
-            visit(self, id, &pending, kpis, &mut state);
         }
     }
 
-    fn resolve_one(&mut self, ast_kpi: &ast::Kpi, measure: &ast::Expr, kpis: &mut [CheckedKpi]) {
+    fn resolve_one(&mut self, ast_kpi: &ast::Kpi, measure: &ast::Expr, kpis: &mut [CheckedKpi], positions: &HashMap<String, usize>) {
         let errors_before = self.errors.len();
-        let Some(me) = kpis.iter().position(|k| k.id == ast_kpi.id.name) else { return };
+        let Some(&me) = positions.get(&ast_kpi.id.name) else { return };
         let mut inputs: Vec<(ast::Ident, Option<Grain>, Vec<String>, Unit)> = vec![];
-        let expr = self.derived_expr(measure, &ast_kpi.id.name, kpis, &mut inputs);
+        let expr = self.derived_expr(measure, &ast_kpi.id.name, kpis, positions, &mut inputs);
         // Inputs must line up on period and groups.
         let Some((first, grain, by, _)) = inputs.first().cloned() else {
             if expr.is_some() {
@@ -523,19 +571,23 @@ impl<'a> Checker<'a> {
         self.unresolved.remove(&ast_kpi.id.name);
     }
 
+    #[recursive::recursive]
     fn derived_expr(
         &mut self,
         e: &ast::Expr,
         me: &str,
         kpis: &[CheckedKpi],
+        positions: &HashMap<String, usize>,
         inputs: &mut Vec<(ast::Ident, Option<Grain>, Vec<String>, Unit)>,
     ) -> Option<DerivedExpr> {
         match &e.kind {
             ExprKind::Number { value, .. } => Some(DerivedExpr::Number(*value)),
-            ExprKind::Unary { op: UnaryOp::Neg, expr } => Some(DerivedExpr::Neg(Box::new(self.derived_expr(expr, me, kpis, inputs)?))),
+            ExprKind::Unary { op: UnaryOp::Neg, expr } => {
+                Some(DerivedExpr::Neg(Box::new(self.derived_expr(expr, me, kpis, positions, inputs)?)))
+            }
             ExprKind::Binary { op, lhs, rhs } if op.is_arithmetic() => {
-                let l = self.derived_expr(lhs, me, kpis, inputs);
-                let r = self.derived_expr(rhs, me, kpis, inputs);
+                let l = self.derived_expr(lhs, me, kpis, positions, inputs);
+                let r = self.derived_expr(rhs, me, kpis, positions, inputs);
                 Some(DerivedExpr::Binary { op: *op, lhs: Box::new(l?), rhs: Box::new(r?) })
             }
             ExprKind::Column(id) => {
@@ -547,7 +599,7 @@ impl<'a> Checker<'a> {
                     );
                     return None;
                 }
-                match kpis.iter().find(|k| k.id == id.name) {
+                match positions.get(&id.name).map(|&i| &kpis[i]) {
                     Some(_) if self.unresolved.contains(&id.name) => None,
                     Some(k) => {
                         if !inputs.iter().any(|(i, ..)| i.name == id.name) {
@@ -1074,6 +1126,7 @@ impl<'a> Checker<'a> {
     }
 
     /// A measure (aggregate-level) expression, with the unit it is in.
+    #[recursive::recursive]
     fn measure(&mut self, scope: &Scope, e: &ast::Expr, filter: Option<&TypedExpr>) -> Option<(Measure, Unit)> {
         match &e.kind {
             ExprKind::Number { value, .. } => Some((Measure::Number(*value), Unit::None)),
@@ -1283,6 +1336,7 @@ impl<'a> Checker<'a> {
     }
 
     /// A row-level expression: typed, names resolved.
+    #[recursive::recursive]
     fn row(&mut self, scope: &Scope, e: &ast::Expr) -> Option<TypedExpr> {
         let plain = |kind, ty| Some(TypedExpr { kind, ty, unit: Unit::None });
         match &e.kind {
@@ -1567,29 +1621,48 @@ fn kpi_header(kpi: &ast::Kpi, meta: Meta, goal: &str, objective: Option<&str>, i
 /// Keys every results.json row has; a `by` column with one of these names would clash.
 const RESERVED_ROW_KEYS: [&str; 5] = ["period", "value", "status", "target", "comparisons"];
 
-fn has_call(e: &ast::Expr) -> bool {
-    match &e.kind {
-        ExprKind::Call { .. } => true,
-        ExprKind::Unary { expr, .. } => has_call(expr),
-        ExprKind::Binary { lhs, rhs, .. } => has_call(lhs) || has_call(rhs),
-        _ => false,
+/// Where each KPI id is first found in `kpis`.
+fn kpi_positions(kpis: &[CheckedKpi]) -> HashMap<String, usize> {
+    let mut out = HashMap::new();
+    for (i, k) in kpis.iter().enumerate() {
+        out.entry(k.id.clone()).or_insert(i);
     }
+    out
 }
 
-/// Names used in a derived KPI's measure (the KPIs it reads).
-fn collect_names(e: &ast::Expr, out: &mut Vec<ast::Ident>) {
-    match &e.kind {
-        ExprKind::Column(id) => out.push(id.clone()),
-        ExprKind::Unary { expr, .. } => collect_names(expr, out),
-        ExprKind::Binary { lhs, rhs, .. } => {
-            collect_names(lhs, out);
-            collect_names(rhs, out);
+/// The operands of unary and binary operators below `e`, and `e`, without recursion.
+fn walk_operands(e: &ast::Expr) -> impl Iterator<Item = &ast::Expr> {
+    let mut stack = vec![e];
+    std::iter::from_fn(move || {
+        let e = stack.pop()?;
+        match &e.kind {
+            ExprKind::Unary { expr, .. } => stack.push(expr),
+            ExprKind::Binary { lhs, rhs, .. } => {
+                stack.push(rhs);
+                stack.push(lhs);
+            }
+            _ => {}
         }
-        _ => {}
-    }
+        Some(e)
+    })
+}
+
+fn has_call(e: &ast::Expr) -> bool {
+    walk_operands(e).any(|e| matches!(e.kind, ExprKind::Call { .. }))
+}
+
+/// Names used in a derived KPI's measure (the KPIs it reads), in order.
+fn collect_names(e: &ast::Expr) -> Vec<ast::Ident> {
+    walk_operands(e)
+        .filter_map(|e| match &e.kind {
+            ExprKind::Column(id) => Some(id.clone()),
+            _ => None,
+        })
+        .collect()
 }
 
 /// A derived KPI's unit: its inputs' shared unit under + and -, none for ratios of like units.
+#[recursive::recursive]
 fn derived_unit(e: &ast::Expr, inputs: &[(ast::Ident, Option<Grain>, Vec<String>, Unit)]) -> Unit {
     match &e.kind {
         ExprKind::Column(id) => inputs.iter().find(|(i, ..)| i.name == id.name).map(|(.., u)| u.clone()).unwrap_or(Unit::None),

@@ -11,7 +11,8 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 
 use crate::diagnostics::{Diagnostic, Diagnostics};
-use crate::span::{FileId, Span};
+use crate::limits::MAX_YAML_NESTING;
+use crate::span::{FileId, SourceFile, Span};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -34,11 +35,38 @@ pub struct Config {
     pub allow_paths: Vec<String>,
     #[serde(default)]
     pub calendar: Calendar,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "unique_keys")]
     pub sources: IndexMap<String, SourceSpec>,
     /// The YAML file's id, for diagnostics. Set by [`load_config`].
     #[serde(skip)]
     pub file: FileId,
+}
+
+/// Starts the message of a duplicate key error (found again by [`load_config`] to point at both).
+const DUPLICATE: &str = "duplicate key ";
+
+/// A map whose keys must differ: YAML (and serde_yaml) would silently keep the last of two
+/// `name:` entries, hiding a source or column the user thinks is declared.
+fn unique_keys<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<IndexMap<String, T>, D::Error> {
+    struct UniqueKeys<T>(std::marker::PhantomData<T>);
+    impl<'de, T: Deserialize<'de>> Visitor<'de> for UniqueKeys<T> {
+        type Value = IndexMap<String, T>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a map")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut out = IndexMap::new();
+            while let Some(key) = map.next_key::<String>()? {
+                if out.contains_key(&key) {
+                    return Err(de::Error::custom(format!("{DUPLICATE}`{key}`")));
+                }
+                let value = map.next_value()?;
+                out.insert(key, value);
+            }
+            Ok(out)
+        }
+    }
+    d.deserialize_map(UniqueKeys(std::marker::PhantomData))
 }
 
 fn default_output() -> String {
@@ -195,6 +223,7 @@ pub struct SourceSpec {
     /// a value outside is invalid (a `%Y` that read `24` as the year 24, a typo'd 2300).
     #[serde(default = "default_valid_years")]
     pub valid_years: [i32; 2],
+    #[serde(deserialize_with = "unique_keys")]
     pub columns: IndexMap<String, ColumnSpec>,
     /// Where `path:` is in yardstick.yaml (set by [`load_config`]), for file errors.
     #[serde(skip)]
@@ -360,16 +389,11 @@ fn validate_time_format(f: &str) -> Result<(), String> {
 
 /// Parse `yardstick.yaml` text. `file` is its id in the source map, for error spans.
 pub fn load_config(file: FileId, text: &str) -> Result<Config, Diagnostics> {
-    let mut config: Config = serde_yaml::from_str(text).map_err(|e| {
-        let mut d = Diagnostic::error("YS0002", format!("invalid yardstick.yaml: {}", strip_location(&e.to_string())));
-        if let Some(loc) = e.location() {
-            let start = loc.index().min(text.len());
-            let end = text[start..].find(['\n', ':']).map(|n| start + n.max(1)).unwrap_or(text.len());
-            d = d.at(Span::new(file, start..end.max(start)), "here");
-        }
-        Diagnostics::one(d.help("see docs/configuration.md for every key yardstick.yaml accepts"))
-    })?;
+    check_yaml_nesting(file, text).map_err(Diagnostics::one)?;
+    let mut config: Config = serde_yaml::from_str(text).map_err(|e| Diagnostics::one(yaml_error(file, text, &e)))?;
     config.file = file;
+    let keys = YamlKeys::new(text);
+    let yaml_key_span = |file: FileId, _: &str, path: &[&str]| keys.span(file, path);
     for (id, source) in config.sources.iter_mut() {
         source.path_span = yaml_key_span(file, text, &["sources", id, "path"]);
         for (name, column) in source.columns.iter_mut() {
@@ -479,6 +503,145 @@ pub fn is_identifier(s: &str) -> bool {
     matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_') && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
+/// A serde_yaml error as a diagnostic at its place (found from its line and column, which
+/// count chars: never a byte offset that could fall inside a char).
+fn yaml_error(file: FileId, text: &str, e: &serde_yaml::Error) -> Diagnostic {
+    let message = strip_location(&e.to_string());
+    let mut d = Diagnostic::error("YS0002", format!("invalid yardstick.yaml: {message}"));
+    let src = SourceFile::new("", text);
+    let start = e.location().map(|loc| {
+        let line = src.line_range(loc.line().saturating_sub(1));
+        let rest = &text[line.start..line.end];
+        line.start + rest.char_indices().nth(loc.column().saturating_sub(1)).map_or(rest.len(), |(i, _)| i)
+    });
+    if let Some(at) = message.find(DUPLICATE) {
+        // `sources.s.columns: duplicate key `a``: serde_yaml reports it at the start of the map.
+        let key = message[at + DUPLICATE.len()..].trim_matches('`');
+        let path = message[..at].trim_end_matches([' ', ':']);
+        let within = if path.is_empty() { String::new() } else { format!("{path}: ") };
+        let help = "YAML would silently keep only the last one: remove or rename one of them";
+        if let [first, second] = duplicate_key_lines(&src, key, start.unwrap_or(0)).as_slice() {
+            let (l1, l2) = (src.line_of(first.start) + 1, src.line_of(second.start) + 1);
+            return Diagnostic::error(
+                "YS0002",
+                format!("invalid yardstick.yaml: {within}`{key}` is declared twice, on lines {l1} and {l2}"),
+            )
+            .at(Span::new(file, second.clone()), "declared again here")
+            .also(Span::new(file, first.clone()), "first declared here")
+            .help(help);
+        }
+        d = Diagnostic::error("YS0002", format!("invalid yardstick.yaml: {within}`{key}` is declared twice"));
+        if let Some(start) = start {
+            d = d.at(Span::new(file, start..start + text[start..].chars().next().map_or(0, char::len_utf8)), "in this map");
+        }
+        return d.help(help);
+    }
+    if let Some(start) = start {
+        let rest = &text[start..src.line_range(src.line_of(start)).end.max(start)];
+        let end = start + rest.find(':').filter(|n| *n > 0).unwrap_or(rest.len());
+        let end = if end == start { start + rest.chars().next().map_or(0, char::len_utf8) } else { end };
+        d = d.at(Span::new(file, start..end), "here");
+    }
+    d.help("see docs/configuration.md for every key yardstick.yaml accepts")
+}
+
+/// The first two block-style `key:` lines of the map that starts at `map_start` (where
+/// serde_yaml reports the duplicate): the same indentation, no line indented less between.
+fn duplicate_key_lines(src: &SourceFile, key: &str, map_start: usize) -> Vec<std::ops::Range<usize>> {
+    let mut keys: Vec<(usize, std::ops::Range<usize>)> = vec![];
+    for line in src.line_of(map_start)..src.line_count() {
+        let range = src.line_range(line);
+        let text = &src.text[range.clone()];
+        let trimmed = text.trim_start_matches(' ');
+        let indent = text.len() - trimmed.len();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        // Leaving a map ends its candidates.
+        keys.retain(|(i, _)| *i <= indent);
+        let len = key_len(trimmed, key);
+        if len > 0 {
+            let span = range.start + indent..range.start + indent + len;
+            match keys.iter().find(|(i, _)| *i == indent) {
+                Some((_, first)) => return vec![first.clone(), span],
+                None => keys.push((indent, span)),
+            }
+        }
+    }
+    vec![]
+}
+
+/// Length of `key` (quoted or not) at the start of `line` when it is followed by `:`, else 0.
+fn key_len(line: &str, key: &str) -> usize {
+    let candidates = [
+        (line.strip_prefix(key), key.len()),
+        (line.strip_prefix('"').and_then(|t| t.strip_prefix(key)).and_then(|t| t.strip_prefix('"')), key.len() + 2),
+        (line.strip_prefix('\'').and_then(|t| t.strip_prefix(key)).and_then(|t| t.strip_prefix('\'')), key.len() + 2),
+    ];
+    candidates.into_iter().find_map(|(rest, len)| rest.filter(|r| r.trim_start_matches(' ').starts_with(':')).map(|_| len)).unwrap_or(0)
+}
+
+/// `[` and `{` nesting in the YAML text, before serde_yaml reads it (its scanner slows down
+/// with every open level). Quoted scalars and comments are skipped; a quote only opens a
+/// scalar where a value can start.
+fn check_yaml_nesting(file: FileId, text: &str) -> Result<(), Diagnostic> {
+    let bytes = text.as_bytes();
+    let mut depth = 0usize;
+    let mut i = 0;
+    // The last byte that was not a space: a quote after one of these (or at a line start) opens a quoted scalar.
+    let mut prev = b'\n';
+    while i < bytes.len() {
+        let b = bytes[i];
+        match b {
+            b'\'' | b'"' if matches!(prev, b'\n' | b':' | b'-' | b'[' | b'{' | b',' | b'?') => {
+                let mut j = i + 1;
+                while j < bytes.len() {
+                    if b == b'"' && bytes[j] == b'\\' {
+                        j += 2;
+                        continue;
+                    }
+                    if bytes[j] == b {
+                        // `''` inside a single-quoted scalar is a quote.
+                        if b == b'\'' && bytes.get(j + 1) == Some(&b'\'') {
+                            j += 2;
+                            continue;
+                        }
+                        break;
+                    }
+                    j += 1;
+                }
+                i = j + 1;
+                prev = b;
+                continue;
+            }
+            b'#' if matches!(prev, b'\n') || i == 0 || matches!(bytes[i - 1], b' ' | b'\t') => {
+                i = bytes[i..].iter().position(|c| *c == b'\n').map_or(bytes.len(), |n| i + n);
+                continue;
+            }
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > MAX_YAML_NESTING {
+                    return Err(Diagnostic::error(
+                        "YS0002",
+                        format!("invalid yardstick.yaml: nested more than {MAX_YAML_NESTING} levels deep"),
+                    )
+                    .at(Span::new(file, i..i + 1), format!("level {}", MAX_YAML_NESTING + 1))
+                    .help(format!(
+                        "`[...]` and `{{...}}` can be nested up to {MAX_YAML_NESTING} levels; yardstick.yaml needs three or four"
+                    )));
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        if b == b'\n' || (b != b' ' && b != b'\t') {
+            prev = b;
+        }
+        i += 1;
+    }
+    Ok(())
+}
+
 /// serde_yaml appends "at line L column C"; the span already says where.
 fn strip_location(msg: &str) -> String {
     match msg.find(" at line ") {
@@ -487,41 +650,68 @@ fn strip_location(msg: &str) -> String {
     }
 }
 
-/// Span of `key:` reached by following `path` through block-style YAML by indentation.
-/// Falls back to the start of the file: a slightly vague span beats no span.
+/// Span of `key:` reached by following `path` through block-style YAML by indentation (the
+/// deepest key of `path` found). Falls back to the start of the file: a slightly vague span
+/// beats no span. For many lookups in one text, build a [`YamlKeys`] once.
 pub fn yaml_key_span(file: FileId, text: &str, path: &[&str]) -> Span {
-    let mut offset = 0usize;
-    let mut min_indent: i64 = -1;
-    let mut found = 0..0;
-    let mut depth = 0;
-    for line in text.split_inclusive('\n') {
-        let start = offset;
-        offset += line.len();
-        if depth == path.len() {
-            break;
+    YamlKeys::new(text).span(file, path)
+}
+
+/// The block-style keys of a YAML text by path (up to [`YamlKeys::DEPTH`] keys deep), read in
+/// one pass: pointing at a thousand keys costs one scan, not a thousand.
+pub struct YamlKeys {
+    keys: std::collections::HashMap<Vec<String>, std::ops::Range<usize>>,
+}
+
+impl YamlKeys {
+    /// Paths deeper than this are not kept (yardstick.yaml's deepest is `sources.<id>.columns.<name>`).
+    pub const DEPTH: usize = 4;
+
+    pub fn new(text: &str) -> Self {
+        let mut keys = std::collections::HashMap::new();
+        // (indent, key) of the keys enclosing the current line.
+        let mut stack: Vec<(usize, String)> = vec![];
+        let mut offset = 0usize;
+        for line in text.split_inclusive('\n') {
+            let start = offset;
+            offset += line.len();
+            let trimmed = line.trim_start();
+            let indent = line.len() - trimmed.len();
+            if trimmed.trim_end().is_empty() || trimmed.starts_with('#') {
+                continue;
+            }
+            while stack.last().is_some_and(|(i, _)| *i >= indent) {
+                stack.pop();
+            }
+            let Some((key, len)) = line_key(trimmed) else { continue };
+            stack.push((indent, key));
+            if stack.len() <= Self::DEPTH {
+                let path: Vec<String> = stack.iter().map(|(_, k)| k.clone()).collect();
+                keys.entry(path).or_insert(start + indent..start + indent + len);
+            }
         }
-        let trimmed = line.trim_start();
-        let indent = (line.len() - trimmed.len()) as i64;
-        if trimmed.is_empty() || trimmed.starts_with('#') {
-            continue;
-        }
-        if depth > 0 && indent <= min_indent {
-            // Left the parent block without finding the key.
-            break;
-        }
-        let key = path[depth];
-        let unquoted = trimmed.strip_prefix(key).filter(|rest| rest.trim_start().starts_with(':'));
-        let quoted = trimmed
-            .strip_prefix('"')
-            .and_then(|t| t.strip_prefix(key))
-            .and_then(|t| t.strip_prefix('"'))
-            .filter(|rest| rest.trim_start().starts_with(':'));
-        if unquoted.is_some() || quoted.is_some() {
-            let s = start + indent as usize;
-            found = s..s + key.len() + if quoted.is_some() { 2 } else { 0 };
-            min_indent = indent;
-            depth += 1;
+        YamlKeys { keys }
+    }
+
+    /// The span of the deepest key of `path` that is in the text, else the file's start.
+    pub fn span(&self, file: FileId, path: &[&str]) -> Span {
+        (1..=path.len().min(Self::DEPTH))
+            .rev()
+            .find_map(|n| self.keys.get(&path[..n].iter().map(|k| k.to_string()).collect::<Vec<_>>()))
+            .map(|r| Span::new(file, r.clone()))
+            .unwrap_or(Span::new(file, 0..0))
+    }
+}
+
+/// The key a block-mapping line starts with (`key:` or `"key":`), and its length in the text.
+fn line_key(trimmed: &str) -> Option<(String, usize)> {
+    for q in ['"', '\''] {
+        if let Some(rest) = trimmed.strip_prefix(q) {
+            let end = rest.find(q)?;
+            return rest[end + 1..].trim_start().starts_with(':').then(|| (rest[..end].to_string(), end + 2));
         }
     }
-    Span::new(file, found)
+    let colon = trimmed.char_indices().find(|&(i, c)| c == ':' && trimmed[i + 1..].chars().next().is_none_or(char::is_whitespace))?.0;
+    let key = trimmed[..colon].trim_end();
+    (!key.is_empty()).then(|| (key.to_string(), key.len()))
 }

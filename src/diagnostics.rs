@@ -95,6 +95,7 @@ pub const CODES: &[(&str, &str)] = &[
     ("YS0004", "no KPIs defined"),
     ("YS0100", "syntax error in a .kpi file"),
     ("YS0101", "invalid literal"),
+    ("YS0102", "definition too deep or too large"),
     ("YS0200", "unknown source"),
     ("YS0201", "unknown column"),
     ("YS0202", "duplicate name"),
@@ -174,28 +175,83 @@ impl Diagnostics {
         self
     }
 
-    /// Render with miette's graphical handler (colours off when `color` is false).
+    /// Render with miette's graphical handler (colours off when `color` is false). At most
+    /// [`MAX_SHOWN`] diagnostics are drawn; the summary line counts all of them.
     pub fn render(&self, sources: &SourceMap, color: bool) -> String {
         let mut out = String::new();
-        for d in &self.0 {
+        for d in self.0.iter().take(MAX_SHOWN) {
             out.push_str(&render_one(d, sources, color));
         }
-        let errors = self.0.iter().filter(|d| d.is_error()).count();
-        let warnings = self.0.len() - errors;
-        out.push_str(&format!(
-            "{} error{}{}\n",
-            errors,
-            if errors == 1 { "" } else { "s" },
-            if warnings > 0 { format!(", {warnings} warning{}", if warnings == 1 { "" } else { "s" }) } else { String::new() }
-        ));
+        let count = |ds: &[Diagnostic]| {
+            let errors = ds.iter().filter(|d| d.is_error()).count();
+            (errors, ds.len() - errors)
+        };
+        let plural = |n: usize, what: &str| format!("{} {what}{}", thousands(n), if n == 1 { "" } else { "s" });
+        if self.0.len() > MAX_SHOWN {
+            let (errors, warnings) = count(&self.0[MAX_SHOWN..]);
+            let mut parts = vec![];
+            if errors > 0 {
+                parts.push(plural(errors, "more error"));
+            }
+            if warnings > 0 {
+                parts.push(plural(warnings, "more warning"));
+            }
+            out.push_str(&format!("... and {} (not shown)\n\n", parts.join(" and ")));
+        }
+        let (errors, warnings) = count(&self.0);
+        out.push_str(&plural(errors, "error"));
+        if warnings > 0 {
+            out.push_str(&format!(", {}", plural(warnings, "warning")));
+        }
+        out.push('\n');
         out
     }
+}
+
+/// At most this many diagnostics are drawn by [`Diagnostics::render`] (the rest are counted).
+pub const MAX_SHOWN: usize = 50;
+
+/// `19950` -> `19,950`.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Characters that must not reach a terminal raw: control characters (escape sequences start
+/// with one) except newline and tab, bidirectional overrides (text that reads differently from
+/// what it is) and the Unicode line separators.
+fn is_unsafe_char(c: char) -> bool {
+    (c.is_control() && c != '\n' && c != '\t')
+        || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{2028}' | '\u{2029}')
+}
+
+/// Text from a user's files made safe to print: unsafe characters are shown as `\u{1b}`.
+pub fn escape_text(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.chars().any(is_unsafe_char) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if is_unsafe_char(c) {
+            out.push_str(&c.escape_unicode().to_string());
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 impl fmt::Display for Diagnostics {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for d in &self.0 {
-            writeln!(f, "{}[{}]: {}", if d.is_error() { "error" } else { "warning" }, d.code, d.message)?;
+            writeln!(f, "{}[{}]: {}", if d.is_error() { "error" } else { "warning" }, d.code, escape_text(&d.message))?;
         }
         Ok(())
     }
@@ -216,7 +272,7 @@ struct MietteDiagnostic {
     severity: Severity,
     message: String,
     help: Option<String>,
-    source: Option<miette::NamedSource<String>>,
+    source: Option<Excerpt>,
     labels: Vec<miette::LabeledSpan>,
 }
 
@@ -253,19 +309,28 @@ fn render_one(d: &Diagnostic, sources: &SourceMap, color: bool) -> String {
     let mut labels = vec![];
     let mut source = None;
     let mut location = String::new();
-    if let Some(span) = d.span {
-        let file = sources.get(span.file);
-        let (line, col) = sources.line_col(span);
-        location = format!("{}:{}:{}", file.name, line, col);
-        source = Some(miette::NamedSource::new(file.name.clone(), file.text.clone()));
-        let label = if d.label.is_empty() { None } else { Some(d.label.clone()) };
-        labels.push(miette::LabeledSpan::new_primary_with_span(label, clamp(span, &file.text)));
+    if let Some(file) = d.span.and_then(|s| sources.try_get(s.file)) {
+        let span = d.span.unwrap_or_default();
+        let (line, col) = file.line_col(span.start as usize);
+        location = format!("{}:{}:{}", escape_text(&file.name), line, col);
+        let mut wanted = vec![(span.range(), (!d.label.is_empty()).then(|| escape_text(&d.label).into_owned()), true)];
         for l in d.secondary.iter().filter(|l| l.span.file == span.file) {
-            labels.push(miette::LabeledSpan::new_with_span(Some(l.message.clone()), clamp(l.span, &file.text)));
+            wanted.push((l.span.range(), Some(escape_text(&l.message).into_owned()), false));
         }
+        let (excerpt, spans) = Excerpt::new(file, &wanted);
+        for ((_, label, primary), span) in wanted.into_iter().zip(spans) {
+            labels.push(if primary {
+                miette::LabeledSpan::new_primary_with_span(label, span)
+            } else {
+                miette::LabeledSpan::new_with_span(label, span)
+            });
+        }
+        source = Some(excerpt);
     }
-    let message = if location.is_empty() { d.message.clone() } else { format!("{location}: {}", d.message) };
-    let md = MietteDiagnostic { code: d.code, severity: d.severity, message, help: d.help.clone(), source, labels };
+    let message = escape_text(&d.message);
+    let message = if location.is_empty() { message.into_owned() } else { format!("{location}: {message}") };
+    let help = d.help.as_deref().map(|h| escape_text(h).into_owned());
+    let md = MietteDiagnostic { code: d.code, severity: d.severity, message, help, source, labels };
     let theme = if color { miette::GraphicalTheme::unicode() } else { miette::GraphicalTheme::unicode_nocolor() };
     let handler = miette::GraphicalReportHandler::new_themed(theme).with_width(100).with_links(false);
     let mut out = String::new();
@@ -276,8 +341,190 @@ fn render_one(d: &Diagnostic, sources: &SourceMap, color: bool) -> String {
     out
 }
 
-fn clamp(span: Span, text: &str) -> miette::SourceSpan {
-    let start = (span.start as usize).min(text.len());
-    let end = (span.end as usize).clamp(start, text.len());
-    (start, end - start).into()
+/// Lines longer than this many chars are shown as a window of this many chars around the place.
+const MAX_LINE_CHARS: usize = 160;
+/// How much of a long line is shown before the place.
+const WINDOW_BEFORE: usize = 60;
+/// A label over more lines than this is drawn on its first line only.
+const MAX_LABEL_LINES: usize = 40;
+
+/// What miette draws a diagnostic's snippet from: only the lines around its labels (one line of
+/// context each side), with long lines cut to a window around the place and unsafe characters
+/// escaped. Each run of neighbouring lines is a chunk; chunks are laid end to end in an offset
+/// space of their own, and report the line numbers (and, for a label's start, the column) of
+/// the real file. Work and output per diagnostic depend on the lines shown, never on the size
+/// of the file.
+#[derive(Debug)]
+struct Excerpt {
+    name: String,
+    chunks: Vec<Chunk>,
+    /// Start offset (in the excerpt) of each label, with its 0-based line and column in the file.
+    starts: Vec<(usize, usize, usize)>,
+}
+
+#[derive(Debug)]
+struct Chunk {
+    /// Offset of `text` in the excerpt's offset space.
+    base: usize,
+    /// 0-based line of the file where the chunk starts.
+    first_line: usize,
+    text: String,
+}
+
+/// How one shown line maps file offsets to excerpt offsets.
+struct LineMap {
+    line: usize,
+    /// (file offset, excerpt offset) of every char shown, then of the end of what is shown.
+    marks: Vec<(usize, usize)>,
+}
+
+impl LineMap {
+    fn map(&self, offset: usize) -> usize {
+        let i = self.marks.partition_point(|m| m.0 < offset).min(self.marks.len() - 1);
+        self.marks[i].1
+    }
+}
+
+impl Excerpt {
+    /// The excerpt for `labels` (byte ranges in `file`), and each label's span in it.
+    fn new(
+        file: &crate::span::SourceFile,
+        labels: &[(std::ops::Range<usize>, Option<String>, bool)],
+    ) -> (Excerpt, Vec<miette::SourceSpan>) {
+        // The empty "line" after a final newline is shown only when a label is on it.
+        let last_line = file.line_count() - 1;
+        let last_context = if last_line > 0 && file.line_range(last_line).is_empty() { last_line - 1 } else { last_line };
+        // Each label's range and lines, a very tall label cut to its first line.
+        let ranges: Vec<(std::ops::Range<usize>, usize, usize)> = labels
+            .iter()
+            .map(|(r, ..)| {
+                let mut r = file.clamp(r.clone());
+                let first = file.line_of(r.start);
+                let mut last = file.line_of(if r.end > r.start { r.end - 1 } else { r.end });
+                if last - first > MAX_LABEL_LINES {
+                    r.end = file.line_range(first).end.max(r.start);
+                    last = first;
+                }
+                (r, first, last)
+            })
+            .collect();
+        // Lines to show, as sorted runs.
+        let mut runs: Vec<(usize, usize)> =
+            ranges.iter().map(|(_, a, b)| (a.saturating_sub(1), (b + 1).min(last_context).max(*b))).collect();
+        runs.sort();
+        let mut merged: Vec<(usize, usize)> = vec![];
+        for (a, b) in runs {
+            match merged.last_mut() {
+                Some(last) if a <= last.1 + 1 => last.1 = last.1.max(b),
+                _ => merged.push((a, b)),
+            }
+        }
+        let mut chunks = vec![];
+        let mut maps: Vec<LineMap> = vec![];
+        let mut base = 0;
+        for (a, b) in merged {
+            let mut text = String::new();
+            for line in a..=b {
+                let anchor = ranges
+                    .iter()
+                    .find_map(|(r, first, last)| {
+                        if *first == line {
+                            Some(r.start)
+                        } else if *last == line {
+                            Some(r.end)
+                        } else {
+                            None
+                        }
+                    })
+                    .unwrap_or(file.line_range(line).start);
+                maps.push(show_line(file, line, anchor, base, &mut text));
+                text.push('\n');
+            }
+            let len = text.len();
+            chunks.push(Chunk { base, first_line: a, text });
+            // A gap keeps a span from reaching across two chunks.
+            base += len + 1;
+        }
+        let map = |offset: usize, line: usize| maps.iter().find(|m| m.line == line).map(|m| m.map(offset)).unwrap_or(0);
+        let mut spans = vec![];
+        let mut starts = vec![];
+        for (r, first, last) in &ranges {
+            let start = map(r.start, *first);
+            let end = map(r.end, *last).max(start);
+            let col = file.line_col(r.start).1 - 1;
+            starts.push((start, *first, col));
+            spans.push((start, end - start).into());
+        }
+        (Excerpt { name: escape_text(&file.name).into_owned(), chunks, starts }, spans)
+    }
+}
+
+/// Append the shown part of `line` to `text` (whose excerpt offset is `base`): all of it, or a
+/// window around `anchor` when it is long; unsafe characters escaped, a `\r` before the newline
+/// dropped.
+fn show_line(file: &crate::span::SourceFile, line: usize, anchor: usize, base: usize, text: &mut String) -> LineMap {
+    let range = file.line_range(line);
+    let line_text = &file.text[range.clone()];
+    let (mut from, mut to) = (range.start, range.end);
+    if line_text.chars().nth(MAX_LINE_CHARS).is_some() {
+        let anchor = anchor.clamp(range.start, range.end);
+        from =
+            file.text[range.start..anchor].char_indices().rev().nth(WINDOW_BEFORE - 1).map(|(i, _)| range.start + i).unwrap_or(range.start);
+        to = file.text[from..range.end].char_indices().nth(MAX_LINE_CHARS).map(|(i, _)| from + i).unwrap_or(range.end);
+    }
+    let mut marks = vec![];
+    if from > range.start {
+        text.push('…');
+    }
+    for (i, c) in file.text[from..to].char_indices() {
+        marks.push((from + i, base + text.len()));
+        if is_unsafe_char(c) {
+            text.push_str(&c.escape_unicode().to_string());
+        } else {
+            text.push(c);
+        }
+    }
+    marks.push((to, base + text.len()));
+    if to < range.end {
+        text.push('…');
+    }
+    LineMap { line, marks }
+}
+
+impl miette::SourceCode for Excerpt {
+    fn read_span<'a>(
+        &'a self,
+        span: &miette::SourceSpan,
+        context_lines_before: usize,
+        context_lines_after: usize,
+    ) -> Result<Box<dyn miette::SpanContents<'a> + 'a>, miette::MietteError> {
+        let (offset, len) = (span.offset(), span.len());
+        let chunk = self
+            .chunks
+            .iter()
+            .find(|c| c.base <= offset && offset + len <= c.base + c.text.len())
+            .ok_or(miette::MietteError::OutOfBounds)?;
+        let local: miette::SourceSpan = (offset - chunk.base, len).into();
+        let inner = chunk.text.as_str().read_span(&local, context_lines_before, context_lines_after)?;
+        let data = inner.data();
+        let inner_start = inner.span().offset();
+        let line_count = data.iter().filter(|b| **b == b'\n').count() + usize::from(!data.ends_with(b"\n"));
+        // Line of the data's start: the chunk's first line plus the newlines before it.
+        let line = chunk.first_line + chunk.text.as_bytes()[..inner_start].iter().filter(|b| **b == b'\n').count();
+        let mut column = inner.column();
+        if context_lines_before == 0 && context_lines_after == 0 {
+            // The `[file:line:col]` heading: the column in the real line, not in the excerpt.
+            if let Some((_, _, col)) = self.starts.iter().find(|(start, ..)| *start == offset) {
+                column = *col;
+            }
+        }
+        Ok(Box::new(miette::MietteSpanContents::new_named(
+            self.name.clone(),
+            data,
+            (inner_start + chunk.base, data.len()).into(),
+            line,
+            column,
+            line_count,
+        )))
+    }
 }

@@ -21,6 +21,7 @@ pub mod config;
 pub mod diagnostics;
 pub mod functions;
 pub mod ingest;
+pub mod limits;
 pub mod model;
 pub mod parse;
 pub mod plan;

@@ -1,11 +1,12 @@
 //! The `yardstick` command line. All logic lives in the library; this file maps
 //! subcommands to pipeline calls and results to exit codes (0 ok, 1 errors, 2 usage).
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use yardstick::diagnostics::escape_text;
 
 #[derive(Parser)]
 #[command(
@@ -87,6 +88,19 @@ fn parse_date(s: &str) -> Result<chrono::NaiveDate, String> {
     chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| format!("`{s}` is not a date: write YYYY-MM-DD, e.g. 2024-06-30"))
 }
 
+/// Print to stdout. A closed stdout (`yardstick check | head -1`) is not an error: the output
+/// is simply not wanted any more, so writing stops quietly and the exit code stays the same.
+fn out(text: &str) {
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush());
+}
+
+/// Print to stderr, likewise never failing on a closed stream.
+fn err(text: &str) {
+    let mut stderr = std::io::stderr().lock();
+    let _ = stderr.write_all(text.as_bytes()).and_then(|()| stderr.flush());
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let color = match cli.color {
@@ -95,27 +109,28 @@ fn main() -> ExitCode {
         Color::Auto => std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
     };
     let fail = |f: yardstick::Failure| {
-        eprint!("{}", f.render(color));
+        err(&f.render(color));
         ExitCode::from(1)
     };
     match cli.command {
-        Command::Build { dir, out, as_of, strict, allow_empty, allow_outside, no_fuse } => {
+        Command::Build { dir, out: out_dir, as_of, strict, allow_empty, allow_outside, no_fuse } => {
             let options = yardstick::Options { as_of, deny_warnings: strict, allow_empty, allow_outside, unfused: no_fuse };
-            match yardstick::build_with(&dir, out.as_deref(), options) {
+            match yardstick::build_with(&dir, out_dir.as_deref(), options) {
                 Ok(built) => {
-                    eprint!("{}", built.compiled.render_warnings(color));
+                    err(&built.compiled.render_warnings(color));
                     let rows: usize = built.results.kpis.iter().map(|k| k.rows.len()).sum();
-                    println!("built {} KPIs ({} values)", built.results.kpis.len(), rows);
+                    let mut text = format!("built {} KPIs ({} values)\n", built.results.kpis.len(), rows);
                     for w in built.written {
-                        println!("wrote {}", w.display());
+                        text.push_str(&format!("wrote {}\n", escape_text(&w.display().to_string())));
                     }
+                    out(&text);
                     ExitCode::SUCCESS
                 }
                 Err(f) => {
                     let only_warnings = !f.diagnostics.has_errors();
                     let code = fail(f);
                     if strict && only_warnings {
-                        eprintln!("(--strict: warnings fail the build, nothing was written)");
+                        err("(--strict: warnings fail the build, nothing was written)\n");
                     }
                     code
                 }
@@ -123,12 +138,12 @@ fn main() -> ExitCode {
         }
         Command::Check { dir, deny_warnings } => match yardstick::compile(&dir) {
             Ok(c) => {
-                eprint!("{}", c.render_warnings(color));
+                err(&c.render_warnings(color));
                 if deny_warnings && !c.warnings.is_empty() {
-                    eprintln!("(--deny-warnings: warnings fail the check)");
+                    err("(--deny-warnings: warnings fail the check)\n");
                     return ExitCode::from(1);
                 }
-                println!("ok: {} goals, {} KPIs, {} sources", c.model.goals.len(), c.model.kpis.len(), c.model.sources.len());
+                out(&format!("ok: {} goals, {} KPIs, {} sources\n", c.model.goals.len(), c.model.kpis.len(), c.model.sources.len()));
                 ExitCode::SUCCESS
             }
             Err(f) => fail(f),
@@ -142,21 +157,22 @@ fn main() -> ExitCode {
             match yardstick::compile(&dir) {
                 Ok(c) => match (c.sql().get(&kpi), c.model.kpi(&kpi).and_then(|k| k.derived.as_ref())) {
                     (Some(sql), _) => {
-                        println!("{sql}");
+                        out(&format!("{}\n", escape_text(sql)));
                         ExitCode::SUCCESS
                     }
                     (None, Some(derived)) => {
                         let mut inputs = vec![];
                         derived.inputs(&mut inputs);
-                        println!(
-                            "-- `{kpi}` is derived: computed from the values of {} per period, without a query of its own",
+                        out(&format!(
+                            "-- `{}` is derived: computed from the values of {} per period, without a query of its own\n",
+                            escape_text(&kpi),
                             inputs.join(", ")
-                        );
+                        ));
                         ExitCode::SUCCESS
                     }
                     (None, None) => {
                         let help = yardstick::diagnostics::suggest("KPI", &kpi, c.model.kpis.iter().map(|k| k.id.as_str()));
-                        eprintln!("error: no KPI `{kpi}` in {}\n  help: {help}", dir.display());
+                        err(&escape_text(&format!("error: no KPI `{kpi}` in {}\n  help: {help}\n", dir.display())));
                         ExitCode::from(1)
                     }
                 },

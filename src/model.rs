@@ -265,6 +265,7 @@ pub enum DerivedExpr {
 }
 
 impl DerivedExpr {
+    #[recursive::recursive]
     pub fn inputs(&self, out: &mut Vec<String>) {
         match self {
             DerivedExpr::Kpi(k) => {
@@ -419,9 +420,43 @@ pub enum Measure {
     Number(f64),
 }
 
+impl TypedExpr {
+    /// Every column the expression reads (in no particular order, repeats possible).
+    pub fn columns<'a>(&'a self, out: &mut Vec<&'a str>) {
+        let mut stack = vec![self];
+        while let Some(e) = stack.pop() {
+            match &e.kind {
+                TExprKind::Column(c) => out.push(c),
+                TExprKind::Literal(_) => {}
+                TExprKind::Not(x) | TExprKind::Neg(x) | TExprKind::IsNull { expr: x, .. } => stack.push(x),
+                TExprKind::Binary { lhs, rhs, .. } => stack.extend([&**lhs, &**rhs]),
+                TExprKind::InList { expr, list, .. } => {
+                    stack.push(expr);
+                    stack.extend(list);
+                }
+                TExprKind::Duration { from, to, .. } | TExprKind::BusinessDays { from, to } => stack.extend([&**from, &**to]),
+            }
+        }
+    }
+}
+
 impl Measure {
+    /// Every column the measure reads.
+    pub fn columns<'a>(&'a self, out: &mut Vec<&'a str>) {
+        let mut stack = vec![self];
+        while let Some(m) = stack.pop() {
+            match m {
+                Measure::Aggregate(a) => a.arg.iter().chain(&a.filter).for_each(|e| e.columns(out)),
+                Measure::Share { condition, filter } => std::iter::once(condition).chain(filter).for_each(|e| e.columns(out)),
+                Measure::Ratio(l, r) | Measure::Binary { lhs: l, rhs: r, .. } => stack.extend([&**l, &**r]),
+                Measure::Number(_) => {}
+            }
+        }
+    }
+
     /// Whether the measure of a union of periods is the sum of the periods' measures
     /// (counts and sums, added, subtracted or scaled by a number).
+    #[recursive::recursive]
     pub fn is_additive(&self) -> bool {
         match self {
             Measure::Aggregate(a) => matches!(a.func, AggFunc::Count | AggFunc::Sum),

@@ -9,6 +9,7 @@ use pest::pratt_parser::{Assoc, Op, PrattParser};
 
 use crate::ast::*;
 use crate::diagnostics::{Diagnostic, Diagnostics};
+use crate::limits::{MAX_EXPR_NODES, MAX_NESTING};
 use crate::span::{FileId, Span};
 
 #[derive(pest_derive::Parser)]
@@ -19,6 +20,8 @@ type PResult<T> = Result<T, Diagnostic>;
 
 /// Parse one `.kpi` file.
 pub fn parse_file(file: FileId, text: &str) -> Result<File, Diagnostics> {
+    // pest recurses once per nesting level: too deep a file is refused before it gets there.
+    check_nesting(file, text).map_err(Diagnostics::one)?;
     let mut pairs = KpiParser::parse(Rule::file, text).map_err(|e| Diagnostics::one(syntax_error(file, text, e)))?;
     let root = pairs.next().ok_or_else(|| Diagnostics::one(Diagnostic::error("YS0100", "empty parse")))?;
     let ctx = Ctx { file };
@@ -37,9 +40,66 @@ pub fn parse_file(file: FileId, text: &str) -> Result<File, Diagnostics> {
 
 /// Parse a standalone expression (used by tests and by future `explain`).
 pub fn parse_expr(file: FileId, text: &str) -> Result<Expr, Diagnostics> {
+    check_nesting(file, text).map_err(Diagnostics::one)?;
     let mut pairs = KpiParser::parse(Rule::expr, text).map_err(|e| Diagnostics::one(syntax_error(file, text, e)))?;
     let pair = pairs.next().ok_or_else(|| Diagnostics::one(Diagnostic::error("YS0100", "empty expression")))?;
-    Ctx { file }.expr(pair).map_err(Diagnostics::one)
+    Ctx { file }.top_expr(pair).map_err(Diagnostics::one)
+}
+
+fn too_deep(span: Span) -> Diagnostic {
+    Diagnostic::error("YS0102", format!("expression nested more than {MAX_NESTING} levels deep"))
+        .at(span, format!("level {}", MAX_NESTING + 1))
+        .help(format!(
+            "parentheses, function calls, `in (...)` lists, `not` and `-` can be nested up to {MAX_NESTING} levels (docs/language.md, Limits): \
+             simplify the expression"
+        ))
+}
+
+/// Parentheses nesting, scanned before pest sees the text: strings, quoted names and comments
+/// are skipped the way the grammar reads them.
+fn check_nesting(file: FileId, text: &str) -> Result<(), Diagnostic> {
+    let bytes = text.as_bytes();
+    let mut depth = 0usize;
+    let mut i = 0;
+    // Index just past the closing `close`, if any (an unclosed string ends the scan: pest reports it).
+    let skip = |from: usize, close: u8, escapes: bool| -> Option<usize> {
+        let mut j = from;
+        while j < bytes.len() {
+            match bytes[j] {
+                b'\\' if escapes => j += 2,
+                b if b == close => return Some(j + 1),
+                _ => j += 1,
+            }
+        }
+        None
+    };
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' | b'\'' => match skip(i + 1, bytes[i], true) {
+                Some(j) => i = j,
+                None => return Ok(()),
+            },
+            b'`' => match skip(i + 1, b'`', false) {
+                Some(j) => i = j,
+                None => return Ok(()),
+            },
+            b'#' => i = bytes[i..].iter().position(|b| *b == b'\n').map_or(bytes.len(), |n| i + n),
+            b'/' if bytes.get(i + 1) == Some(&b'/') => i = bytes[i..].iter().position(|b| *b == b'\n').map_or(bytes.len(), |n| i + n),
+            b'(' => {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    return Err(too_deep(Span::new(file, i..i + 1)));
+                }
+                i += 1;
+            }
+            b')' => {
+                depth = depth.saturating_sub(1);
+                i += 1;
+            }
+            _ => i += 1,
+        }
+    }
+    Ok(())
 }
 
 struct Ctx {
@@ -172,8 +232,8 @@ impl Ctx {
         let kind = match rule {
             Rule::from_clause => KpiClauseKind::From(self.ident(inner.next().ok_or_else(missing)?)),
             Rule::time_clause => KpiClauseKind::Time(self.column_ref(inner.next().ok_or_else(missing)?)),
-            Rule::measure_clause => KpiClauseKind::Measure(self.expr(inner.next().ok_or_else(missing)?)?),
-            Rule::where_clause => KpiClauseKind::Where(self.expr(inner.next().ok_or_else(missing)?)?),
+            Rule::measure_clause => KpiClauseKind::Measure(self.top_expr(inner.next().ok_or_else(missing)?)?),
+            Rule::where_clause => KpiClauseKind::Where(self.top_expr(inner.next().ok_or_else(missing)?)?),
             Rule::by_clause => KpiClauseKind::By(inner.map(|p| self.column_ref(p)).collect()),
             Rule::grain_clause => KpiClauseKind::Grain(self.ident(inner.next().ok_or_else(missing)?)),
             Rule::unit_clause => {
@@ -278,6 +338,66 @@ impl Ctx {
             Diagnostic::error("YS0101", format!("`{}` is not a number yardstick can represent", pair.as_str()))
                 .at(self.span(pair), "number out of range")
         })
+    }
+
+    /// A whole expression (a clause's): its size is checked before the tree is built, since
+    /// the Pratt parser and every later pass recurse on it.
+    fn top_expr(&self, pair: Pair<Rule>) -> PResult<Expr> {
+        self.check_size(&pair)?;
+        self.expr(pair)
+    }
+
+    /// [`MAX_NESTING`] and [`MAX_EXPR_NODES`], counted on pest's flat `expr` sequences
+    /// (`prefix* primary postfix* (infix prefix* primary postfix*)*`) without recursion.
+    fn check_size(&self, pair: &Pair<Rule>) -> PResult<()> {
+        let mut nodes = 0usize;
+        let mut stack = vec![(pair.clone(), 0usize)];
+        while let Some((expr, depth)) = stack.pop() {
+            let mut prefix = 0;
+            for p in expr.into_inner() {
+                let rule = p.as_rule();
+                if rule != Rule::expr {
+                    nodes += 1;
+                }
+                if nodes > MAX_EXPR_NODES {
+                    return Err(Diagnostic::error("YS0102", format!("expression has more than {MAX_EXPR_NODES} terms"))
+                        .at(self.span(&p), format!("term {}", MAX_EXPR_NODES + 1))
+                        .help(format!(
+                            "one `measure` or `where` can have up to {MAX_EXPR_NODES} terms (values, names, operators; docs/language.md, Limits): \
+                             split the logic, e.g. into several KPIs combined by a derived KPI"
+                        )));
+                }
+                // Expressions inside this term are one level deeper than the term and its prefixes.
+                let inner = depth + prefix + 1;
+                let mut nested: Vec<Pair<Rule>> = vec![];
+                match rule {
+                    Rule::op_not | Rule::op_neg => {
+                        prefix += 1;
+                        if depth + prefix > MAX_NESTING {
+                            return Err(too_deep(self.span(&p)));
+                        }
+                        continue;
+                    }
+                    // `( expr )`
+                    Rule::expr => nested.push(p),
+                    Rule::call => {
+                        for arg in p.into_inner().filter(|a| a.as_rule() == Rule::arg) {
+                            nested.extend(arg.into_inner().filter(|e| e.as_rule() == Rule::expr));
+                        }
+                    }
+                    Rule::op_in | Rule::op_not_in => nested.extend(p.into_inner().filter(|e| e.as_rule() == Rule::expr)),
+                    _ => {}
+                }
+                for e in nested {
+                    if inner > MAX_NESTING {
+                        return Err(too_deep(self.span(&e)));
+                    }
+                    stack.push((e, inner));
+                }
+                prefix = 0;
+            }
+        }
+        Ok(())
     }
 
     fn expr(&self, pair: Pair<Rule>) -> PResult<Expr> {
@@ -397,10 +517,10 @@ fn syntax_error(file: FileId, text: &str, e: pest::error::Error<Rule>) -> Diagno
         InputLocation::Pos(p) => p,
         InputLocation::Span((s, _)) => s,
     };
-    let pos = pos.min(text.len());
-    // Point at the offending token (up to the next whitespace), or one char at EOF.
-    let end = text[pos..].find(char::is_whitespace).map(|n| pos + n.max(1)).unwrap_or(text.len()).min(text.len());
-    let end = if end == pos { (pos + 1).min(text.len()) } else { end };
+    let pos = text.floor_char_boundary(pos.min(text.len()));
+    // Point at the offending token (up to the next whitespace), or at one char (none at EOF).
+    let token: usize = text[pos..].chars().take_while(|c| !c.is_whitespace()).map(char::len_utf8).sum();
+    let end = pos + if token > 0 { token } else { text[pos..].chars().next().map_or(0, char::len_utf8) };
     let found = text[pos..end].chars().take(30).collect::<String>();
     let expected = match &e.variant {
         ErrorVariant::ParsingError { positives, .. } => {
@@ -412,16 +532,36 @@ fn syntax_error(file: FileId, text: &str, e: pest::error::Error<Rule>) -> Diagno
         ErrorVariant::CustomError { .. } => vec![],
     };
     let expected_text = join_or(&expected);
-    let found_text = if found.is_empty() { "the end of the file".to_string() } else { format!("`{found}`") };
+    let odd = found.chars().next().filter(|c| is_invisible(*c));
+    let found_text = match odd {
+        _ if found.is_empty() => "the end of the file".to_string(),
+        Some(c) => format!("the invisible character U+{:04X}", c as u32),
+        None => format!("`{found}`"),
+    };
     let message =
         if expected_text.is_empty() { format!("unexpected {found_text}") } else { format!("expected {expected_text}, found {found_text}") };
-    let help = syntax_help(&expected, &found);
+    let help = match odd {
+        Some(c) if c.is_whitespace() => Some(format!(
+            "U+{:04X} is a Unicode space that .kpi files do not allow (it often comes from copying text from a web page or a document): \
+             replace it with a plain space",
+            c as u32
+        )),
+        Some(c) => Some(format!("U+{:04X} is a control or formatting character: delete it", c as u32)),
+        None => syntax_help(&expected, &found),
+    };
     Diagnostic::error("YS0100", message)
         .at(
             Span::new(file, pos..end),
             if expected_text.is_empty() { "unexpected".to_string() } else { format!("expected {expected_text}") },
         )
         .help_opt(help)
+}
+
+/// A char that shows as nothing or as blank: what a syntax error found is named, not quoted.
+fn is_invisible(c: char) -> bool {
+    c.is_whitespace()
+        || c.is_control()
+        || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2069}' | '\u{feff}')
 }
 
 fn syntax_help(expected: &[&str], found: &str) -> Option<String> {

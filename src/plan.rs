@@ -49,9 +49,12 @@ pub fn plan(model: &Model, options: PlanOptions) -> Result<Vec<KpiPlan>, Diagnos
     let mut out = vec![];
     let mut errors = vec![];
     let fx = Functions::new(model);
+    // One declared schema per source, shared by its KPIs' scans.
+    let schemas: IndexMap<&str, SchemaRef> = model.sources.iter().map(|(id, s)| (id.as_str(), declared_schema(s))).collect();
     for kpi in &model.kpis {
         let Some(source) = &kpi.source else { continue };
-        match plan_kpi(&fx, model, kpi, source, options) {
+        let Some(schema) = schemas.get(source.as_str()) else { continue };
+        match plan_kpi(&fx, model, kpi, source, schema, options) {
             Ok(plan) => out.push(KpiPlan { kpi: kpi.id.clone(), source: source.clone(), plan }),
             Err(e) => errors.push(
                 Diagnostic::error("YS0400", format!("cannot plan KPI `{}`: {e}", kpi.id))
@@ -104,11 +107,25 @@ impl Functions {
     }
 }
 
-fn plan_kpi(fx: &Functions, model: &Model, kpi: &CheckedKpi, source_id: &str, options: PlanOptions) -> DfResult<LogicalPlan> {
+fn plan_kpi(
+    fx: &Functions,
+    model: &Model,
+    kpi: &CheckedKpi,
+    source_id: &str,
+    schema: &SchemaRef,
+    options: PlanOptions,
+) -> DfResult<LogicalPlan> {
     let source = &model.sources[source_id];
-    let schema = declared_schema(source);
     let table = Arc::new(LogicalTableSource::new(schema.clone()));
-    let mut builder = LogicalPlanBuilder::scan(source_id, table, None)?;
+    // The scan reads only the columns the KPI uses: a plan's size never depends on how wide
+    // its source is.
+    let mut used: Vec<&str> = kpi.time.iter().chain(&kpi.by).map(String::as_str).collect();
+    kpi.filter.iter().for_each(|f| f.columns(&mut used));
+    kpi.measure.columns(&mut used);
+    let used: std::collections::HashSet<&str> = used.into_iter().collect();
+    let projection: Vec<usize> =
+        schema.fields().iter().enumerate().filter(|(_, f)| used.contains(f.name().as_str())).map(|(i, _)| i).collect();
+    let mut builder = LogicalPlanBuilder::scan(source_id, table, Some(projection.clone()))?;
 
     let time_is_timestamp = time_is_timestamp(kpi, source);
     let filters = row_filters(fx, kpi, source, options);
@@ -138,7 +155,7 @@ fn plan_kpi(fx: &Functions, model: &Model, kpi: &CheckedKpi, source_id: &str, op
         (Some(window), Some(grain)) => {
             // Exact windows for every measure (medians too): each row is copied into every
             // period whose window contains it, then aggregated as usual.
-            let mut columns: Vec<Expr> = schema.fields().iter().map(|f| column(f.name())).collect();
+            let mut columns: Vec<Expr> = projection.iter().map(|&i| column(schema.field(i).name())).collect();
             columns.push(period.clone().alias("base_period"));
             builder = builder.project(columns)?;
             let copies = match window {
@@ -497,6 +514,7 @@ fn column(name: &str) -> Expr {
 
 /// A measure as an expression over aggregate columns `m0, m1, ...`, collecting the
 /// aggregates themselves into `aggregates` (each aliased, so duplicates never clash).
+#[recursive::recursive]
 fn measure_expr(fx: &Functions, m: &Measure, aggregates: &mut Vec<Expr>) -> DfResult<Expr> {
     let mut add = |e: Expr| {
         let name = format!("m{}", aggregates.len());
@@ -603,6 +621,7 @@ fn operator(op: BinaryOp) -> Operator {
 }
 
 /// A typed row expression as a DataFusion expression.
+#[recursive::recursive]
 pub fn row_expr(fx: &Functions, e: &TypedExpr) -> Expr {
     match &e.kind {
         TExprKind::Column(c) => column(c),

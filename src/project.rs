@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::diagnostics::{Diagnostic, Diagnostics};
-use crate::span::{FileId, SourceMap};
+use crate::span::{FileId, SourceMap, Span};
 
 pub const CONFIG_FILE: &str = "yardstick.yaml";
 
@@ -96,11 +96,14 @@ pub fn load_project(dir: &Path, sources: &mut SourceMap) -> Result<ProjectFiles,
             .help("give the directory that holds yardstick.yaml, e.g. `yardstick build examples/city`")
             .into());
     }
-    let config_text = std::fs::read_to_string(&config_path).map_err(|e| {
-        Diagnostic::error("YS0001", format!("cannot read {}: {e}", config_path.display()))
-            .help("a yardstick project is a directory with a yardstick.yaml and one or more .kpi files")
-    })?;
-    let config = sources.add(CONFIG_FILE, config_text);
+    let config = match std::fs::read(&config_path) {
+        Ok(bytes) => add_text(sources, CONFIG_FILE, bytes)?,
+        Err(e) => {
+            return Err(Diagnostic::error("YS0001", format!("cannot read {}: {e}", config_path.display()))
+                .help("a yardstick project is a directory with a yardstick.yaml and one or more .kpi files")
+                .into());
+        }
+    };
     let mut paths = vec![];
     collect_kpi_files(dir, dir, &mut paths).map_err(|e| Diagnostic::error("YS0001", format!("cannot list {}: {e}", dir.display())))?;
     paths.sort();
@@ -113,15 +116,9 @@ pub fn load_project(dir: &Path, sources: &mut SourceMap) -> Result<ProjectFiles,
     let mut errors = vec![];
     for (shown, path) in paths {
         match std::fs::read(&path) {
-            Ok(bytes) => match String::from_utf8(bytes) {
-                Ok(text) => kpi_files.push(sources.add(shown, text)),
-                Err(e) => errors.push(
-                    Diagnostic::error(
-                        "YS0001",
-                        format!("{shown} is not UTF-8 text (invalid byte at offset {})", e.utf8_error().valid_up_to()),
-                    )
-                    .help("save .kpi files as UTF-8"),
-                ),
+            Ok(bytes) => match add_text(sources, &shown, bytes) {
+                Ok(id) => kpi_files.push(id),
+                Err(d) => errors.push(d),
             },
             Err(e) => errors.push(Diagnostic::error("YS0001", format!("cannot read {shown}: {e}"))),
         }
@@ -137,6 +134,26 @@ pub fn outside_error(key: &str, written: &str, why: &str) -> Diagnostic {
     Diagnostic::error("YS0304", format!("`{key}: {written}` is refused: {why}")).help(
         "yardstick reads and writes only inside the project directory; to use another directory, list it under `allow_paths:` in yardstick.yaml or pass `--allow-outside` (reviewers: watch such changes)",
     )
+}
+
+/// Add a file's bytes to the source map as text. A file that is not UTF-8 is an error at its
+/// first bad byte (line and column); it is added with bad bytes replaced, so the error can show
+/// the line.
+fn add_text(sources: &mut SourceMap, shown: &str, bytes: Vec<u8>) -> Result<FileId, Diagnostic> {
+    match String::from_utf8(bytes) {
+        Ok(text) => Ok(sources.add(shown, text)),
+        Err(e) => {
+            let at = e.utf8_error().valid_up_to();
+            let bad = e.as_bytes().get(at).copied().unwrap_or(0);
+            let id = sources.add(shown, String::from_utf8_lossy(e.as_bytes()).into_owned());
+            // The valid prefix is unchanged, and the bad bytes became one U+FFFD (3 bytes).
+            let span = Span::new(id, at..at + '\u{fffd}'.len_utf8());
+            let (line, col) = sources.line_col(span);
+            Err(Diagnostic::error("YS0001", format!("{shown} is not UTF-8 text: byte 0x{bad:02X} at line {line}, column {col}"))
+                .at(span, "not UTF-8")
+                .help("save the file as UTF-8 (editors offer the encoding when saving); only data files can be in another encoding (`encoding:` in yardstick.yaml)"))
+        }
+    }
 }
 
 fn collect_kpi_files(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) -> std::io::Result<()> {
@@ -177,14 +194,15 @@ pub fn load_holidays(
             return Err(Diagnostics::one(outside_error("holidays_file", &name, &why).at(key, "outside the project")));
         }
     }
-    let text = std::fs::read_to_string(&path).map_err(|e| {
+    let bytes = std::fs::read(&path).map_err(|e| {
         Diagnostics::one(
             Diagnostic::error("YS0001", format!("cannot read holidays file {}: {e}", path.display()))
                 .at(key, "this file")
                 .help("the path is relative to the directory of yardstick.yaml; the file must be UTF-8 text"),
         )
     })?;
-    let file = sources.add(name.clone(), text.clone());
+    let file = add_text(sources, &name, bytes).map_err(Diagnostics::one)?;
+    let text = sources.get(file).text.clone();
     let mut errors = vec![];
     let mut offset = 0usize;
     for (i, line) in text.split_inclusive('\n').enumerate() {

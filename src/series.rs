@@ -127,6 +127,7 @@ fn derive(expr: &DerivedExpr, done: &HashMap<String, Vec<ResultRow>>) -> Vec<Res
 
 /// Arithmetic with missing values: anything with a missing input is missing, and so is a
 /// division by zero.
+#[recursive::recursive]
 fn eval(e: &DerivedExpr, lookup: &dyn Fn(&str) -> Option<f64>) -> Option<f64> {
     match e {
         DerivedExpr::Kpi(id) => lookup(id),

@@ -1,5 +1,9 @@
 //! Source files and spans. Every stage carries [`Span`]s so that any error, at any stage,
 //! can point at the exact bytes of the `.kpi` or `yardstick.yaml` file it is about.
+//!
+//! Spans come from many places (pest, serde_yaml, text scans); [`SourceMap::clamp`] is the one
+//! place that turns any span into a range that is inside its file and on char boundaries, and
+//! every lookup (slice, line and column, rendering) goes through it.
 
 use std::ops::Range;
 
@@ -17,7 +21,9 @@ pub struct Span {
 
 impl Span {
     pub fn new(file: FileId, range: Range<usize>) -> Self {
-        Span { file, start: range.start as u32, end: range.end as u32 }
+        let start = u32::try_from(range.start).unwrap_or(u32::MAX);
+        let end = u32::try_from(range.end).unwrap_or(u32::MAX);
+        Span { file, start, end }
     }
 
     pub fn range(&self) -> Range<usize> {
@@ -35,6 +41,50 @@ impl Span {
 pub struct SourceFile {
     pub name: String,
     pub text: String,
+    /// Byte offset of the start of every line (`\n` ends a line); the first is 0.
+    line_starts: Vec<usize>,
+}
+
+impl SourceFile {
+    pub fn new(name: impl Into<String>, text: impl Into<String>) -> Self {
+        let text = text.into();
+        let line_starts = std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect();
+        SourceFile { name: name.into(), text, line_starts }
+    }
+
+    /// `range` moved inside the text, its ends moved outwards to char boundaries.
+    pub fn clamp(&self, range: Range<usize>) -> Range<usize> {
+        let start = self.text.floor_char_boundary(range.start.min(self.text.len()));
+        let end = self.text.ceil_char_boundary(range.end.clamp(start, self.text.len()));
+        start..end
+    }
+
+    /// Number of lines (a final line without `\n` counts; an empty file has one line).
+    pub fn line_count(&self) -> usize {
+        self.line_starts.len()
+    }
+
+    /// 0-based line holding byte `offset` (clamped to the text).
+    pub fn line_of(&self, offset: usize) -> usize {
+        let offset = offset.min(self.text.len());
+        self.line_starts.partition_point(|&s| s <= offset).saturating_sub(1)
+    }
+
+    /// Byte range of 0-based line `line`, without its `\n` (and without a `\r` before it).
+    pub fn line_range(&self, line: usize) -> Range<usize> {
+        let start = self.line_starts.get(line).copied().unwrap_or(self.text.len());
+        let end = self.line_starts.get(line + 1).map(|s| s - 1).unwrap_or(self.text.len());
+        let end = if self.text[start..end].ends_with('\r') { end - 1 } else { end };
+        start..end
+    }
+
+    /// 1-based line and column (in chars) of byte `offset`.
+    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+        let offset = self.clamp(offset..offset).start;
+        let line = self.line_of(offset);
+        let col = self.text[self.line_starts[line]..offset].chars().count() + 1;
+        (line + 1, col)
+    }
 }
 
 /// All files of a project, addressed by [`FileId`]. Files are added in a deterministic order
@@ -46,7 +96,7 @@ pub struct SourceMap {
 
 impl SourceMap {
     pub fn add(&mut self, name: impl Into<String>, text: impl Into<String>) -> FileId {
-        self.files.push(SourceFile { name: name.into(), text: text.into() });
+        self.files.push(SourceFile::new(name, text));
         FileId((self.files.len() - 1) as u32)
     }
 
@@ -54,22 +104,30 @@ impl SourceMap {
         &self.files[id.0 as usize]
     }
 
+    /// The file a span is in, if the map has it.
+    pub fn try_get(&self, id: FileId) -> Option<&SourceFile> {
+        self.files.get(id.0 as usize)
+    }
+
     pub fn files(&self) -> impl Iterator<Item = (FileId, &SourceFile)> {
         self.files.iter().enumerate().map(|(i, f)| (FileId(i as u32), f))
     }
 
-    /// The text a span covers.
-    pub fn slice(&self, span: Span) -> &str {
-        let text = &self.get(span.file).text;
-        text.get(span.range()).unwrap_or("")
+    /// A span's byte range inside its file and on char boundaries (empty if the file is unknown).
+    pub fn clamp(&self, span: Span) -> Range<usize> {
+        self.try_get(span.file).map(|f| f.clamp(span.range())).unwrap_or(0..0)
     }
 
-    /// 1-based line and column of a span's start.
+    /// The text a span covers.
+    pub fn slice(&self, span: Span) -> &str {
+        match self.try_get(span.file) {
+            Some(f) => &f.text[f.clamp(span.range())],
+            None => "",
+        }
+    }
+
+    /// 1-based line and column (in chars) of a span's start.
     pub fn line_col(&self, span: Span) -> (usize, usize) {
-        let text = &self.get(span.file).text;
-        let upto = &text[..(span.start as usize).min(text.len())];
-        let line = upto.matches('\n').count() + 1;
-        let col = upto.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
-        (line, col)
+        self.try_get(span.file).map(|f| f.line_col(span.start as usize)).unwrap_or((1, 1))
     }
 }

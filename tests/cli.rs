@@ -5,7 +5,7 @@ use std::process::Command;
 use crate::common::*;
 
 fn yardstick(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_yardstick")).args(args).env("NO_COLOR", "1").output().expect("runs");
+    let out = Command::new(yardstick_bin()).args(args).env("NO_COLOR", "1").output().expect("runs");
     (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).to_string(), String::from_utf8_lossy(&out.stderr).to_string())
 }
 

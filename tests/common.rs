@@ -63,3 +63,9 @@ pub fn results_json(dir: &Path) -> serde_json::Value {
 pub fn kpi<'a>(results: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
     results["kpis"].as_array().expect("kpis").iter().find(|k| k["id"] == id).unwrap_or_else(|| panic!("no KPI {id}"))
 }
+
+/// The yardstick binary under test: cargo's, unless `YARDSTICK_BIN` names another (when
+/// several checkouts share one target directory, cargo's path can hold another's build).
+pub fn yardstick_bin() -> PathBuf {
+    std::env::var_os("YARDSTICK_BIN").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_yardstick")))
+}

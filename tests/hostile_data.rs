@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use crate::common::*;
 
 fn yardstick_in(cwd: &std::path::Path, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_yardstick")).args(args).current_dir(cwd).env("NO_COLOR", "1").output().expect("runs");
+    let out = Command::new(yardstick_bin()).args(args).current_dir(cwd).env("NO_COLOR", "1").output().expect("runs");
     (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).to_string(), String::from_utf8_lossy(&out.stderr).to_string())
 }
 
