@@ -1253,9 +1253,9 @@ impl<'a> Checker<'a> {
                             ExprKind::Number { value, .. } if (0.0..=1.0).contains(value) && p_arg.filter.is_none() => *value,
                             _ => {
                                 self.errors.push(
-                                    Diagnostic::error("YS0212", format!("the second argument of `{func}` must be a number from 0 to 1"))
+                                    Diagnostic::error("YS0212", format!("the second argument of `{func}` must be a fraction from 0 to 1"))
                                         .at(p_arg.span, "not a fraction")
-                                        .help(format!("write e.g. `{func}(x, 0.9)` for the 90th percentile")),
+                                        .help(format!("write e.g. `{func}(x, 0.9)` or `{func}(x, 90%)` for the 90th percentile")),
                                 );
                                 return None;
                             }

@@ -464,7 +464,7 @@ pub fn load_config(file: FileId, text: &str) -> Result<Config, Diagnostics> {
         if chrono::NaiveDate::parse_from_str(h, "%Y-%m-%d").is_err() {
             errors.push(
                 Diagnostic::error("YS0002", format!("holiday `{h}` is not a YYYY-MM-DD date"))
-                    .at(yaml_key_span(file, text, &["calendar", "holidays"]), "in this list")
+                    .at(holiday_span(file, text, yaml_key_span(file, text, &["calendar", "holidays"]), h), "not a date")
                     .help("write holidays as YYYY-MM-DD dates, e.g. [2025-01-01, 2025-12-25]"),
             );
         }
@@ -505,6 +505,16 @@ pub fn is_identifier(s: &str) -> bool {
 
 /// A serde_yaml error as a diagnostic at its place (found from its line and column, which
 /// count chars: never a byte offset that could fall inside a char).
+/// The bad holiday itself: its first occurrence after the `holidays:` key (the key when the
+/// text is not found, e.g. written with quotes that YAML removed).
+fn holiday_span(file: FileId, text: &str, key: Span, holiday: &str) -> Span {
+    let from = (key.end as usize).min(text.len());
+    match text.get(from..).and_then(|rest| rest.find(holiday)) {
+        Some(at) if !holiday.is_empty() => Span::new(file, from + at..from + at + holiday.len()),
+        _ => key,
+    }
+}
+
 fn yaml_error(file: FileId, text: &str, e: &serde_yaml::Error) -> Diagnostic {
     let message = strip_location(&e.to_string());
     let mut d = Diagnostic::error("YS0002", format!("invalid yardstick.yaml: {message}"));
@@ -536,13 +546,33 @@ fn yaml_error(file: FileId, text: &str, e: &serde_yaml::Error) -> Diagnostic {
         }
         return d.help(help);
     }
+    // A tab in the indentation: YAML forbids it, serde_yaml says "cannot start any token".
+    if let Some(line) = (0..src.line_count()).find(|l| {
+        let t = &src.text[src.line_range(*l)];
+        t.trim_start_matches(' ').starts_with('\t')
+    }) {
+        let range = src.line_range(line);
+        let tab = range.start + src.text[range.clone()].find('\t').unwrap_or(0);
+        return Diagnostic::error("YS0002", format!("invalid yardstick.yaml: line {} is indented with a tab", line + 1))
+            .at(Span::new(file, tab..tab + 1), "a tab")
+            .help("YAML indentation must use spaces, not tabs: replace the tab with spaces (most editors can show and convert tabs)");
+    }
+    let mut help = "see docs/configuration.md for every key yardstick.yaml accepts".to_string();
+    // `unknown field `colums`, expected one of `path`, ...`: say which one was meant.
+    if let Some(rest) = message.strip_prefix("unknown field `").or_else(|| message.split_once(": unknown field `").map(|(_, r)| r)) {
+        let (unknown, expected) = rest.split_once('`').unwrap_or((rest, ""));
+        let allowed: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+        if let Some(near) = crate::diagnostics::did_you_mean(unknown, allowed.iter().copied()) {
+            help = format!("did you mean `{near}`? (docs/configuration.md lists every key)");
+        }
+    }
     if let Some(start) = start {
         let rest = &text[start..src.line_range(src.line_of(start)).end.max(start)];
         let end = start + rest.find(':').filter(|n| *n > 0).unwrap_or(rest.len());
         let end = if end == start { start + rest.chars().next().map_or(0, char::len_utf8) } else { end };
         d = d.at(Span::new(file, start..end), "here");
     }
-    d.help("see docs/configuration.md for every key yardstick.yaml accepts")
+    d.help(help)
 }
 
 /// The first two block-style `key:` lines of the map that starts at `map_start` (where

@@ -329,10 +329,30 @@ fn render_one(d: &Diagnostic, sources: &SourceMap, color: bool) -> String {
     }
     let message = escape_text(&d.message);
     let message = if location.is_empty() { message.into_owned() } else { format!("{location}: {message}") };
-    let help = d.help.as_deref().map(|h| escape_text(h).into_owned());
+    let mut help = d.help.as_deref().map(|h| escape_text(h).into_owned());
+    // Places in other files (the first definition of a duplicate id) cannot be drawn in this
+    // snippet: they are named in words.
+    let elsewhere: Vec<String> = d
+        .secondary
+        .iter()
+        .filter(|l| Some(l.span.file) != d.span.map(|s| s.file))
+        .filter_map(|l| {
+            let file = sources.try_get(l.span.file)?;
+            let (line, col) = file.line_col(l.span.start as usize);
+            Some(format!("{}: {}:{line}:{col}", escape_text(&l.message), escape_text(&file.name)))
+        })
+        .collect();
+    if !elsewhere.is_empty() {
+        let note = elsewhere.join("; ");
+        help = Some(match help {
+            Some(h) => format!("{note}\n{h}"),
+            None => note,
+        });
+    }
     let md = MietteDiagnostic { code: d.code, severity: d.severity, message, help, source, labels };
     let theme = if color { miette::GraphicalTheme::unicode() } else { miette::GraphicalTheme::unicode_nocolor() };
-    let handler = miette::GraphicalReportHandler::new_themed(theme).with_width(100).with_links(false);
+    // Words are not broken across lines: a file path in a message stays whole.
+    let handler = miette::GraphicalReportHandler::new_themed(theme).with_width(100).with_links(false).with_break_words(false);
     let mut out = String::new();
     if handler.render_report(&mut out, &md).is_err() {
         out = format!("{}[{}]: {}\n", if d.is_error() { "error" } else { "warning" }, d.code, md.message);

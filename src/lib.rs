@@ -79,6 +79,21 @@ impl Compiled {
 }
 
 impl Compiled {
+    /// The fused queries as readable SQL, each headed by the KPIs it computes.
+    pub fn fused_sql(&self) -> String {
+        let mut out = String::new();
+        for f in &self.fused {
+            let sql = plan::to_sql(&f.plan).unwrap_or_else(|e| format!("-- cannot show as SQL: {e}"));
+            out.push_str(&format!("-- source `{}`: KPIs {} (v<i>, n<i> in this order)\n{sql};\n\n", f.source, f.kpis.join(", ")));
+        }
+        let covered: std::collections::HashSet<&str> = self.fused.iter().flat_map(|f| f.kpis.iter().map(String::as_str)).collect();
+        for p in self.plans.iter().filter(|p| !covered.contains(p.kpi.as_str())) {
+            let sql = plan::to_sql(&p.plan).unwrap_or_else(|e| format!("-- cannot show as SQL: {e}"));
+            out.push_str(&format!("-- `{}` on its own (a window copies rows into several periods)\n{sql};\n\n", p.kpi));
+        }
+        out
+    }
+
     /// Readable SQL of every KPI's query, by KPI id.
     pub fn sql(&self) -> IndexMap<String, String> {
         self.plans

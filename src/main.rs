@@ -77,10 +77,15 @@ enum Command {
     #[command(
         after_help = "Examples:\n  yardstick sql answered_10s                  KPI of the project in the current directory\n  yardstick sql examples/city answered_10s\n\nThe SQL is generated from the DataFusion plan yardstick runs, for reading and auditing."
     )]
+    #[command(override_usage = "yardstick sql [DIR] <KPI>\n       yardstick sql [DIR] --fused")]
     Sql {
         /// `[DIR] KPI`: the project directory (default `.`) and the KPI's id.
-        #[arg(num_args = 1..=2, required = true, value_names = ["DIR", "KPI"])]
+        #[arg(num_args = 0..=2, value_names = ["DIR", "KPI"])]
         args: Vec<String>,
+        /// Print the queries that run: one per source, grain and `by`, each computing several
+        /// KPIs (a KPI's own query is what `sql <KPI>` prints).
+        #[arg(long)]
+        fused: bool,
     },
 }
 
@@ -148,11 +153,32 @@ fn main() -> ExitCode {
             }
             Err(f) => fail(f),
         },
-        Command::Sql { args } => {
+        Command::Sql { args, fused } => {
+            if fused {
+                let dir = PathBuf::from(args.first().map(String::as_str).unwrap_or("."));
+                return match yardstick::compile(&dir) {
+                    Ok(c) => {
+                        out(&escape_text(&c.fused_sql()));
+                        ExitCode::SUCCESS
+                    }
+                    Err(f) => fail(f),
+                };
+            }
             let (dir, kpi) = match args.as_slice() {
+                // One argument that is a project directory: the KPI was forgotten.
+                [dir] if std::path::Path::new(dir).join("yardstick.yaml").is_file() => {
+                    let list = yardstick::compile(std::path::Path::new(dir))
+                        .map(|c| c.model.kpis.iter().map(|k| format!("  {}", k.id)).collect::<Vec<_>>().join("\n"))
+                        .unwrap_or_default();
+                    err(&escape_text(&format!("error: which KPI? `yardstick sql {dir} <KPI>`; the KPIs are:\n{list}\n")));
+                    return ExitCode::from(2);
+                }
                 [kpi] => (PathBuf::from("."), kpi.clone()),
                 [dir, kpi] => (PathBuf::from(dir), kpi.clone()),
-                _ => return ExitCode::from(2),
+                _ => {
+                    err("error: which KPI? `yardstick sql [DIR] <KPI>` (or `--fused` for the queries that run)\n");
+                    return ExitCode::from(2);
+                }
             };
             match yardstick::compile(&dir) {
                 Ok(c) => match (c.sql().get(&kpi), c.model.kpi(&kpi).and_then(|k| k.derived.as_ref())) {

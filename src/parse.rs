@@ -455,6 +455,11 @@ impl Ctx {
         let kind = match pair.as_rule() {
             Rule::expr => return self.expr(pair),
             Rule::number => ExprKind::Number { value: self.number(&pair)?, text: pair.as_str().to_string() },
+            Rule::percent => {
+                let text = pair.as_str().to_string();
+                let number = pair.into_inner().next().ok_or_else(|| Diagnostic::error("YS0100", "a percentage without its number"))?;
+                ExprKind::Number { value: self.number(&number)? / 100.0, text }
+            }
             Rule::string => ExprKind::String(self.string(pair).value),
             Rule::kw_true => ExprKind::Bool(true),
             Rule::kw_false => ExprKind::Bool(false),
@@ -652,6 +657,7 @@ fn describe_rule(rule: Rule) -> &'static str {
         Rule::quoted_ident | Rule::column_ref => "a column name",
         Rule::string | Rule::dq_inner | Rule::sq_inner => "a quoted string",
         Rule::number => "a number",
+        Rule::percent => "a percentage",
         Rule::date => "a date (YYYY-MM-DD)",
         Rule::quantity => "a number such as `90%`, `5` or `8 min`",
         Rule::unit_word => "a unit such as `%`, `pp`, `min`, `days`",

@@ -92,7 +92,8 @@ pub struct ProjectFiles {
 pub fn load_project(dir: &Path, sources: &mut SourceMap) -> Result<ProjectFiles, Diagnostics> {
     let config_path = dir.join(CONFIG_FILE);
     if !dir.is_dir() {
-        return Err(Diagnostic::error("YS0001", format!("{} is not a directory", dir.display()))
+        let what = if dir.exists() { "is not a directory" } else { "does not exist (no such directory)" };
+        return Err(Diagnostic::error("YS0001", format!("{} {what}", dir.display()))
             .help("give the directory that holds yardstick.yaml, e.g. `yardstick build examples/city`")
             .into());
     }

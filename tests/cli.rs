@@ -31,7 +31,7 @@ fn check_exit_codes() {
     assert_eq!(code, 2);
     let (code, _, stderr) = yardstick(&["check", "/definitely/not/here"]);
     assert_eq!(code, 1);
-    assert!(stderr.contains("not a directory"), "{stderr}");
+    assert!(stderr.contains("no such directory"), "{stderr}");
 }
 
 #[test]

@@ -7,6 +7,7 @@ mod docs;
 mod example;
 mod hostile_data;
 mod ingest;
+mod papercuts;
 mod parse;
 mod real_data;
 mod report_output;

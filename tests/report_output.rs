@@ -80,7 +80,7 @@ fn chart_text_fits_in_the_example() {
     assert_eq!(charts(&html).len(), 16);
     assert!(check_chart_text(&html) > 16 * 5);
     // The labels that used to lose their left end are whole.
-    for label in [">1751.13 USD<", ">58,810 USD<", ">16.8 business days<"] {
+    for label in [">1,751.13 USD<", ">58,810 USD<", ">16.8 business days<"] {
         assert!(html.contains(label), "{label}");
     }
 }

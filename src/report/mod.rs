@@ -31,6 +31,8 @@ pub fn render_html(results: &Results) -> Result<String, Diagnostic> {
     let mut env = Environment::new();
     env.add_filter("fmt_value", |v: Option<f64>, unit: String| format_value(v, &unit));
     env.add_filter("status_label", |s: String| status_label(&s).to_string());
+    env.add_filter("thousands", |n: f64| group_thousands(n));
+    env.add_filter("dedent", |s: String| dedent(&s));
     // Escape only what HTML needs (& < > " '): minijinja's default also escapes `/`, which
     // makes paths and SQL in the page source hard to read and grep.
     env.set_formatter(|out, state, value| match value.as_str() {
@@ -249,7 +251,43 @@ fn trim_number(v: f64, decimals: usize) -> String {
     }
     let s = format!("{v:.decimals$}");
     let s = if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_string() } else { s };
-    if s == "-0" { "0".to_string() } else { s }
+    if s == "-0" {
+        return "0".to_string();
+    }
+    // Separators from 1,000 on, as for whole numbers: `1,731.29 USD` beside `75,954 USD`.
+    match s.split_once('.') {
+        Some((int, frac)) if v.abs() >= 1000.0 => format!("{}.{frac}", group_digits(int)),
+        None if v.abs() >= 1000.0 => group_digits(&s),
+        _ => s,
+    }
+}
+
+/// A definition as cut from its file: the first line starts at `kpi`, the others keep the
+/// file's indentation; the closing `}` is at the block's own indent, so that much goes.
+fn dedent(text: &str) -> String {
+    // Only ASCII spaces and tabs count (one byte each: cuts stay on char boundaries).
+    let blank = |l: &str| l.bytes().take_while(|b| *b == b' ' || *b == b'\t').count();
+    let lines: Vec<&str> = text.lines().collect();
+    let Some(last) = lines.last() else { return String::new() };
+    let indent = blank(last);
+    let mut out: Vec<String> = vec![lines[0].to_string()];
+    for l in &lines[1..] {
+        out.push(l[blank(l).min(indent)..].to_string());
+    }
+    out.join("\n")
+}
+
+/// `-1731` -> `-1,731`.
+fn group_digits(int: &str) -> String {
+    let (sign, digits) = int.strip_prefix('-').map(|d| ("-", d)).unwrap_or(("", int));
+    let mut out = String::from(sign);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// A whole number with thousands separators (`604,474`); from 1e15 on, scientific
