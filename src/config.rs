@@ -402,7 +402,14 @@ pub fn load_config(file: FileId, text: &str) -> Result<Config, Diagnostics> {
     }
     let mut errors = vec![];
     for (id, source) in &config.sources {
-        if source.valid_years[0] > source.valid_years[1] {
+        if source.valid_years[0] < 1678 || source.valid_years[1] > 2261 {
+            // Timestamps are computed in nanoseconds from 1970 in places: ±292 years.
+            errors.push(
+                Diagnostic::error("YS0002", format!("source `{id}`: `valid_years` must lie within 1678-2261"))
+                    .at(yaml_key_span(file, text, &["sources", id, "valid_years"]), "out of range")
+                    .help("yardstick computes with times from 1678 to 2261: write e.g. `valid_years: [1800, 2200]`"),
+            );
+        } else if source.valid_years[0] > source.valid_years[1] {
             errors.push(
                 Diagnostic::error("YS0002", format!("source `{id}`: `valid_years` runs backwards"))
                     .at(yaml_key_span(file, text, &["sources", id, "valid_years"]), "first year after the last")

@@ -72,6 +72,9 @@ enum Command {
         /// Exit 1 when there is any warning.
         #[arg(long)]
         deny_warnings: bool,
+        /// Let yardstick.yaml name files and directories outside the project directory.
+        #[arg(long)]
+        allow_outside: bool,
     },
     /// Print the compiled query of a KPI as SQL.
     #[command(
@@ -86,6 +89,9 @@ enum Command {
         /// KPIs (a KPI's own query is what `sql <KPI>` prints).
         #[arg(long)]
         fused: bool,
+        /// Let yardstick.yaml name files and directories outside the project directory.
+        #[arg(long)]
+        allow_outside: bool,
     },
 }
 
@@ -141,22 +147,25 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Command::Check { dir, deny_warnings } => match yardstick::compile(&dir) {
-            Ok(c) => {
-                err(&c.render_warnings(color));
-                if deny_warnings && !c.warnings.is_empty() {
-                    err("(--deny-warnings: warnings fail the check)\n");
-                    return ExitCode::from(1);
+        Command::Check { dir, deny_warnings, allow_outside } => {
+            match yardstick::compile_with(&dir, yardstick::Options { allow_outside, ..Default::default() }) {
+                Ok(c) => {
+                    err(&c.render_warnings(color));
+                    if deny_warnings && !c.warnings.is_empty() {
+                        err("(--deny-warnings: warnings fail the check)\n");
+                        return ExitCode::from(1);
+                    }
+                    out(&format!("ok: {} goals, {} KPIs, {} sources\n", c.model.goals.len(), c.model.kpis.len(), c.model.sources.len()));
+                    ExitCode::SUCCESS
                 }
-                out(&format!("ok: {} goals, {} KPIs, {} sources\n", c.model.goals.len(), c.model.kpis.len(), c.model.sources.len()));
-                ExitCode::SUCCESS
+                Err(f) => fail(f),
             }
-            Err(f) => fail(f),
-        },
-        Command::Sql { args, fused } => {
+        }
+        Command::Sql { args, fused, allow_outside } => {
+            let options = yardstick::Options { allow_outside, ..Default::default() };
             if fused {
                 let dir = PathBuf::from(args.first().map(String::as_str).unwrap_or("."));
-                return match yardstick::compile(&dir) {
+                return match yardstick::compile_with(&dir, options) {
                     Ok(c) => {
                         out(&escape_text(&c.fused_sql()));
                         ExitCode::SUCCESS
@@ -167,7 +176,7 @@ fn main() -> ExitCode {
             let (dir, kpi) = match args.as_slice() {
                 // One argument that is a project directory: the KPI was forgotten.
                 [dir] if std::path::Path::new(dir).join("yardstick.yaml").is_file() => {
-                    let list = yardstick::compile(std::path::Path::new(dir))
+                    let list = yardstick::compile_with(std::path::Path::new(dir), options)
                         .map(|c| c.model.kpis.iter().map(|k| format!("  {}", k.id)).collect::<Vec<_>>().join("\n"))
                         .unwrap_or_default();
                     err(&escape_text(&format!("error: which KPI? `yardstick sql {dir} <KPI>`; the KPIs are:\n{list}\n")));
@@ -180,7 +189,7 @@ fn main() -> ExitCode {
                     return ExitCode::from(2);
                 }
             };
-            match yardstick::compile(&dir) {
+            match yardstick::compile_with(&dir, options) {
                 Ok(c) => match (c.sql().get(&kpi), c.model.kpi(&kpi).and_then(|k| k.derived.as_ref())) {
                     (Some(sql), _) => {
                         out(&format!("{}\n", escape_text(sql)));

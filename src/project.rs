@@ -115,7 +115,17 @@ pub fn load_project(dir: &Path, sources: &mut SourceMap) -> Result<ProjectFiles,
     }
     let mut kpi_files = vec![];
     let mut errors = vec![];
+    // A `.kpi` file is a definition: one that links outside the project is never read (its
+    // lines would be shown in syntax errors), whatever `allow_paths` says.
+    let inside = Confinement::new(dir, &[], false);
     for (shown, path) in paths {
+        if let Err(why) = inside.check(&path) {
+            errors.push(
+                Diagnostic::error("YS0304", format!("{shown} is not read: {why}"))
+                    .help("definitions must be files inside the project directory: copy the file in instead of linking to it"),
+            );
+            continue;
+        }
         match std::fs::read(&path) {
             Ok(bytes) => match add_text(sources, &shown, bytes) {
                 Ok(id) => kpi_files.push(id),

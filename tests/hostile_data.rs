@@ -317,3 +317,16 @@ fn collect_csv(dir: &std::path::Path, out: &mut Vec<Vec<u8>>) {
         }
     }
 }
+
+#[test]
+fn a_kpi_file_linking_outside_the_project_is_never_read() {
+    let outside = tempfile::tempdir().expect("tempdir");
+    write(outside.path(), "secret.kpi", b"root:x:0:0:root:/root:/bin/bash\n");
+    let dir = project("name: T\nsources: {}\n", &[("metrics/a.kpi", "")]);
+    std::os::unix::fs::symlink(outside.path().join("secret.kpi"), dir.path().join("metrics/b.kpi")).expect("symlink");
+    let err = match yardstick::compile(dir.path()) {
+        Ok(_) => panic!("a linked-out definition must be refused"),
+        Err(f) => f.render(false),
+    };
+    assert!(err.contains("YS0304") && err.contains("metrics/b.kpi") && !err.contains("root:x"), "{err}");
+}
