@@ -8,6 +8,7 @@
 //!   differential -- --nocapture`: a long run (without a seed, one is made from the clock
 //!   and printed).
 //! - `YARDSTICK_DIFF_ONLY=17,230`: only these cases of the seed (to reproduce a failure).
+//! - `YARDSTICK_DIFF_SHOW=n`: show n mismatching KPIs in full (default 25).
 //!
 //! Every mismatching case is copied to `<target dir>/differential-failures/<seed>/case-N`.
 
@@ -25,7 +26,8 @@ const CASES: usize = 200;
 /// Cases generated per call of the generator (the next batch is generated while this one
 /// is evaluated).
 const BATCH: usize = 50;
-/// Mismatching KPIs shown in full in the failure message (all are counted).
+/// Mismatching KPIs shown in full in the failure message (all are counted);
+/// `YARDSTICK_DIFF_SHOW` changes it.
 const SHOWN: usize = 25;
 
 fn generator() -> PathBuf {
@@ -187,11 +189,12 @@ fn report(seed: &str, tally: &Tally, failures_dir: &Path) -> String {
     common.sort_by(|a, b| b.1.cmp(&a.1));
     let common: Vec<String> = common.iter().take(12).map(|(f, n)| format!("{f} {n}/{}", direct.len())).collect();
     out += &format!("Features of the mismatching query KPIs: {}\n", common.join(", "));
-    for m in tally.mismatches.iter().take(SHOWN) {
+    let shown = env_usize("YARDSTICK_DIFF_SHOW").unwrap_or(SHOWN);
+    for m in tally.mismatches.iter().take(shown) {
         out += &format!("\n---- case {} KPI {}\n{}", m.case, m.kpi, m.text);
     }
-    if tally.mismatches.len() > SHOWN {
-        out += &format!("\n... and {} more mismatching KPIs\n", tally.mismatches.len() - SHOWN);
+    if tally.mismatches.len() > shown {
+        out += &format!("\n... and {} more mismatching KPIs (YARDSTICK_DIFF_SHOW=n shows more)\n", tally.mismatches.len() - shown);
     }
     out
 }
