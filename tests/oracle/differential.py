@@ -145,9 +145,21 @@ class Dataset:
             "f2": "float",
             "flag": "boolean",
         }
+        # How the CSV writes times: ISO forms (default), UTC offsets (converted to UTC when
+        # read, docs/configuration.md), or a declared `format` per time column.
+        self.time_style = rng.choice(["iso"] * 6 + ["offset", "format"]) if self.ts_type == "timestamp" else (
+            rng.choice(["iso"] * 4 + ["format"]))
+        self.fractions = self.time_style in ("iso", "offset") and rng.random() < 0.3
+        self.formats = {}
+        if self.time_style == "format":
+            self.formats["ts"] = rng.choice(
+                [["%d/%m/%Y %H:%M:%S"], ["%m/%d/%Y %I:%M:%S %p"], ["%d/%m/%Y %H:%M", "%Y-%m-%d %H:%M:%S"]]
+                if self.ts_type == "timestamp" else [["%d/%m/%Y"], ["%d.%m.%Y", "%Y-%m-%d"]])
         self.start = dt.date(2021, 1, 1) + dt.timedelta(days=rng.randrange(0, 1700))
         self.span = rng.choice([12, 40, 75, 120, 200, 400, 700, 1000])
         n = rng.randint(8, 260) if self.span > 40 else rng.randint(5, 90)
+        if rng.random() < 0.01:
+            n = 0  # a file with a header and no rows
         # Whole months without rows (a gap in the middle of the data).
         dead = set()
         if self.span > 75:
@@ -175,6 +187,8 @@ class Dataset:
                 t = dt.datetime(day.year, day.month, day.day, 23, 59, 59)
             else:
                 t = dt.datetime(day.year, day.month, day.day, rng.randrange(24), rng.randrange(60), rng.randrange(60))
+                if self.fractions and rng.random() < 0.3:
+                    t = t.replace(microsecond=rng.choice([250000, 500000, 1000, 999000]))
             if prev is not None and rng.random() < 0.08:
                 t = prev  # ties
             prev = t
@@ -248,8 +262,23 @@ class Dataset:
             if self.csv_style["bool"]:
                 return rng.choice(["true", "TRUE", "t", "yes", "Y", "1"] if v else ["false", "False", "f", "no", "N", "0"])
             return "true" if v else "false"
+        if col in self.formats:
+            fmts = self.formats[col]
+            if ty == "timestamp" and len(fmts) > 1 and (v.second != 0 or rng.random() < 0.5):
+                fmts = fmts[1:]  # the first format of the list has no seconds
+            return v.strftime(rng.choice(fmts) if ty == "date" else fmts[0])
         if ty == "date":
             return v.isoformat()
+        if ty == "timestamp" and col == "ts" and self.time_style == "offset":
+            minutes = rng.choice([0, 0, 120, -300, 330, -600])
+            local = v + dt.timedelta(minutes=minutes)
+            text = local.strftime("%Y-%m-%dT%H:%M:%S") + (f".{v.microsecond // 1000:03d}" if v.microsecond else "")
+            if minutes == 0 and rng.random() < 0.5:
+                return text + "Z"
+            sign = "+" if minutes >= 0 else "-"
+            return text + f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+        if ty == "timestamp" and v.microsecond:
+            return v.strftime("%Y-%m-%d %H:%M:%S") + f".{v.microsecond // 1000:03d}"
         if ty == "timestamp":
             if v.hour == v.minute == v.second == 0 and self.csv_style["short"] and rng.random() < 0.5:
                 return v.date().isoformat()
@@ -1022,7 +1051,7 @@ class Case:
         k.grain, k.by = grain, list(by)
         if rng.random() < 0.3:
             k.title = f"KPI {id}"
-        if grain and rng.random() < 0.12:
+        if rng.random() < 0.12:
             k.time = "ts2"
         elif rng.random() < 0.05:
             k.time = "ts"
@@ -1054,11 +1083,17 @@ class Case:
         if rng.random() < 0.3:
             lo, hi = self.ds.data_range()
             a = lo + dt.timedelta(days=rng.randint(-40, max(1, (hi - lo).days)))
+            days = [as_date(r[self.time_col(k)]) for r in self.ds.rows if r[self.time_col(k)] is not None]
             if rng.random() < 0.3:
                 a = dt.date(a.year, a.month, 1)
+            elif days and rng.random() < 0.3:
+                a = rng.choice(days)  # on the day of a row: the boundary is inclusive
             k.since = a
             if rng.random() < 0.6:
                 k.until = a + dt.timedelta(days=rng.randint(0, max(1, (hi - a).days + 60)))
+                later = [d for d in days if d >= a]
+                if later and rng.random() < 0.3:
+                    k.until = rng.choice(later)
                 if grain == "day" and (k.until - k.since).days > 400:
                     k.until = k.since + dt.timedelta(days=300)
         if rng.random() < 0.3:
@@ -1104,7 +1139,12 @@ class Case:
             lines.append('    null_values: ["NA"]')
         lines.append("    columns:")
         for c, ty in self.ds.types.items():
-            lines.append(f"      {c}: {ty}")
+            if c in self.ds.formats:
+                fmts = self.ds.formats[c]
+                f = json.dumps(fmts[0]) if len(fmts) == 1 else "[" + ", ".join(json.dumps(x) for x in fmts) + "]"
+                lines.append(f"      {c}: {{ type: {ty}, format: {f} }}")
+            else:
+                lines.append(f"      {c}: {ty}")
         return "\n".join(lines) + "\n"
 
     def kpi_file(self):
