@@ -123,7 +123,7 @@ def as_date(v):
 
 # name -> yardstick type. The time columns are chosen per case (timestamp or date).
 STRING_POOLS = {
-    "g1": ["a", "b", "c", "North side", "d,e"],
+    "g1": ["a", "b", "c", "North side", "d,e", "O'Brien"],
     "g2": ["x", "y", "Zürich"],
 }
 
@@ -875,6 +875,7 @@ class Kpi:
         self.window = None  # None, ("rolling", periods, text), ("year_to_date",), ("fiscal_year_to_date",), "cumulative"
         self.target = None  # (kind, ...) see target_text
         self.title = None
+        self.layout = 0.0  # seeds the order of the clauses and the comments in definition()
 
     def definition(self):
         lines = [f"kpi {self.id}" + (f' "{self.title}"' if self.title else "") + " {"]
@@ -907,8 +908,23 @@ class Kpi:
                 lines.append("  " + (self.window[2] if self.window[0] == "rolling" else self.window[0]))
         if self.target:
             lines.append(f"  target {target_text(self.target)}")
-        lines.append("}")
-        return "\n".join(lines)
+        # Layout: the clauses in any order, comments, or all on one line (docs/language.md).
+        r = random.Random(self.layout)
+        head, body = lines[0], lines[1:]
+        if r.random() < 0.5:
+            r.shuffle(body)
+        if r.random() < 0.15:
+            return head + " " + " ".join(b.strip() for b in body) + " }"
+        out = [head]
+        for b in body:
+            x = r.random()
+            if x < 0.05:
+                out.append("  // a comment line")
+            elif x < 0.08:
+                out.append("  # another comment")
+            out.append(b + (" // trailing comment" if r.random() < 0.05 else ""))
+        out.append("}")
+        return "\n".join(out)
 
 
 def target_text(t):
@@ -1025,6 +1041,7 @@ class Case:
         rng = self.rng
         cands = self.derived_candidates(grain, by)
         k = Kpi(id)
+        k.layout = rng.random()
         k.grain, k.by = grain, list(by)
         k.grain_on_derived = grain is not None and rng.random() < 0.4
         a = ("kpi", rng.choice(cands).id)
@@ -1048,6 +1065,7 @@ class Case:
     def make_query(self, id, grain, by):
         rng = self.rng
         k = Kpi(id)
+        k.layout = rng.random()
         k.grain, k.by = grain, list(by)
         if rng.random() < 0.3:
             k.title = f"KPI {id}"
