@@ -172,9 +172,10 @@ fn report(seed: &str, tally: &Tally, failures_dir: &Path) -> String {
         tally.cases,
         failures_dir.display()
     );
-    let only: Vec<String> = tally.failed_cases.iter().map(|c| c.to_string()).collect();
+    let only: Vec<String> = tally.failed_cases.iter().take(20).map(|c| c.to_string()).collect();
     out += &format!(
-        "Reproduce: YARDSTICK_DIFF_SEED={seed} YARDSTICK_DIFF_ONLY={} cargo test --test main differential -- --nocapture\n",
+        "Reproduce{}: YARDSTICK_DIFF_SEED={seed} YARDSTICK_DIFF_ONLY={} cargo test --test main differential -- --nocapture\n",
+        if tally.failed_cases.len() > 20 { " (the first 20 failing cases)" } else { "" },
         only.join(",")
     );
     // Which features the mismatching (non-derived) KPIs share: the likely cause.

@@ -155,6 +155,7 @@ class Dataset:
             self.formats["ts"] = rng.choice(
                 [["%d/%m/%Y %H:%M:%S"], ["%m/%d/%Y %I:%M:%S %p"], ["%d/%m/%Y %H:%M", "%Y-%m-%d %H:%M:%S"]]
                 if self.ts_type == "timestamp" else [["%d/%m/%Y"], ["%d.%m.%Y", "%Y-%m-%d"]])
+        self.thousands = rng.random() < 0.15  # f1 written as 1,234,567.25 (`thousands: ","`)
         self.start = dt.date(2021, 1, 1) + dt.timedelta(days=rng.randrange(0, 1700))
         self.span = rng.choice([12, 40, 75, 120, 200, 400, 700, 1000])
         n = rng.randint(8, 260) if self.span > 40 else rng.randint(5, 90)
@@ -216,10 +217,24 @@ class Dataset:
             }
             self.rows.append(row)
         self.use_na = rng.random() < 0.3
+        if self.thousands:
+            for r in self.rows:
+                if r["f1"] is not None and rng.random() < 0.4:
+                    r["f1"] = round(rng.uniform(-20000, 2000000), 2)
         self.columns_order = list(self.types)
         rng.shuffle(self.columns_order)
         self.extra_column = rng.random() < 0.3
         self.csv_style = {"T": rng.random() < 0.3, "short": rng.random() < 0.3, "bool": rng.random() < 0.5}
+        self.delimiter = rng.choice([",", ",", ",", ";", "\t"])
+        # Values that cannot be read: i1 declares `on_invalid: null` (the value is null),
+        # i2 `on_invalid: skip` (the row is left out, so it is not in the oracle's table).
+        self.invalid = rng.random() < 0.15
+        if self.invalid:
+            for r in self.rows:
+                if r["i1"] is None and rng.random() < 0.5:
+                    r["__bad_i1"] = True
+                if rng.random() < 0.04:
+                    r["__skip"] = True
 
     @staticmethod
     def pick(rng, pool, null_p):
@@ -233,28 +248,37 @@ class Dataset:
 
     def csv_text(self, rng):
         cols = self.columns_order + (["unused"] if self.extra_column else [])
-        lines = [",".join(cols)]
+        lines = [self.delimiter.join(cols)]
         for r in self.rows:
             cells = []
             for c in cols:
                 if c == "unused":
                     cells.append(str(rng.randint(0, 9)))
-                    continue
-                cells.append(self.csv_cell(rng, c, r[c]))
-            lines.append(",".join(cells))
+                elif c == "i1" and r.get("__bad_i1"):
+                    cells.append(rng.choice(["twelve", "1.5", "x"]))
+                elif c == "i2" and r.get("__skip"):
+                    cells.append("n/a")
+                else:
+                    cells.append(self.csv_cell(rng, c, r[c]))
+            lines.append(self.delimiter.join(self.quoted(x) for x in cells))
         return "\n".join(lines) + "\n"
+
+    def quoted(self, cell):
+        if any(ch in cell for ch in (self.delimiter, '"', ",")):
+            return '"' + cell.replace('"', '""') + '"'
+        return cell
 
     def csv_cell(self, rng, col, v):
         if v is None:
             return "NA" if self.use_na and rng.random() < 0.5 else ""
         ty = self.types[col]
         if ty == "string":
-            if any(ch in v for ch in ',"'):
-                return '"' + v.replace('"', '""') + '"'
             return v
         if ty == "integer":
             return f"+{v}" if v > 0 and rng.random() < 0.05 else str(v)
         if ty == "float":
+            if col == "f1" and self.thousands:
+                return f"{v:,.2f}"
             if rng.random() < 0.1:
                 return f"{v:e}"
             return repr(v)
@@ -298,10 +322,12 @@ class Dataset:
         (ts2, ts) worked out here in Python by the rule of docs/language.md."""
         cols = ", ".join(f"{qi(c)} {self.SQL_TYPES[t]}" for c, t in self.types.items())
         con.execute(f"CREATE TABLE t ({cols}, __rid BIGINT, __bd_ts_ts2 BIGINT, __bd_ts2_ts BIGINT)")
-        if not self.rows:
+        if not [r for r in self.rows if not r.get("__skip")]:
             return
         values = []
         for i, r in enumerate(self.rows):
+            if r.get("__skip"):
+                continue
             cells = [sql_value(self.types[c], r[c]) for c in self.types] + [str(i + 1)]
             for a, b in (("ts", "ts2"), ("ts2", "ts")):
                 bd = business_days(r[a], r[b], holidays)
@@ -627,10 +653,18 @@ def sql_measure(m, ds, filters):
         xd = f"CAST({x} AS DOUBLE)"
         if func in ("sum", "avg", "min", "max"):
             return f"{func}({xd}){f}"
-        if func == "median":
-            return f"quantile_cont({xd}, 0.5){f}"
-        if func == "percentile":
-            return f"quantile_cont({xd}, {p}){f}"
+        if func in ("median", "percentile"):
+            # docs/language.md: with the n values sorted, h = p * (n - 1), the value at
+            # floor(h) plus (h - floor(h)) times the step to the next one. h is computed
+            # exactly (quantile_cont works it out in floating point: 0.28 * 25 is
+            # 7.000000000000001, which leaks a 1e-15 share of the next step into the value).
+            sorted_ = f"list_sort(list({xd}){sql_filter(conds + [f'({x}) IS NOT NULL'])})"
+            n = f"count({x}){f}"
+            h = f"(CAST('{'0.5' if func == 'median' else p}' AS DECIMAL(18, 6)) * ({n} - 1))"
+            lo = f"CAST(floor({h}) AS BIGINT)"
+            frac = f"CAST({h} - floor({h}) AS DOUBLE)"
+            return (f"(CASE WHEN {n} = 0 THEN NULL WHEN {lo} + 1 >= {n} THEN {sorted_}[{lo} + 1] "
+                    f"ELSE {sorted_}[{lo} + 1] + {frac} * ({sorted_}[{lo} + 2] - {sorted_}[{lo} + 1]) END)")
         if func == "stddev":
             return f"stddev_samp({xd}){f}"
         if func == "percentile_nearest":
@@ -1153,11 +1187,19 @@ class Case:
             if self.holidays:
                 lines.append("  holidays: [" + ", ".join(f'"{d.isoformat()}"' for d in sorted(self.holidays)) + "]")
         lines += ["sources:", "  t:", "    path: data/t.csv", "    time: ts"]
+        if self.ds.delimiter != ",":
+            lines.append(f"    delimiter: {json.dumps(self.ds.delimiter)}")
         if self.ds.use_na:
             lines.append('    null_values: ["NA"]')
         lines.append("    columns:")
         for c, ty in self.ds.types.items():
-            if c in self.ds.formats:
+            if c == "f1" and self.ds.thousands:
+                lines.append(f'      {c}: {{ type: {ty}, thousands: "," }}')
+            elif c == "i1" and self.ds.invalid:
+                lines.append(f'      {c}: {{ type: {ty}, on_invalid: "null" }}')
+            elif c == "i2" and self.ds.invalid:
+                lines.append(f"      {c}: {{ type: {ty}, on_invalid: skip }}")
+            elif c in self.ds.formats:
                 fmts = self.ds.formats[c]
                 f = json.dumps(fmts[0]) if len(fmts) == 1 else "[" + ", ".join(json.dumps(x) for x in fmts) + "]"
                 lines.append(f"      {c}: {{ type: {ty}, format: {f} }}")
