@@ -33,8 +33,11 @@ as tests/oracle/values.py):
 - Ungrained KPIs without `by` give exactly one row (count() of nothing is 0, sum() null).
 - Scopes keep rows with time >= since 00:00 and < (until + 1 day) 00:00.
 - Values are rounded to 12 significant digits; derived KPIs are computed from their inputs'
-  rounded values over the union of the inputs' periods and groups, null when an input has
-  no value or a divisor is 0.
+  rounded values over the union of the inputs' periods and groups, then filled like any
+  grained KPI (every period from the first to the last, for every group); null when an input
+  has no value or a divisor is 0.
+- Interpolated percentiles follow the documented formula with h = p * (n - 1) computed
+  exactly; percentile_nearest is the ceil(p * n)-th value, p * n computed exactly.
 - Statuses: no_data for a null value, no_target without target, else the target judged on
   the rounded value with exact (fraction) arithmetic.
 
