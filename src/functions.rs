@@ -123,6 +123,21 @@ impl Accumulator for PercentileAccumulator {
     }
 }
 
+/// `p * last` as a whole part and a fraction, exactly when `p` is a decimal of up to nine
+/// places (every written percentile): 0.28 * 25 is 7, not 7.000000000000001 (which would
+/// interpolate a hair towards the next value).
+fn interpolation_rank(p: f64, last: usize) -> (usize, f64) {
+    const SCALE: i128 = 1_000_000_000;
+    let scaled = (p * SCALE as f64).round();
+    if (p * SCALE as f64 - scaled).abs() < 1e-3 && scaled >= 0.0 {
+        let product = scaled as i128 * last as i128;
+        ((product / SCALE) as usize, (product % SCALE) as f64 / SCALE as f64)
+    } else {
+        let rank = p * last as f64;
+        (rank.floor() as usize, rank - rank.floor())
+    }
+}
+
 /// The percentile of `values` (reordered in place). `None` when there are no values.
 pub fn percentile(values: &mut [f64], p: f64, method: PercentileMethod) -> Option<f64> {
     if values.is_empty() {
@@ -132,11 +147,10 @@ pub fn percentile(values: &mut [f64], p: f64, method: PercentileMethod) -> Optio
     let n = values.len();
     match method {
         PercentileMethod::Interpolated => {
-            let rank = p * (n - 1) as f64;
-            let lo = rank.floor() as usize;
-            let hi = rank.ceil() as usize;
-            let weight = rank - lo as f64;
-            Some(values[lo] + (values[hi.min(n - 1)] - values[lo]) * weight)
+            let (lo, weight) = interpolation_rank(p, n - 1);
+            let lo = lo.min(n - 1);
+            let hi = if weight > 0.0 { (lo + 1).min(n - 1) } else { lo };
+            Some(values[lo] + (values[hi] - values[lo]) * weight)
         }
         PercentileMethod::NearestRank => {
             // p * n in floating point can land a hair above a whole number (0.55 * 100 =

@@ -124,9 +124,12 @@ static PRATT: LazyLock<PrattParser<Rule>> = LazyLock::new(|| {
 });
 
 impl Ctx {
+    /// The pair's bytes without the whitespace pest takes in when it tries an optional part
+    /// that is not there (a `target` clause's span would run on to the next line).
     fn span(&self, pair: &Pair<Rule>) -> Span {
         let s = pair.as_span();
-        Span::new(self.file, s.start()..s.end())
+        let end = s.start() + pair.as_str().trim_end().len();
+        Span::new(self.file, s.start()..end.max(s.start()))
     }
 
     fn ident(&self, pair: Pair<Rule>) -> Ident {

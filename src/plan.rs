@@ -562,8 +562,15 @@ fn and_opt(a: Option<Expr>, b: Option<Expr>) -> Option<Expr> {
 }
 
 /// Division that gives null (no value) instead of an error or infinity on a zero denominator.
+/// `+ 0.0` turns a -0.0 into 0.0 first: Arrow compares floats by their bits, so `nullif`
+/// alone lets -0.0 through and the division gives -infinity.
 fn divide(n: Expr, d: Expr) -> Expr {
-    binary_expr(float(n), Operator::Divide, nullif(float(d), lit(0.0f64)))
+    binary_expr(float(n), Operator::Divide, nullif(positive_zero(float(d)), lit(0.0f64)))
+}
+
+/// `x + 0.0`: the same value, with -0.0 as 0.0 (for comparisons and distinct counts by bits).
+fn positive_zero(x: Expr) -> Expr {
+    binary_expr(x, Operator::Plus, lit(0.0f64))
 }
 
 fn with_filter(agg: Expr, filter: Option<Expr>) -> DfResult<Expr> {
@@ -585,6 +592,8 @@ fn aggregate_expr(fx: &Functions, a: &Aggregate, extra: &Option<Expr>) -> DfResu
         // the aggregate and would drop a DISTINCT set by `count_distinct` (the bug that
         // made `count(distinct x where c)` count every row).
         (AggFunc::CountDistinct, Some(x)) => {
+            // 0.0 and -0.0 are one value (they are equal in `=` and in `by`).
+            let x = if a.arg.as_ref().is_some_and(|t| t.ty == Type::Float) { positive_zero(x) } else { x };
             let mut builder = count(x).distinct();
             if let Some(f) = filter {
                 builder = builder.filter(f);
@@ -650,7 +659,24 @@ pub fn row_expr(fx: &Functions, e: &TypedExpr) -> Expr {
             let x = row_expr(fx, expr);
             if *negated { x.is_not_null() } else { x.is_null() }
         }
-        TExprKind::InList { expr, list, negated } => row_expr(fx, expr).in_list(list.iter().map(|x| row_expr(fx, x)).collect(), *negated),
+        // Written out as comparisons: DataFusion 55 merges IN lists on one column combined by
+        // AND / OR and loses the NULL semantics (`y not in (3) or y not in (1)` counted a null
+        // `y`). `x not in (a, null)` stays never true, as SQL says.
+        TExprKind::InList { expr, list, negated } => {
+            let items = list.iter().map(|item| {
+                let op = if *negated { BinaryOp::Ne } else { BinaryOp::Eq };
+                row_expr(
+                    fx,
+                    &TypedExpr {
+                        kind: TExprKind::Binary { op, lhs: expr.clone(), rhs: Box::new(item.clone()) },
+                        ty: Type::Boolean,
+                        unit: Unit::None,
+                    },
+                )
+            });
+            let joined = if *negated { items.reduce(Expr::and) } else { items.reduce(Expr::or) };
+            joined.unwrap_or_else(|| lit(*negated))
+        }
         TExprKind::BusinessDays { from, to } => fx.business_days.call(vec![row_expr(fx, from), row_expr(fx, to)]),
         TExprKind::Duration { unit, from, to } => {
             let epoch = |x: &TypedExpr| {

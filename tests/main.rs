@@ -3,6 +3,7 @@
 mod cli;
 mod common;
 mod diagnostics;
+mod differential;
 mod docs;
 mod example;
 mod hostile_data;

@@ -389,3 +389,39 @@ fn the_example_marks_incomplete_months_and_headlines_the_last_complete_one() {
     let card = html.split("id=\"kpi-permit_business_days\"").nth(1).expect("card").split("</article>").next().unwrap_or_default();
     assert!(card.contains("2025-04-01") && card.contains("Provisional: 2025-06-01, 2025-05-01"), "{card}");
 }
+
+/// Found by the differential test (tests/differential.rs); expected values by hand.
+#[test]
+fn negative_zero_null_lists_and_exact_percentile_ranks() {
+    let dir = project(
+        "name: R\nsources:\n  t:\n    path: t.csv\n    columns:\n      g: string\n      x: float\n      y: integer\n      ok: boolean\n",
+        &[(
+            "k.kpi",
+            r#"goal g "G" {
+  kpi cd_zero "0.0 and -0.0 are one value" { from t measure count(distinct x) where x = 0 }
+  kpi neg_div "division by -0.0 is no value" { from t measure sum(y / x) }
+  kpi notin_or "NOT IN with OR keeps NULL semantics" { from t measure count() where y not in (3) or y not in (1) }
+  kpi in_null "NOT IN a list with null is never true" { from t measure count() where g in ('a') and g not in ('d', null) }
+  kpi cd_none "no matching row" { from t measure count(distinct x) where x = 1.5 }
+}"#,
+        )],
+    );
+    write(dir.path(), "t.csv", "g,x,y,ok\na,1.0,1,true\nb,2.0,,true\nc,-0.0,3,false\nd,0.0,3,true\n");
+    for unfused in [false, true] {
+        let options = yardstick::Options { unfused, ..Default::default() };
+        let (_, r) = yardstick::evaluate_with(dir.path(), options).map_err(|f| f.render(false)).expect("builds");
+        let v = |id: &str| values(&r, id)[0].1;
+        // x = 0 holds for -0.0 and 0.0: one distinct value.
+        assert_eq!(v("cd_zero"), Some(1.0));
+        // 1/1.0 = 1; null/2.0 is null; 3/-0.0 and 3/0.0 are no value: the sum is 1.
+        assert_eq!(v("neg_div"), Some(1.0));
+        // y = 1: true; y = null: null or null, not counted; y = 3 (twice): false or true.
+        assert_eq!(v("notin_or"), Some(3.0));
+        // a: true and (a <> d and a <> null = null): null, not counted.
+        assert_eq!(v("in_null"), Some(0.0));
+        assert_eq!(v("cd_none"), Some(0.0));
+    }
+    // Seven -1, one 0, eighteen 1 (n = 26): h = 0.28 x 25 = 7 exactly, the 8th value, 0.
+    let mut values: Vec<f64> = [vec![-1.0; 7], vec![0.0], vec![1.0; 18]].concat();
+    assert_eq!(yardstick::functions::percentile(&mut values, 0.28, yardstick::functions::PercentileMethod::Interpolated), Some(0.0));
+}
