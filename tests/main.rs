@@ -5,6 +5,7 @@ mod common;
 mod diagnostics;
 mod docs;
 mod example;
+mod hardening;
 mod ingest;
 mod parse;
 mod real_data;
