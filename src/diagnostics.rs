@@ -350,10 +350,11 @@ fn render_one(d: &Diagnostic, sources: &SourceMap, color: bool) -> String {
     out
 }
 
-/// Lines longer than this many chars are shown as a window of this many chars around the place.
-const MAX_LINE_CHARS: usize = 160;
-/// How much of a long line is shown before the place.
-const WINDOW_BEFORE: usize = 60;
+/// Lines longer than this many chars are shown as a window around the place.
+const MAX_LINE_CHARS: usize = 200;
+/// The window's width, and how much of it is before the place.
+const WINDOW_CHARS: usize = 120;
+const WINDOW_BEFORE: usize = 40;
 /// A label over more lines than this is drawn on its first line only.
 const MAX_LABEL_LINES: usize = 40;
 
@@ -479,7 +480,7 @@ fn show_line(file: &crate::span::SourceFile, line: usize, anchor: usize, base: u
         let anchor = anchor.clamp(range.start, range.end);
         from =
             file.text[range.start..anchor].char_indices().rev().nth(WINDOW_BEFORE - 1).map(|(i, _)| range.start + i).unwrap_or(range.start);
-        to = file.text[from..range.end].char_indices().nth(MAX_LINE_CHARS).map(|(i, _)| from + i).unwrap_or(range.end);
+        to = file.text[from..range.end].char_indices().nth(WINDOW_CHARS).map(|(i, _)| from + i).unwrap_or(range.end);
     }
     let mut marks = vec![];
     if from > range.start {
