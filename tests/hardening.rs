@@ -650,7 +650,8 @@ fn mutate(rng: &mut Rng, text: &[u8]) -> Vec<u8> {
 fn random_tokens(rng: &mut Rng) -> Vec<u8> {
     let mut out = String::new();
     for _ in 0..rng.below(300) {
-        out.push_str(*rng.pick(TOKENS));
+        let token: &&str = rng.pick(TOKENS);
+        out.push_str(token);
         if rng.chance(70) {
             out.push(' ');
         }
@@ -665,9 +666,12 @@ fn random_bytes(rng: &mut Rng) -> Vec<u8> {
     (0..rng.below(400)).map(|_| rng.next() as u8).collect()
 }
 
-/// A project of the corpus: its yaml and its `.kpi` files.
+/// A project: its yaml and its `.kpi` files (name, bytes).
+type Project = (Vec<u8>, Vec<(String, Vec<u8>)>);
+
+/// The projects, `.kpi` files and yaml files under `examples/` and `tests/fixtures/`.
 struct Corpus {
-    projects: Vec<(Vec<u8>, Vec<(String, Vec<u8>)>)>,
+    projects: Vec<Project>,
     kpis: Vec<Vec<u8>>,
     yamls: Vec<Vec<u8>>,
 }
