@@ -253,6 +253,26 @@ fn hardening_long_derived_cycles_and_chains_are_walked_without_recursion() {
     assert_eq!((values[2_999], values[0]), (Some(1.0), Some(3_000.0)));
 }
 
+/// Found by the property test: a source column named like a column of yardstick's own plans
+/// (`m0`, `base_period`, ...) made planning fail (YS0400, "a bug in yardstick").
+#[test]
+fn hardening_columns_named_like_plan_internals_build() {
+    let yaml = "name: P\nsources:\n  s:\n    path: s.csv\n    time: t\n    columns:\n      t: date\n      m0: string\n      m1: float\n      m0_: string\n      base_period: string\n      window_offset: string\n      last_base: string\n      period: integer\n";
+    let csv = "t,m0,m1,m0_,base_period,window_offset,last_base,period\n2024-01-03,a,1.5,b,c,d,e,2\n2024-02-03,a,2.5,b,c,d,e,3\n";
+    for measure in [
+        "count() by m0",
+        "sum(m1) + count() by m0, m0_",
+        "count() by base_period, window_offset, last_base grain month rolling 3 months",
+        "sum(period) + sum(m1) grain month year_to_date",
+    ] {
+        let kpi = format!("goal g {{ kpi k {{ from s measure {measure} }} }}");
+        let dir = project(yaml, &[("k.kpi", &kpi)]);
+        std::fs::write(dir.path().join("s.csv"), csv).expect("csv");
+        let (_, results) = yardstick::evaluate(dir.path()).unwrap_or_else(|f| panic!("{measure}: {}", f.render(false)));
+        assert!(results.kpis[0].rows.iter().any(|r| r.value.is_some()), "{measure}");
+    }
+}
+
 // ---------------------------------------------------------------- 4. closed output streams
 
 #[test]
@@ -822,6 +842,9 @@ fn hardening_fuzz_front_end() {
     let cases = env("YARDSTICK_FUZZ_CASES").unwrap_or(5_000);
     let seed = env("YARDSTICK_FUZZ_SEED").unwrap_or(0x5eed);
     let only = env("YARDSTICK_FUZZ_CASE");
+    // Triage: `YARDSTICK_FUZZ_SHOW="compile YS0400"` runs only that kind of case and prints the
+    // ones with that outcome.
+    let show = std::env::var("YARDSTICK_FUZZ_SHOW").ok();
     let corpus = corpus();
     let tmp = tempfile::tempdir().expect("tempdir");
     let dir = tmp.path().join("p");
@@ -832,12 +855,24 @@ fn hardening_fuzz_front_end() {
     for i in only.map_or(0..cases, |c| c..c + 1) {
         let mut rng = Rng::new(seed ^ i.wrapping_mul(0x9e37_79b9_7f4a_7c15));
         let case = case(&mut rng, &corpus);
+        let kind = match &case {
+            Case::Parse(_) => "parse",
+            Case::Config(_) => "config",
+            Case::Compile(..) => "compile",
+        };
+        if show.as_deref().is_some_and(|s| !s.starts_with(kind)) {
+            continue;
+        }
         let t = Instant::now();
         let result = run_case(&case, &dir);
         let took = t.elapsed();
         slowest = slowest.max((took, i));
         if let Ok(outcome) = &result {
             *outcomes.entry(outcome.clone()).or_default() += 1;
+            if show.as_deref() == Some(outcome.as_str()) {
+                let shown = format!("{case:?}");
+                eprintln!("fuzz case {i} (seed {seed}): {outcome}\ninput: {}", &shown[..shown.len().min(20_000)]);
+            }
         }
         if let Err(why) = result {
             let shown = format!("{case:?}");
