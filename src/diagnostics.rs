@@ -232,6 +232,36 @@ fn is_unsafe_char(c: char) -> bool {
         || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{2028}' | '\u{2029}')
 }
 
+/// A name in backticks longer than this is shown with its middle elided.
+const MAX_QUOTED_CHARS: usize = 60;
+/// Messages, labels and help lines are cut to this many chars.
+const MAX_TEXT_CHARS: usize = 1_000;
+
+/// Text for a diagnostic: unsafe characters escaped, very long quoted names shortened to their
+/// start and end (`ccc…ccc`), and the whole cut to [`MAX_TEXT_CHARS`].
+fn display_text(s: &str) -> String {
+    let escaped = escape_text(s);
+    let mut out = String::with_capacity(escaped.len().min(4 * MAX_TEXT_CHARS));
+    for (i, part) in escaped.split('`').enumerate() {
+        if i > 0 {
+            out.push('`');
+        }
+        // Odd parts are inside backticks.
+        if i % 2 == 1 && part.chars().nth(MAX_QUOTED_CHARS).is_some() {
+            let n = part.chars().count();
+            out.extend(part.chars().take(30));
+            out.push('…');
+            out.extend(part.chars().skip(n - 10));
+        } else {
+            out.push_str(part);
+        }
+    }
+    match out.char_indices().nth(MAX_TEXT_CHARS) {
+        Some((i, _)) => format!("{}…", &out[..i]),
+        None => out,
+    }
+}
+
 /// Text from a user's files made safe to print: unsafe characters are shown as `\u{1b}`.
 pub fn escape_text(s: &str) -> std::borrow::Cow<'_, str> {
     if !s.chars().any(is_unsafe_char) {
@@ -251,7 +281,7 @@ pub fn escape_text(s: &str) -> std::borrow::Cow<'_, str> {
 impl fmt::Display for Diagnostics {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for d in &self.0 {
-            writeln!(f, "{}[{}]: {}", if d.is_error() { "error" } else { "warning" }, d.code, escape_text(&d.message))?;
+            writeln!(f, "{}[{}]: {}", if d.is_error() { "error" } else { "warning" }, d.code, display_text(&d.message))?;
         }
         Ok(())
     }
@@ -312,10 +342,10 @@ fn render_one(d: &Diagnostic, sources: &SourceMap, color: bool) -> String {
     if let Some(file) = d.span.and_then(|s| sources.try_get(s.file)) {
         let span = d.span.unwrap_or_default();
         let (line, col) = file.line_col(span.start as usize);
-        location = format!("{}:{}:{}", escape_text(&file.name), line, col);
-        let mut wanted = vec![(span.range(), (!d.label.is_empty()).then(|| escape_text(&d.label).into_owned()), true)];
+        location = format!("{}:{}:{}", display_text(&file.name), line, col);
+        let mut wanted = vec![(span.range(), (!d.label.is_empty()).then(|| display_text(&d.label)), true)];
         for l in d.secondary.iter().filter(|l| l.span.file == span.file) {
-            wanted.push((l.span.range(), Some(escape_text(&l.message).into_owned()), false));
+            wanted.push((l.span.range(), Some(display_text(&l.message)), false));
         }
         let (excerpt, spans) = Excerpt::new(file, &wanted);
         for ((_, label, primary), span) in wanted.into_iter().zip(spans) {
@@ -327,9 +357,9 @@ fn render_one(d: &Diagnostic, sources: &SourceMap, color: bool) -> String {
         }
         source = Some(excerpt);
     }
-    let message = escape_text(&d.message);
-    let message = if location.is_empty() { message.into_owned() } else { format!("{location}: {message}") };
-    let mut help = d.help.as_deref().map(|h| escape_text(h).into_owned());
+    let message = display_text(&d.message);
+    let message = if location.is_empty() { message } else { format!("{location}: {message}") };
+    let mut help = d.help.as_deref().map(display_text);
     // Places in other files (the first definition of a duplicate id) cannot be drawn in this
     // snippet: they are named in words.
     let elsewhere: Vec<String> = d
@@ -361,10 +391,11 @@ fn render_one(d: &Diagnostic, sources: &SourceMap, color: bool) -> String {
     out
 }
 
-/// Lines longer than this many chars are shown as a window of this many chars around the place.
-const MAX_LINE_CHARS: usize = 160;
-/// How much of a long line is shown before the place.
-const WINDOW_BEFORE: usize = 60;
+/// Lines longer than this many chars are shown as a window around the place.
+const MAX_LINE_CHARS: usize = 200;
+/// The window's width, and how much of it is before the place.
+const WINDOW_CHARS: usize = 120;
+const WINDOW_BEFORE: usize = 40;
 /// A label over more lines than this is drawn on its first line only.
 const MAX_LABEL_LINES: usize = 40;
 
@@ -475,7 +506,7 @@ impl Excerpt {
             starts.push((start, *first, col));
             spans.push((start, end - start).into());
         }
-        (Excerpt { name: escape_text(&file.name).into_owned(), chunks, starts }, spans)
+        (Excerpt { name: display_text(&file.name), chunks, starts }, spans)
     }
 }
 
@@ -490,7 +521,7 @@ fn show_line(file: &crate::span::SourceFile, line: usize, anchor: usize, base: u
         let anchor = anchor.clamp(range.start, range.end);
         from =
             file.text[range.start..anchor].char_indices().rev().nth(WINDOW_BEFORE - 1).map(|(i, _)| range.start + i).unwrap_or(range.start);
-        to = file.text[from..range.end].char_indices().nth(MAX_LINE_CHARS).map(|(i, _)| from + i).unwrap_or(range.end);
+        to = file.text[from..range.end].char_indices().nth(WINDOW_CHARS).map(|(i, _)| from + i).unwrap_or(range.end);
     }
     let mut marks = vec![];
     if from > range.start {

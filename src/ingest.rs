@@ -256,8 +256,15 @@ pub fn locate_column<S: AsRef<str>>(name: &str, cs: &ColumnSpec, names: &[S]) ->
     let wanted = wanted_headers(name, cs);
     let i = find_header(&wanted, names).ok_or(Unbound::Missing)?;
     let hit = names[i].as_ref();
-    let same: Vec<usize> =
-        names.iter().enumerate().filter(|(_, h)| normalise_header(h.as_ref()) == normalise_header(hit)).map(|(j, _)| j).collect();
+    // Ambiguous only between equals: two cells spelled exactly as the one found, or, when it
+    // was found by loose matching, two cells that match loosely (`m0` beside `m0_` is fine).
+    let exact = names.iter().any(|h| wanted.contains(&h.as_ref()));
+    let same: Vec<usize> = names
+        .iter()
+        .enumerate()
+        .filter(|(_, h)| if exact { h.as_ref() == hit } else { normalise_header(h.as_ref()) == normalise_header(hit) })
+        .map(|(j, _)| j)
+        .collect();
     if same.len() > 1 { Err(Unbound::Ambiguous(same)) } else { Ok(i) }
 }
 

@@ -11,7 +11,7 @@ pub const MAX_NESTING: usize = 64;
 pub const MAX_EXPR_NODES: usize = 2_000;
 
 /// KPIs in one project.
-pub const MAX_KPIS: usize = 10_000;
+pub const MAX_KPIS: usize = 50_000;
 
 /// `[` / `{` flow collections inside one another in yardstick.yaml (and block nesting levels).
 pub const MAX_YAML_NESTING: usize = 64;

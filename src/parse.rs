@@ -363,11 +363,11 @@ impl Ctx {
                     nodes += 1;
                 }
                 if nodes > MAX_EXPR_NODES {
-                    return Err(Diagnostic::error("YS0102", format!("expression has more than {MAX_EXPR_NODES} terms"))
-                        .at(self.span(&p), format!("term {}", MAX_EXPR_NODES + 1))
+                    return Err(Diagnostic::error("YS0102", format!("expression has more than {MAX_EXPR_NODES} parts"))
+                        .at(self.span(&p), format!("part {}", MAX_EXPR_NODES + 1))
                         .help(format!(
-                            "one `measure` or `where` can have up to {MAX_EXPR_NODES} terms (values, names, operators; docs/language.md, Limits): \
-                             split the logic, e.g. into several KPIs combined by a derived KPI"
+                            "one `measure` or `where` can have up to {MAX_EXPR_NODES} parts: values, names, operators and calls \
+                             (docs/language.md, Limits); split it, e.g. into KPIs combined by a derived KPI, or use `in (...)`"
                         )));
                 }
                 // Expressions inside this term are one level deeper than the term and its prefixes.

@@ -123,6 +123,15 @@ fn plan_kpi(
     kpi.filter.iter().for_each(|f| f.columns(&mut used));
     kpi.measure.columns(&mut used);
     let used: std::collections::HashSet<&str> = used.into_iter().collect();
+    // The plan's own column names (`m0`, `base_period`, ...) must not be a column the KPI
+    // reads: a `_` is added until they differ.
+    let fresh = |base: &str| {
+        let mut name = base.to_string();
+        while used.contains(name.as_str()) {
+            name.push('_');
+        }
+        name
+    };
     let projection: Vec<usize> =
         schema.fields().iter().enumerate().filter(|(_, f)| used.contains(f.name().as_str())).map(|(i, _)| i).collect();
     let mut builder = LogicalPlanBuilder::scan(source_id, table, Some(projection.clone()))?;
@@ -143,7 +152,7 @@ fn plan_kpi(
     };
 
     let mut aggregates = vec![];
-    let value = measure_expr(fx, &kpi.measure, &mut aggregates)?;
+    let value = measure_expr(fx, &kpi.measure, &mut aggregates, &fresh)?;
     let mut group = vec![];
     let mut last_base = None;
     // Without a grain there is no period to group by: an empty input then still gives its
@@ -156,7 +165,8 @@ fn plan_kpi(
             // Exact windows for every measure (medians too): each row is copied into every
             // period whose window contains it, then aggregated as usual.
             let mut columns: Vec<Expr> = projection.iter().map(|&i| column(schema.field(i).name())).collect();
-            columns.push(period.clone().alias("base_period"));
+            let (base_period, window_offset, last) = (fresh("base_period"), fresh("window_offset"), fresh("last_base"));
+            columns.push(period.clone().alias(&base_period));
             builder = builder.project(columns)?;
             let copies = match window {
                 Window::Rolling { periods } => periods,
@@ -166,16 +176,16 @@ fn plan_kpi(
             let (months, days) = grain.step();
             let offsets: Vec<Vec<Expr>> =
                 (0..copies as i32).map(|k| vec![lit(ScalarValue::new_interval_mdn(months * k, days * k, 0))]).collect();
-            let offsets = LogicalPlanBuilder::values(offsets)?.project(vec![column("column1").alias("window_offset")])?.build()?;
+            let offsets = LogicalPlanBuilder::values(offsets)?.project(vec![column("column1").alias(&window_offset)])?.build()?;
             builder = builder.cross_join(offsets)?;
-            let shifted = binary_expr(column("base_period"), Operator::Plus, column("window_offset"));
+            let shifted = binary_expr(column(&base_period), Operator::Plus, column(&window_offset));
             if let Window::YearToDate { fiscal } = window {
                 let shift = if fiscal { model.calendar.fiscal_start_month() as i32 - 1 } else { 0 };
-                builder = builder.filter(year_of(shifted.clone(), shift).eq(year_of(column("base_period"), shift)))?;
+                builder = builder.filter(year_of(shifted.clone(), shift).eq(year_of(column(&base_period), shift)))?;
             }
             group.push(shifted.alias("period"));
-            aggregates.push(max(column("base_period")).alias("last_base"));
-            last_base = Some(column("last_base"));
+            aggregates.push(max(column(&base_period)).alias(&last));
+            last_base = Some(column(&last));
         }
         (None, Some(_)) => group.push(period.clone().alias("period")),
     }
@@ -387,6 +397,22 @@ fn fused_plan(
     let first = kpis[0];
     let table = Arc::new(LogicalTableSource::new(declared_schema(source)));
     let mut builder = LogicalPlanBuilder::scan(source_id, table, None)?;
+    // The plan's own names (`a0`, `v0`, `n0`) must not be a column a KPI reads: a `_` is
+    // added until they differ.
+    let mut used: Vec<&str> = vec![];
+    for k in kpis {
+        used.extend(k.time.iter().chain(&k.by).map(String::as_str));
+        k.filter.iter().for_each(|f| f.columns(&mut used));
+        k.measure.columns(&mut used);
+    }
+    let used: std::collections::HashSet<&str> = used.into_iter().collect();
+    let fresh = |base: String| {
+        let mut name = base;
+        while used.contains(name.as_str()) {
+            name.push('_');
+        }
+        name
+    };
     // Per KPI its conditions; those every KPI has (a grained group's `time IS NOT NULL`)
     // filter the scan once instead.
     let conditions: Vec<Vec<Expr>> = kpis
@@ -412,7 +438,7 @@ fn fused_plan(
     let mut add = |e: Expr| {
         let key = format!("{e}");
         let name = seen.entry(key).or_insert_with(|| {
-            let name = format!("a{}", aggregates.len());
+            let name = fresh(format!("a{}", aggregates.len()));
             aggregates.push(e.alias(&name));
             name
         });
@@ -424,8 +450,8 @@ fn fused_plan(
         let extra = own.into_iter().reduce(Expr::and);
         let value = measure_with(fx, &kpi.measure, &extra, &mut add)?;
         let rows = add(with_filter(count(lit(1i64)), extra)?);
-        values.push(float(value).alias(format!("v{i}")));
-        values.push(rows.alias(format!("n{i}")));
+        values.push(float(value).alias(fresh(format!("v{i}"))));
+        values.push(rows.alias(fresh(format!("n{i}"))));
     }
     builder = builder.aggregate(group, aggregates)?;
     let mut projection =
@@ -514,10 +540,9 @@ fn column(name: &str) -> Expr {
 
 /// A measure as an expression over aggregate columns `m0, m1, ...`, collecting the
 /// aggregates themselves into `aggregates` (each aliased, so duplicates never clash).
-#[recursive::recursive]
-fn measure_expr(fx: &Functions, m: &Measure, aggregates: &mut Vec<Expr>) -> DfResult<Expr> {
+fn measure_expr(fx: &Functions, m: &Measure, aggregates: &mut Vec<Expr>, fresh: &dyn Fn(&str) -> String) -> DfResult<Expr> {
     let mut add = |e: Expr| {
-        let name = format!("m{}", aggregates.len());
+        let name = fresh(&format!("m{}", aggregates.len()));
         aggregates.push(e.alias(&name));
         column(&name)
     };
@@ -526,6 +551,7 @@ fn measure_expr(fx: &Functions, m: &Measure, aggregates: &mut Vec<Expr>) -> DfRe
 
 /// A measure as an expression over the columns `add` returns for its aggregates, each
 /// aggregate's filter joined with `extra` (a fused query's per-KPI condition).
+#[recursive::recursive]
 fn measure_with(fx: &Functions, m: &Measure, extra: &Option<Expr>, add: &mut dyn FnMut(Expr) -> Expr) -> DfResult<Expr> {
     Ok(match m {
         Measure::Number(n) => lit(*n),

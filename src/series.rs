@@ -27,57 +27,82 @@ pub fn finish(
 ) -> Result<IndexMap<String, Vec<ResultRow>>, crate::diagnostics::Diagnostics> {
     let mut errors = vec![];
     let mut done: HashMap<String, Vec<ResultRow>> = HashMap::new();
-    // Query KPIs first, then derived ones once their inputs are done (check rules out cycles).
-    let mut remaining: Vec<&CheckedKpi> = model.kpis.iter().collect();
-    while !remaining.is_empty() {
-        let before = remaining.len();
-        remaining.retain(|kpi| {
-            let rows = match &kpi.derived {
-                None => queried.shift_remove(&kpi.id).unwrap_or_default(),
-                Some(expr) => {
-                    let mut inputs = vec![];
-                    expr.inputs(&mut inputs);
-                    if !inputs.iter().all(|i| done.contains_key(i)) {
-                        return true;
-                    }
-                    derive(expr, &done)
-                }
-            };
-            let data_end = data_ends.get(&kpi.id).and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
-            let mut rows = match fill(kpi, rows, data_end, as_of, &model.calendar) {
-                Ok(rows) => rows,
-                Err(e) => {
-                    errors.push(e);
-                    vec![]
-                }
-            };
-            match &kpi.derived {
-                None => {
-                    let time_end = time_ends.get(&kpi.id).and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
-                    let source_lag = kpi.source.as_ref().and_then(|s| model.sources.get(s)).map(|s| s.complete_after);
-                    let lag = kpi.complete_after.or(source_lag).unwrap_or_default();
-                    mark_provisional(kpi, &mut rows, lag, time_end, as_of);
-                }
-                Some(expr) => inherit_provisional(expr, &mut rows, &done),
+    for kpi in dependency_order(model) {
+        let rows = match &kpi.derived {
+            None => queried.shift_remove(&kpi.id).unwrap_or_default(),
+            Some(expr) => derive(expr, &done),
+        };
+        let data_end = data_ends.get(&kpi.id).and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
+        let mut rows = match fill(kpi, rows, data_end, as_of, &model.calendar) {
+            Ok(rows) => rows,
+            Err(e) => {
+                errors.push(e);
+                vec![]
             }
-            if kpi.window == Some(Window::Cumulative) {
-                accumulate(&mut rows);
+        };
+        match &kpi.derived {
+            None => {
+                let time_end = time_ends.get(&kpi.id).and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
+                let source_lag = kpi.source.as_ref().and_then(|s| model.sources.get(s)).map(|s| s.complete_after);
+                let lag = kpi.complete_after.or(source_lag).unwrap_or_default();
+                mark_provisional(kpi, &mut rows, lag, time_end, as_of);
             }
-            let values = values_of(&rows);
-            judge(kpi, &mut rows, &values, &model.calendar);
-            compare(kpi, &mut rows, &values);
-            done.insert(kpi.id.clone(), rows);
-            false
-        });
-        if remaining.len() == before {
-            // Unreachable after `check`; never loop forever on a bad model.
-            break;
+            Some(expr) => inherit_provisional(expr, &mut rows, &done),
         }
+        if kpi.window == Some(Window::Cumulative) {
+            accumulate(&mut rows);
+        }
+        let values = values_of(&rows);
+        judge(kpi, &mut rows, &values, &model.calendar);
+        compare(kpi, &mut rows, &values);
+        done.insert(kpi.id.clone(), rows);
     }
     if !errors.is_empty() {
         return Err(crate::diagnostics::Diagnostics(errors));
     }
     Ok(model.kpis.iter().map(|k| (k.id.clone(), done.remove(&k.id).unwrap_or_default())).collect())
+}
+
+/// Every KPI after the KPIs it is derived from: a depth-first walk with its own stack, linear in
+/// the number of KPIs and inputs (`check` rules out cycles; one would only be cut, never looped).
+fn dependency_order(model: &Model) -> Vec<&CheckedKpi> {
+    let mut index: HashMap<&str, usize> = HashMap::new();
+    for (i, k) in model.kpis.iter().enumerate() {
+        index.entry(k.id.as_str()).or_insert(i);
+    }
+    let inputs = |i: usize| -> Vec<usize> {
+        let mut names = vec![];
+        if let Some(expr) = &model.kpis[i].derived {
+            expr.inputs(&mut names);
+        }
+        names.iter().filter_map(|n| index.get(n.as_str()).copied()).collect()
+    };
+    // 0 = not seen, 1 = on the stack, 2 = placed.
+    let mut state = vec![0u8; model.kpis.len()];
+    let mut order = Vec::with_capacity(model.kpis.len());
+    for root in 0..model.kpis.len() {
+        if state[root] != 0 {
+            continue;
+        }
+        state[root] = 1;
+        let mut stack = vec![(root, inputs(root), 0usize)];
+        while let Some((i, deps, next)) = stack.last_mut() {
+            if let Some(&d) = deps.get(*next) {
+                *next += 1;
+                if state[d] == 0 {
+                    state[d] = 1;
+                    let deps = inputs(d);
+                    stack.push((d, deps, 0));
+                }
+                continue;
+            }
+            let i = *i;
+            stack.pop();
+            state[i] = 2;
+            order.push(&model.kpis[i]);
+        }
+    }
+    order
 }
 
 /// Rows are matched across KPIs and periods by period and group values.
