@@ -572,35 +572,36 @@ fn is_invisible(c: char) -> bool {
         || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2069}' | '\u{feff}')
 }
 
+/// Words that cannot be names (grammar/yardstick.pest `keyword`); a column with such a name
+/// is written in backticks.
+pub const RESERVED_WORDS: &[&str] = &[
+    "goal",
+    "objective",
+    "kpi",
+    "from",
+    "time",
+    "measure",
+    "where",
+    "by",
+    "grain",
+    "target",
+    "unit",
+    "owner",
+    "description",
+    "method",
+    "and",
+    "or",
+    "not",
+    "is",
+    "null",
+    "in",
+    "true",
+    "false",
+    "distinct",
+];
+
 fn syntax_help(expected: &[&str], found: &str) -> Option<String> {
-    let is_keyword = |w: &str| {
-        [
-            "goal",
-            "objective",
-            "kpi",
-            "from",
-            "time",
-            "measure",
-            "where",
-            "by",
-            "grain",
-            "target",
-            "unit",
-            "owner",
-            "description",
-            "method",
-            "and",
-            "or",
-            "not",
-            "is",
-            "null",
-            "in",
-            "true",
-            "false",
-            "distinct",
-        ]
-        .contains(&w)
-    };
+    let is_keyword = |w: &str| RESERVED_WORDS.contains(&w);
     let word: String = found.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
     if expected.contains(&"a name") && is_keyword(&word) {
         return Some(format!("`{word}` is a reserved word: choose another name (a column with this name is written in backticks)"));

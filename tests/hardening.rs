@@ -490,30 +490,13 @@ impl Rng {
     }
 }
 
-const TOKENS: &[&str] = &[
-    "goal",
-    "objective",
-    "kpi",
-    "from",
-    "time",
-    "measure",
-    "where",
-    "by",
-    "grain",
-    "target",
-    "unit",
-    "owner",
-    "description",
-    "method",
-    "and",
-    "or",
-    "not",
-    "is",
-    "null",
-    "in",
-    "true",
-    "false",
-    "distinct",
+/// Reserved words (from the parser, so the lists cannot drift apart), then the contextual
+/// clause words, operators and punctuation.
+fn tokens() -> Vec<&'static str> {
+    yardstick::parse::RESERVED_WORDS.iter().chain(MORE_TOKENS).copied().collect()
+}
+
+const MORE_TOKENS: &[&str] = &[
     "tolerance",
     "between",
     "since",
@@ -631,7 +614,7 @@ fn mutate(rng: &mut Rng, text: &[u8]) -> Vec<u8> {
                 let end = out[at..].iter().position(|b| !is_word(b)).map_or(out.len(), |i| at + i);
                 let words: Vec<&[u8]> = text.split(|b| !is_word(b)).filter(|w| !w.is_empty()).collect();
                 let word =
-                    if rng.chance(50) && !words.is_empty() { rng.pick(&words).to_vec() } else { rng.pick(TOKENS).as_bytes().to_vec() };
+                    if rng.chance(50) && !words.is_empty() { rng.pick(&words).to_vec() } else { rng.pick(&tokens()).as_bytes().to_vec() };
                 out.splice(start..end, word);
             }
             0 if !out.is_empty() => {
@@ -655,7 +638,7 @@ fn mutate(rng: &mut Rng, text: &[u8]) -> Vec<u8> {
                 out.splice(at..at, h.bytes());
             }
             4 => {
-                let t = (*rng.pick(TOKENS)).to_string() + " ";
+                let t = (*rng.pick(&tokens())).to_string() + " ";
                 out.splice(at..at, t.bytes());
             }
             _ => {
@@ -670,7 +653,8 @@ fn mutate(rng: &mut Rng, text: &[u8]) -> Vec<u8> {
 fn random_tokens(rng: &mut Rng) -> Vec<u8> {
     let mut out = String::new();
     for _ in 0..rng.below(300) {
-        let token: &&str = rng.pick(TOKENS);
+        let all = tokens();
+        let token: &&str = rng.pick(&all);
         out.push_str(token);
         if rng.chance(70) {
             out.push(' ');
