@@ -417,12 +417,12 @@ impl<'a> Checker<'a> {
             index.entry(k.id.name.as_str()).or_insert(i);
         }
         let positions = kpi_positions(kpis);
-        let measure_of = |k: &ast::Kpi| {
+        fn measure_of(k: &ast::Kpi) -> Option<&ast::Expr> {
             k.clauses.iter().find_map(|c| match &c.kind {
-                KpiClauseKind::Measure(e) => Some(e.clone()),
+                KpiClauseKind::Measure(e) => Some(e),
                 _ => None,
             })
-        };
+        }
         // Not started, in progress (on the stack), done (resolved or failed).
         #[derive(Clone, Copy, PartialEq)]
         enum State {
@@ -440,7 +440,7 @@ impl<'a> Checker<'a> {
             let open = |i: usize, state: &mut Vec<State>, stack: &mut Vec<(usize, Vec<ast::Ident>, usize)>| match measure_of(&pending[i]) {
                 Some(m) => {
                     state[i] = State::Open;
-                    stack.push((i, collect_names(&m), 0));
+                    stack.push((i, collect_names(m), 0));
                 }
                 None => state[i] = State::Done,
             };
@@ -450,7 +450,7 @@ impl<'a> Checker<'a> {
                 let Some(r) = refs.get(*next).cloned() else {
                     stack.pop();
                     if let Some(measure) = measure_of(&pending[i]) {
-                        self.resolve_one(&pending[i], &measure, kpis, &positions);
+                        self.resolve_one(&pending[i], measure, kpis, &positions);
                     }
                     state[i] = State::Done;
                     continue;

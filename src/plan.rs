@@ -192,6 +192,11 @@ fn plan_kpi(
     for b in &kpi.by {
         group.push(column(b));
     }
+    if aggregates.is_empty() && group.is_empty() {
+        // A constant measure without a grain (`measure 3`): an Aggregate needs something to
+        // compute, and this one row is the KPI's one value, as for any KPI without a grain.
+        aggregates.push(count(lit(1i64)).alias(fresh("m0")));
+    }
     builder = builder.aggregate(group, aggregates)?;
 
     let mut projection = vec![if kpi.grain.is_some() { column("period") } else { period.alias("period") }];

@@ -273,6 +273,25 @@ fn hardening_columns_named_like_plan_internals_build() {
     }
 }
 
+/// Found by the property test (seed 20251201, case 279634): a constant measure without a grain
+/// (`measure 3`) passed check, then failed to plan (YS0400).
+#[test]
+fn hardening_constant_measures_plan() {
+    for (measure, rows) in [("3", 1), ("1 + 2 * 3", 1), ("3 grain month", 2), ("3 by district", 2)] {
+        let dir = kpi_project(&format!("goal g {{ kpi n {{ from tickets measure {measure} }} }}"));
+        std::fs::create_dir_all(dir.path().join("data")).expect("mkdir");
+        std::fs::write(
+            dir.path().join("data/tickets.csv"),
+            "id,opened_at,closed_at,district,priority,cost,status,escalated\n1,2024-01-02T10:00:00,,n,1,2.5,open,false\n2,2024-02-02T10:00:00,,s,1,2.5,open,false\n",
+        )
+        .expect("csv");
+        let (_, results) = yardstick::evaluate(dir.path()).unwrap_or_else(|f| panic!("{measure}: {}", f.render(false)));
+        let values: Vec<_> = results.kpis[0].rows.iter().map(|r| r.value).collect();
+        assert_eq!(values.len(), rows, "{measure}: {values:?}");
+        assert!(values.iter().all(|v| v.is_some_and(|v| v == 3.0 || v == 7.0)), "{measure}: {values:?}");
+    }
+}
+
 // ---------------------------------------------------------------- 4. closed output streams
 
 #[test]
@@ -725,11 +744,25 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
 }
 
 /// What one case runs: `parse` a `.kpi` text, `config` a yaml text, or `compile` a project.
-#[derive(Debug)]
 enum Case {
     Parse(Vec<u8>),
     Config(Vec<u8>),
     Compile(Vec<u8>, Vec<(String, Vec<u8>)>),
+}
+
+/// Inputs shown as (lossy) text, so that a failing case can be read and copied.
+impl std::fmt::Debug for Case {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        match self {
+            Case::Parse(b) => f.debug_tuple("Parse").field(&text(b)).finish(),
+            Case::Config(b) => f.debug_tuple("Config").field(&text(b)).finish(),
+            Case::Compile(yaml, kpis) => {
+                let kpis: Vec<(&str, String)> = kpis.iter().map(|(n, b)| (n.as_str(), text(b))).collect();
+                f.debug_tuple("Compile").field(&text(yaml)).field(&kpis).finish()
+            }
+        }
+    }
 }
 
 fn case(rng: &mut Rng, corpus: &Corpus) -> Case {
@@ -809,6 +842,8 @@ fn run_case(case: &Case, dir: &Path) -> Result<String, String> {
                 }
                 Err(f) => {
                     assert_well_formed(&f.diagnostics, &f.sources, case);
+                    // A checked model that cannot be planned is a bug (YS0400 says so).
+                    assert!(!f.diagnostics.0.iter().any(|d| d.code == "YS0400"), "planning failed: {}", f.render(false));
                     format!("compile {}", first(&f.diagnostics))
                 }
             }
@@ -836,6 +871,7 @@ fn hardening_fuzz_front_end() {
     let mut failures = vec![];
     let mut slowest = (Duration::ZERO, 0);
     let mut outcomes: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
+    let mut ran = 0u64;
     for i in only.map_or(0..cases, |c| c..c + 1) {
         let mut rng = Rng::new(seed ^ i.wrapping_mul(0x9e37_79b9_7f4a_7c15));
         let case = case(&mut rng, &corpus);
@@ -848,6 +884,7 @@ fn hardening_fuzz_front_end() {
             continue;
         }
         let t = Instant::now();
+        ran += 1;
         let result = run_case(&case, &dir);
         let took = t.elapsed();
         slowest = slowest.max((took, i));
@@ -867,7 +904,7 @@ fn hardening_fuzz_front_end() {
             eprintln!("fuzz: {i} cases in {:?}, {} failures", started.elapsed(), failures.len());
         }
     }
-    eprintln!("fuzz: {cases} cases, seed {seed}, {:?}; slowest case {} took {:?}", started.elapsed(), slowest.1, slowest.0);
+    eprintln!("fuzz: {ran} cases, seed {seed}, {:?}; slowest case {} took {:?}", started.elapsed(), slowest.1, slowest.0);
     eprintln!("fuzz outcomes: {outcomes:?}");
     assert!(failures.is_empty(), "fuzz cases {failures:?} of seed {seed} failed (rerun one with YARDSTICK_FUZZ_CASE=<i>)");
     // Any input is handled in time linear in its size: a slow case is a bug too.
