@@ -560,6 +560,14 @@ fn measure_expr(fx: &Functions, m: &Measure, aggregates: &mut Vec<Expr>, fresh: 
 fn measure_with(fx: &Functions, m: &Measure, extra: &Option<Expr>, add: &mut dyn FnMut(Expr) -> Expr) -> DfResult<Expr> {
     Ok(match m {
         Measure::Number(n) => lit(*n),
+        // A standard deviation below 1e-12 of the values' magnitude is rounding noise (each
+        // value carries ~1e-16 relative error): it is 0, so a ratio to it is no value, not 1.
+        Measure::Aggregate(a) if a.func == AggFunc::Stddev => {
+            let sd = add(aggregate_expr(fx, a, extra)?);
+            let mean = add(aggregate_expr(fx, &Aggregate { func: AggFunc::Avg, ..a.clone() }, extra)?);
+            let noise = binary_expr(lit(1e-12f64), Operator::Multiply, datafusion::functions::expr_fn::abs(mean));
+            datafusion::logical_expr::when(sd.clone().lt_eq(noise), lit(0.0f64)).otherwise(sd)?
+        }
         Measure::Aggregate(a) => add(aggregate_expr(fx, a, extra)?),
         Measure::Share { condition, filter } => {
             let cond = row_expr(fx, condition);

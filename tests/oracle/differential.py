@@ -669,7 +669,10 @@ def sql_measure(m, ds, filters):
             return (f"(CASE WHEN {n} = 0 THEN NULL WHEN {lo} + 1 >= {n} THEN {sorted_}[{lo} + 1] "
                     f"ELSE {sorted_}[{lo} + 1] + {frac} * ({sorted_}[{lo} + 2] - {sorted_}[{lo} + 1]) END)")
         if func == "stddev":
-            return f"stddev_samp({xd}){f}"
+            # docs/language.md: a standard deviation at most 1e-12 of |mean| is rounding
+            # noise and is 0 (the inputs carry ~1e-16 relative error each).
+            sd, mean = f"stddev_samp({xd}){f}", f"avg({xd}){f}"
+            return f"(CASE WHEN {sd} <= 1e-12 * abs({mean}) THEN 0.0 ELSE {sd} END)"
         if func == "percentile_nearest":
             # The ceil(p * n)-th smallest value (the first for p = 0), p * n computed exactly.
             rank = f"greatest(1, CAST(ceil(CAST('{p}' AS DECIMAL(18, 6)) * count({x}){f}) AS BIGINT))"
