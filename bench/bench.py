@@ -366,6 +366,10 @@ def main():
         for p in probs[:50]:
             print("    " + p, flush=True)
 
+    # Leave bench/lineitem buildable by hand on the Parquet file.
+    if os.path.exists(data_path(sf, "parquet")):
+        write(os.path.join(LINEITEM, "yardstick.yaml"), yaml_text(sf, "parquet"))
+
     if not a.no_scale and os.path.exists(data_path(sf, "parquet")):
         print(f"== SF{sf} parquet: 10 vs 100 KPIs on one source", flush=True)
         projs = {n: make_scale_project(sf, n) for n in (10, 100)}
