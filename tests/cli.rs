@@ -1,13 +1,6 @@
 //! The command line as users run it: exit codes, output, help.
 
-use std::process::Command;
-
 use crate::common::*;
-
-fn yardstick(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(yardstick_bin()).args(args).env("NO_COLOR", "1").output().expect("runs");
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).to_string(), String::from_utf8_lossy(&out.stderr).to_string())
-}
 
 #[test]
 fn check_exit_codes() {

@@ -69,3 +69,19 @@ pub fn kpi<'a>(results: &'a serde_json::Value, id: &str) -> &'a serde_json::Valu
 pub fn yardstick_bin() -> PathBuf {
     std::env::var_os("YARDSTICK_BIN").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_yardstick")))
 }
+
+/// Run the yardstick binary: exit code, stdout, stderr (no colour).
+pub fn yardstick(args: &[&str]) -> (i32, String, String) {
+    let out = std::process::Command::new(yardstick_bin()).args(args).env("NO_COLOR", "1").output().expect("runs");
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).to_string(), String::from_utf8_lossy(&out.stderr).to_string())
+}
+
+/// Write a Parquet file with DataFusion itself: `COPY (VALUES ...) AS t(columns)`.
+pub fn write_parquet(path: &Path, sql_values: &str, columns: &str) {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    runtime.block_on(async {
+        let ctx = datafusion::prelude::SessionContext::new();
+        let sql = format!("COPY (SELECT * FROM (VALUES {sql_values}) AS t({columns})) TO '{}' STORED AS PARQUET", path.display());
+        ctx.sql(&sql).await.expect("plan copy").collect().await.expect("write parquet");
+    });
+}

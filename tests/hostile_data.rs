@@ -163,15 +163,6 @@ fn parquet_project() -> tempfile::TempDir {
     )
 }
 
-fn write_parquet(path: &std::path::Path, sql_values: &str, columns: &str) {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-    runtime.block_on(async {
-        let ctx = datafusion::prelude::SessionContext::new();
-        let sql = format!("COPY (SELECT * FROM (VALUES {sql_values}) AS t({columns})) TO '{}' STORED AS PARQUET", path.display());
-        ctx.sql(&sql).await.expect("plan copy").collect().await.expect("write parquet");
-    });
-}
-
 #[test]
 fn corrupt_parquet_files_are_errors_naming_the_file_never_panics() {
     let dir = parquet_project();

@@ -1,13 +1,6 @@
 //! The first ten minutes: small things a new user meets (issue "papercuts").
 
-use std::process::Command;
-
 use crate::common::*;
-
-fn yardstick(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(yardstick_bin()).args(args).env("NO_COLOR", "1").output().expect("runs");
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).to_string(), String::from_utf8_lossy(&out.stderr).to_string())
-}
 
 fn rendered_error(dir: &std::path::Path) -> String {
     match yardstick::compile(dir) {

@@ -2,14 +2,7 @@
 //! cannot be trusted is flagged (error, warning, provisional). Expected values are worked
 //! out by hand from the small inputs written here (see the comments).
 
-use std::process::Command;
-
 use crate::common::*;
-
-fn yardstick(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(yardstick_bin()).args(args).env("NO_COLOR", "1").output().expect("runs");
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).to_string(), String::from_utf8_lossy(&out.stderr).to_string())
-}
 
 fn write(dir: &std::path::Path, name: &str, text: &str) {
     let path = dir.join(name);
@@ -291,15 +284,6 @@ fn the_file_name_column_is_not_offered_as_a_time() {
     assert!(!err.contains("type: timestamp"), "must not suggest redeclaring the file column: {err}");
 }
 
-fn write_parquet(path: &std::path::Path, values_sql: &str) {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-    runtime.block_on(async {
-        let ctx = datafusion::prelude::SessionContext::new();
-        let sql = format!("COPY (SELECT * FROM (VALUES {values_sql}) AS t(amount, shipped)) TO '{}' STORED AS PARQUET", path.display());
-        ctx.sql(&sql).await.expect("plan copy").collect().await.expect("write parquet");
-    });
-}
-
 #[test]
 fn parquet_file_column_names_each_rows_own_file() {
     let dir = project(
@@ -307,8 +291,8 @@ fn parquet_file_column_names_each_rows_own_file() {
         &[("k.kpi", r#"goal g "G" { kpi n "N" { from p measure count() by file } kpi total "T" { from p measure sum(amount) by file } }"#)],
     );
     std::fs::create_dir_all(dir.path().join("data")).expect("mkdir");
-    write_parquet(&dir.path().join("data/a.parquet"), "(1, 'x'), (2, 'y')");
-    write_parquet(&dir.path().join("data/b.parquet"), "(10, 'z')");
+    write_parquet(&dir.path().join("data/a.parquet"), "(1, 'x'), (2, 'y')", "amount, shipped");
+    write_parquet(&dir.path().join("data/b.parquet"), "(10, 'z')", "amount, shipped");
     let (_, r) = yardstick::evaluate(dir.path()).map_err(|f| f.render(false)).expect("builds");
     let by_file: Vec<(serde_json::Value, Option<f64>)> =
         result(&r, "total").rows.iter().map(|row| (row.groups[0].1.clone(), row.value)).collect();
@@ -324,7 +308,7 @@ fn parquet_values_that_cannot_convert_name_the_file_and_column() {
         &[("k.kpi", r#"goal g "G" { kpi n "N" { from p measure count() } }"#)],
     );
     std::fs::create_dir_all(dir.path().join("data")).expect("mkdir");
-    write_parquet(&dir.path().join("data/a.parquet"), "(1, '05/01/2025'), (2, 'soon')");
+    write_parquet(&dir.path().join("data/a.parquet"), "(1, '05/01/2025'), (2, 'soon')", "amount, shipped");
     let err = build_error(&dir);
     assert!(
         err.contains("YS0301") && err.contains("data/a.parquet") && err.contains("column `shipped`") && err.contains("%d/%m/%Y"),
