@@ -14,6 +14,7 @@ use crate::span::Span;
 
 mod derived;
 mod expr;
+mod functions;
 mod kpi;
 mod measure;
 mod names;
