@@ -11,6 +11,7 @@ mod hostile_data;
 mod ingest;
 mod papercuts;
 mod parse;
+mod per;
 mod real_data;
 mod report_output;
 mod row_functions;
