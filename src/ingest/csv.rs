@@ -1,95 +1,24 @@
-//! Reading data sources into Arrow with their declared types.
-//!
-//! CSV is parsed here, not by DataFusion's CSV reader, because public-sector extracts need
-//! what it lacks: declared per-column timestamp formats (several tried in order), thousands
-//! separators, yes/no booleans, windows-1252, header aliases across files, and errors that
-//! name the file, line, column and the bad text. Parquet goes through DataFusion (see run.rs).
+//! CSV files -> batches of the declared schema: header binding, row checks, bad values.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
-use chrono::{NaiveDate, NaiveDateTime};
+use chrono::NaiveDate;
 use datafusion::arrow::array::{
     ArrayBuilder, ArrayRef, BooleanBuilder, Date32Builder, Float64Builder, Int64Builder, StringBuilder, TimestampMicrosecondBuilder,
 };
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
-use indexmap::IndexMap;
 
+use super::{SourceStats, Value, in_valid_years, locate_column, parse_value};
 use crate::config::{ColumnSpec, ColumnType, Encoding, OnInvalid, SourceSpec};
-use crate::diagnostics::{Diagnostic, did_you_mean};
-use crate::project::{Confinement, shown_path};
+use crate::diagnostics::Diagnostic;
 
 const BATCH_ROWS: usize = 8192;
 /// A quoted CSV value over this many lines is an unclosed quote, not data.
 const MAX_FIELD_LINES: usize = 200;
 /// How many bad values one error message lists before stopping.
 const MAX_REPORTED: usize = 5;
-
-/// What reading a source found, for the results' lineage section.
-#[derive(Debug, Clone, Default, serde::Serialize)]
-pub struct SourceStats {
-    pub files: Vec<String>,
-    pub rows_read: u64,
-    pub rows_skipped: u64,
-    /// Per column: how many values were invalid and made null or caused a skip.
-    pub invalid_values: IndexMap<String, u64>,
-}
-
-/// The files a source's path or glob names, sorted, with their names relative to the
-/// project directory for display. Each real file is read once, however many paths lead to
-/// it (a symlink loop under `**` would otherwise multiply every count), and only inside the
-/// project (see [`Confinement`]).
-pub fn resolve_files(
-    project_dir: &Path,
-    source_id: &str,
-    spec: &SourceSpec,
-    confine: &Confinement,
-) -> Result<Vec<(PathBuf, String)>, Diagnostic> {
-    let pattern = project_dir.join(&spec.path);
-    let pattern_text = pattern.to_string_lossy().to_string();
-    let entries = glob::glob(&pattern_text).map_err(|e| {
-        Diagnostic::error("YS0300", format!("source `{source_id}`: bad path pattern `{}`: {e}", spec.path))
-            .at(spec.path_span, "not a valid glob")
-            .help("`*` matches within a name, `**` any number of directories, `?` one character, `[abc]` one of them")
-    })?;
-    let mut candidates: Vec<(PathBuf, String)> =
-        entries.filter_map(Result::ok).filter(|p| p.is_file()).map(|p| (p.clone(), shown_path(&p, project_dir))).collect();
-    // The shortest name of a file wins (`data/permits.csv`, not `data/loop/permits.csv`).
-    candidates.sort_by(|a, b| (a.1.matches('/').count(), &a.1).cmp(&(b.1.matches('/').count(), &b.1)));
-    let mut seen = std::collections::HashSet::new();
-    let mut files = vec![];
-    for (path, shown) in candidates {
-        let real = confine.check(&path).map_err(|why| {
-            let why = if shown == spec.path { why } else { format!("{shown}: {why}") };
-            crate::project::outside_error("path", &spec.path, &why).at(spec.path_span, "outside the project")
-        })?;
-        if seen.insert(real) {
-            files.push((path, shown));
-        }
-    }
-    files.sort_by(|a, b| a.1.cmp(&b.1));
-    if files.is_empty() {
-        return Err(Diagnostic::error("YS0300", format!("source `{source_id}`: no file matches `{}`", spec.path))
-            .at(spec.path_span, "no such file")
-            .help(missing_file_help(project_dir, &spec.path)));
-    }
-    Ok(files)
-}
-
-/// A near name in the directory the path points into, else where paths are relative to.
-fn missing_file_help(project_dir: &Path, written: &str) -> String {
-    let path = Path::new(written);
-    let (dir, name) = (path.parent().unwrap_or(Path::new("")), path.file_name().map(|n| n.to_string_lossy().to_string()));
-    let listing: Vec<String> = std::fs::read_dir(project_dir.join(dir))
-        .map(|entries| entries.filter_map(Result::ok).map(|e| e.file_name().to_string_lossy().to_string()).collect())
-        .unwrap_or_default();
-    if let Some(near) = name.filter(|n| !n.contains(['*', '?', '['])).and_then(|n| did_you_mean(&n, listing.iter().map(String::as_str))) {
-        let shown = if dir.as_os_str().is_empty() { near } else { format!("{}/{near}", dir.to_string_lossy()) };
-        return format!("did you mean `{shown}`?");
-    }
-    "paths are relative to the directory of yardstick.yaml; check the name (a `**` in a glob also matches no directory at all)".to_string()
-}
 
 /// Read all files of a CSV source into batches of the declared schema.
 pub fn read_csv_source(
@@ -211,18 +140,6 @@ impl ColumnBuilder {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
-pub enum Value<'a> {
-    Null,
-    String(&'a str),
-    Integer(i64),
-    Float(f64),
-    Boolean(bool),
-    /// Days since 1970-01-01.
-    Date(i32),
-    /// Microseconds since 1970-01-01T00:00:00 (no time zone).
-    Timestamp(i64),
-}
 
 /// Where a declared column is found in one file's header.
 fn map_headers(spec: &SourceSpec, headers: &csv::StringRecord, shown: &str, source_id: &str) -> Result<Vec<Option<usize>>, Diagnostic> {
@@ -237,96 +154,6 @@ fn map_headers(spec: &SourceSpec, headers: &csv::StringRecord, shown: &str, sour
     Ok(out)
 }
 
-/// Why a declared column cannot be bound to one column of a file.
-pub enum Unbound {
-    Missing,
-    /// Two or more header cells answer to the column's names (0-based positions).
-    Ambiguous(Vec<usize>),
-    /// `position: n` beyond the file's columns.
-    PastEnd(usize),
-}
-
-/// Bind a declared column to a position in a file's header names (CSV or Parquet): its
-/// `position` if given, else the one header cell that answers to its names. Two cells that
-/// both answer are an error, never a silent pick of the first.
-pub fn locate_column<S: AsRef<str>>(name: &str, cs: &ColumnSpec, names: &[S]) -> Result<usize, Unbound> {
-    if let Some(p) = cs.position {
-        return if p >= 1 && p <= names.len() { Ok(p - 1) } else { Err(Unbound::PastEnd(p)) };
-    }
-    let wanted = wanted_headers(name, cs);
-    let i = find_header(&wanted, names).ok_or(Unbound::Missing)?;
-    let hit = names[i].as_ref();
-    // Ambiguous only between equals: two cells spelled exactly as the one found, or, when it
-    // was found by loose matching, two cells that match loosely (`m0` beside `m0_` is fine).
-    let exact = names.iter().any(|h| wanted.contains(&h.as_ref()));
-    let same: Vec<usize> = names
-        .iter()
-        .enumerate()
-        .filter(|(_, h)| if exact { h.as_ref() == hit } else { normalise_header(h.as_ref()) == normalise_header(hit) })
-        .map(|(j, _)| j)
-        .collect();
-    if same.len() > 1 { Err(Unbound::Ambiguous(same)) } else { Ok(i) }
-}
-
-impl Unbound {
-    pub fn diagnostic<S: AsRef<str>>(&self, col: &str, names: &[S], shown: &str, source_id: &str) -> Diagnostic {
-        match self {
-            Unbound::Missing => {
-                let hint = did_you_mean(col, names.iter().map(|n| n.as_ref()));
-                Diagnostic::error(
-                    "YS0302",
-                    format!("{shown}: source `{source_id}` declares column `{col}`, but the file's header has no such column"),
-                )
-                .help(match hint {
-                    Some(h) => format!("the header has `{h}`: add `header: \"{h}\"` or `aliases: [\"{h}\"]` to column `{col}`"),
-                    None => format!("the header is: {}", names.iter().map(|n| n.as_ref()).collect::<Vec<_>>().join(", ")),
-                })
-            }
-            Unbound::Ambiguous(positions) => {
-                let listed: Vec<String> = positions.iter().map(|p| format!("column {} (`{}`)", p + 1, names[*p].as_ref())).collect();
-                Diagnostic::error(
-                    "YS0302",
-                    format!("{shown}: the header names column `{col}` of source `{source_id}` more than once: {}", listed.join(" and ")),
-                )
-                .help(format!(
-                    "pick one by position: `{col}: {{ type: ..., position: {} }}` (1 is the first column of the file)",
-                    positions[0] + 1
-                ))
-            }
-            Unbound::PastEnd(p) => Diagnostic::error(
-                "YS0302",
-                format!(
-                    "{shown}: column `{col}` of source `{source_id}` is declared at position {p}, but the file has {} columns",
-                    names.len()
-                ),
-            )
-            .help("positions count from 1, the first column of the file"),
-        }
-    }
-}
-
-/// Header matching ignores case, surrounding space and the difference between ' ', '_', '-'.
-/// The header names a declared column answers to: its `header` (else its name), then its
-/// aliases, in that order.
-pub fn wanted_headers<'a>(name: &'a str, cs: &'a ColumnSpec) -> Vec<&'a str> {
-    let mut wanted: Vec<&str> = vec![cs.header.as_deref().unwrap_or(name)];
-    wanted.extend(cs.aliases.iter().map(String::as_str));
-    wanted
-}
-
-/// The position of the first wanted name in a file's header names (CSV or Parquet): an
-/// exact match first, then one ignoring case, surrounding spaces and the kind and number of
-/// separators (`Received At`, `received_at`, `RECEIVED - AT`, `Received  At`).
-pub fn find_header<S: AsRef<str>>(wanted: &[&str], names: &[S]) -> Option<usize> {
-    let exact = wanted.iter().find_map(|w| names.iter().position(|h| h.as_ref() == *w));
-    exact.or_else(|| wanted.iter().find_map(|w| names.iter().position(|h| normalise_header(h.as_ref()) == normalise_header(w))))
-}
-
-fn normalise_header(h: &str) -> String {
-    let lower = h.trim().to_lowercase();
-    let words: Vec<&str> = lower.split(|c: char| c == ' ' || c == '-' || c == '_').filter(|w| !w.is_empty()).collect();
-    words.join("_")
-}
 
 fn read_csv_text(
     source_id: &str,
@@ -486,20 +313,6 @@ fn finish_batch(
     RecordBatch::try_new(schema.clone(), arrays).map_err(|e| Diagnostic::error("YS0400", format!("internal error building a batch: {e}")))
 }
 
-/// Microseconds (timestamps) or days (dates) since 1970 of 1 January of `year`.
-fn year_start(year: i32) -> Option<NaiveDateTime> {
-    NaiveDate::from_ymd_opt(year, 1, 1).and_then(|d| d.and_hms_opt(0, 0, 0))
-}
-
-/// Whether a date or timestamp value lies in the source's `valid_years` (other values pass).
-pub fn in_valid_years(v: &Value, years: [i32; 2]) -> bool {
-    let (Some(lo), Some(hi)) = (year_start(years[0]), year_start(years[1].saturating_add(1))) else { return true };
-    match v {
-        Value::Date(d) => (crate::plan::days_since_epoch(lo.date())..crate::plan::days_since_epoch(hi.date())).contains(d),
-        Value::Timestamp(t) => (lo.and_utc().timestamp_micros()..hi.and_utc().timestamp_micros()).contains(t),
-        _ => true,
-    }
-}
 
 /// The fix a bad value most likely needs, when it is recognisable.
 fn fix_for(raw: &str, name: &str, cs: &ColumnSpec, years: [i32; 2]) -> Option<String> {
@@ -573,77 +386,3 @@ fn describe_type(cs: &ColumnSpec) -> String {
     }
 }
 
-const ISO_TIMESTAMPS: &[&str] = &["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M"];
-
-/// Parse one non-null field by its declared column spec. `None` means invalid.
-pub fn parse_value<'a>(raw: &'a str, cs: &ColumnSpec) -> Option<Value<'a>> {
-    let t = raw.trim();
-    match cs.ty {
-        ColumnType::String => Some(Value::String(raw)),
-        ColumnType::Integer => {
-            let s = strip_thousands(t, cs.thousands);
-            s.parse::<i64>().ok().map(Value::Integer)
-        }
-        ColumnType::Float => {
-            let s = strip_thousands(t, cs.thousands);
-            s.parse::<f64>().ok().filter(|f| f.is_finite()).map(Value::Float)
-        }
-        ColumnType::Boolean => match t.to_ascii_lowercase().as_str() {
-            "true" | "t" | "yes" | "y" | "1" => Some(Value::Boolean(true)),
-            "false" | "f" | "no" | "n" | "0" => Some(Value::Boolean(false)),
-            _ => None,
-        },
-        ColumnType::Date => {
-            let d = if cs.formats.is_empty() {
-                NaiveDate::parse_from_str(t, "%Y-%m-%d").ok()
-            } else {
-                cs.formats.iter().find_map(|f| parse_date(t, f))
-            }?;
-            Some(Value::Date(crate::plan::days_since_epoch(d)))
-        }
-        ColumnType::Timestamp => {
-            let ts = if cs.formats.is_empty() {
-                ISO_TIMESTAMPS
-                    .iter()
-                    .find_map(|f| NaiveDateTime::parse_from_str(t, f).ok())
-                    .or_else(|| chrono::DateTime::parse_from_rfc3339(t).ok().map(|d| d.naive_utc()))
-                    .or_else(|| NaiveDate::parse_from_str(t, "%Y-%m-%d").ok().and_then(|d| d.and_hms_opt(0, 0, 0)))
-            } else {
-                cs.formats.iter().find_map(|f| parse_timestamp(t, f))
-            }?;
-            Some(Value::Timestamp(ts.and_utc().timestamp_micros()))
-        }
-    }
-}
-
-fn parse_date(t: &str, format: &str) -> Option<NaiveDate> {
-    NaiveDate::parse_from_str(t, format).ok().or_else(|| NaiveDateTime::parse_from_str(t, format).ok().map(|d| d.date()))
-}
-
-fn parse_timestamp(t: &str, format: &str) -> Option<NaiveDateTime> {
-    NaiveDateTime::parse_from_str(t, format)
-        .ok()
-        // A `%z` offset is read and ignored, the time kept as written; `+01` as `+0100`.
-        .or_else(|| hour_only_offset(t, format).and_then(|padded| NaiveDateTime::parse_from_str(&padded, format).ok()))
-        .or_else(|| chrono::DateTime::parse_from_str(t, format).ok().map(|d| d.naive_utc()))
-        .or_else(|| NaiveDate::parse_from_str(t, format).ok().and_then(|d| d.and_hms_opt(0, 0, 0)))
-}
-
-/// `%z` in chrono needs minutes (`+0000`, `+00:00`); PostgreSQL and others write `+00`.
-/// The text with `00` minutes appended, when it ends in such an offset and the format in `%z`.
-fn hour_only_offset(t: &str, format: &str) -> Option<String> {
-    if !format.ends_with("%z") && !format.ends_with("%:z") && !format.ends_with("%#z") {
-        return None;
-    }
-    let b = t.as_bytes();
-    let n = b.len();
-    (n >= 3 && matches!(b[n - 3], b'+' | b'-') && b[n - 2].is_ascii_digit() && b[n - 1].is_ascii_digit())
-        .then(|| format!("{t}{}", if format.ends_with("%:z") { ":00" } else { "00" }))
-}
-
-fn strip_thousands(s: &str, sep: Option<char>) -> std::borrow::Cow<'_, str> {
-    match sep {
-        Some(c) if s.contains(c) => std::borrow::Cow::Owned(s.replace(c, "")),
-        _ => std::borrow::Cow::Borrowed(s),
-    }
-}
