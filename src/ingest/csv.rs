@@ -10,8 +10,8 @@ use datafusion::arrow::array::{
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
 
-use super::{SourceStats, Value, in_valid_years, locate_column, parse_value};
-use crate::config::{ColumnSpec, ColumnType, Encoding, OnInvalid, SourceSpec};
+use super::{SourceStats, Unbound, Value, describe_type, in_valid_years, is_null, locate_column, parse_value};
+use crate::config::{ColumnSpec, ColumnType, Encoding, OnInvalid, SourceSpec, TrailingNotes};
 use crate::diagnostics::Diagnostic;
 
 const BATCH_ROWS: usize = 8192;
@@ -35,6 +35,7 @@ pub fn read_csv_source(
         let text = decode(&bytes, spec.encoding, shown, source_id)?;
         read_csv_text(source_id, spec, &schema, &text, shown, &mut batches, &mut stats)?;
     }
+    stats.check_optional(source_id, spec)?;
     Ok((batches, stats))
 }
 
@@ -51,6 +52,7 @@ pub fn read_csv_bytes(
     let mut batches = vec![];
     let text = decode(bytes, spec.encoding, shown, source_id)?;
     read_csv_text(source_id, spec, &schema, &text, shown, &mut batches, &mut stats)?;
+    stats.check_optional(source_id, spec)?;
     Ok((batches, stats))
 }
 
@@ -141,19 +143,155 @@ impl ColumnBuilder {
 }
 
 
-/// Where a declared column is found in one file's header.
-fn map_headers(spec: &SourceSpec, headers: &csv::StringRecord, shown: &str, source_id: &str) -> Result<Vec<Option<usize>>, Diagnostic> {
+/// How a declared column gets its values in one file.
+#[derive(Debug, Clone)]
+enum Binding<'a> {
+    /// From this field of each row (0-based).
+    Field(usize),
+    /// An optional column the file lacks: null.
+    Absent,
+    /// The same value in every row: read from the file's name.
+    Constant(Value<'a>),
+}
+
+/// Where each declared column is found in one file: its header (from `header_line` of
+/// the file), or its name.
+fn bind_columns<'a>(
+    spec: &'a SourceSpec,
+    headers: &csv::StringRecord,
+    text: &str,
+    header_line: usize,
+    shown: &'a str,
+    source_id: &str,
+) -> Result<Vec<Binding<'a>>, Diagnostic> {
     let names: Vec<&str> = headers.iter().map(|h| h.trim_start_matches('\u{FEFF}')).collect();
+    let mut from_name = super::file_name_values(source_id, spec, shown)?;
     let mut out = vec![];
     for (col, cs) in &spec.columns {
+        if let Some(v) = from_name.shift_remove(col.as_str()) {
+            out.push(Binding::Constant(v));
+            continue;
+        }
         match locate_column(col, cs, &names) {
-            Ok(i) => out.push(Some(i)),
-            Err(why) => return Err(why.diagnostic(col, &names, shown, source_id).at(cs.span, "declared here")),
+            Ok(i) => out.push(Binding::Field(i)),
+            Err(Unbound::Missing) if cs.optional => out.push(Binding::Absent),
+            Err(why) => {
+                let d = why.diagnostic(col, &names, shown, source_id).at(cs.span, "declared here");
+                return Err(if matches!(why, Unbound::Missing) { header_help(d, spec, text, header_line, source_id) } else { d });
+            }
         }
     }
     Ok(out)
 }
 
+/// How many lines of a file a missing-column error shows, and how far down it looks for
+/// the header.
+const SHOWN_LINES: usize = 5;
+const HEADER_SEARCH_LINES: usize = 30;
+
+/// A declared column is not in the header: show the file's first lines, and when a line
+/// further down has every declared column, say `header_row: <that line>`.
+fn header_help(d: Diagnostic, spec: &SourceSpec, text: &str, header_line: usize, source_id: &str) -> Diagnostic {
+    let lines: Vec<&str> = text.lines().take(HEADER_SEARCH_LINES).collect();
+    let mut message = format!("{}\n  the header is read from line {header_line}; the file begins:", d.message);
+    for (i, line) in lines.iter().take(SHOWN_LINES.max(header_line.min(HEADER_SEARCH_LINES))).enumerate() {
+        message.push_str(&format!("\n  {:>3} | {}", i + 1, shown_line(line)));
+    }
+    let delimiter = u8::try_from(spec.delimiter).unwrap_or(b',');
+    let found = lines.iter().enumerate().find(|(i, line)| {
+        let mut reader = csv::ReaderBuilder::new().delimiter(delimiter).has_headers(false).flexible(true).from_reader(line.as_bytes());
+        let Some(Ok(record)) = reader.records().next() else { return false };
+        let names: Vec<&str> = record.iter().collect();
+        i + 1 != header_line
+            && spec.columns.iter().all(|(col, cs)| cs.optional || cs.from_file_name.is_some() || locate_column(col, cs, &names).is_ok())
+    });
+    let help = match found {
+        Some((i, _)) => format!("line {} has every declared column: set `header_row: {}` on source `{source_id}`", i + 1, i + 1),
+        None => format!(
+            "{} (if the header is not on line {header_line}, set `header_row:` on source `{source_id}` to its line)",
+            d.help.clone().unwrap_or_default()
+        ),
+    };
+    Diagnostic { message, ..d }.help(help)
+}
+
+/// A line of a data file as an error shows it: at most 120 characters, control
+/// characters escaped.
+fn shown_line(line: &str) -> String {
+    let mut out: String = line.trim_end_matches('\r').chars().take(120).flat_map(|c| if c.is_control() { c.escape_default().collect::<Vec<_>>() } else { vec![c] }).collect();
+    if line.chars().count() > 120 {
+        out.push_str(" ...");
+    }
+    out
+}
+
+/// Whether a line holds nothing but delimiters and spaces (`,,,,` from Excel).
+fn is_blank_line(line: &str, delimiter: u8) -> bool {
+    line.bytes().all(|b| b == delimiter || b.is_ascii_whitespace())
+}
+
+/// The text from the header on, and how many lines come before it: the lines above
+/// `header_row`, then blank lines (counted) where the header should be.
+fn from_header<'t>(text: &'t str, spec: &SourceSpec, delimiter: u8, stats: &mut SourceStats) -> (&'t str, usize) {
+    let next_line = |offset: usize| text[offset..].find('\n').map_or(text.len(), |i| offset + i + 1);
+    let (mut offset, mut before) = (0, 0);
+    while before + 1 < spec.header_row && offset < text.len() {
+        offset = next_line(offset);
+        before += 1;
+    }
+    while offset < text.len() && is_blank_line(&text[offset..next_line(offset)], delimiter) {
+        offset = next_line(offset);
+        before += 1;
+        stats.blank_lines += 1;
+    }
+    (&text[offset..], before)
+}
+
+/// A row that could not be read, held until the file shows whether a readable row follows
+/// it (then it is an error, or its bad values join the file's list) or not (a trailing note).
+enum Unread {
+    /// The wrong number of fields: this error.
+    Fields(Diagnostic),
+    /// Values that cannot be read under `on_invalid: error`: their descriptions, how many,
+    /// and the most specific fix.
+    Values(Vec<String>, u64, Option<String>),
+}
+
+/// The values that cannot be read in one file, for its one error.
+#[derive(Default)]
+struct Problems {
+    listed: Vec<String>,
+    total: u64,
+    hint: Option<String>,
+}
+
+impl Problems {
+    fn add(&mut self, listed: Vec<String>, total: u64, hint: Option<String>) {
+        self.total += total;
+        if self.hint.is_none() {
+            self.hint = hint;
+        }
+        for p in listed {
+            if self.listed.len() < MAX_REPORTED {
+                self.listed.push(p);
+            }
+        }
+    }
+
+    /// Held rows become errors: the first with the wrong number of fields is returned, bad
+    /// values join the list.
+    fn flush(&mut self, unread: &mut Vec<Unread>) -> Result<(), Diagnostic> {
+        for u in unread.drain(..) {
+            match u {
+                Unread::Fields(d) => return Err(d),
+                Unread::Values(listed, total, hint) => self.add(listed, total, hint),
+            }
+        }
+        Ok(())
+    }
+}
+
+const TRAILING_HELP: &str = "if the last lines of the file are notes or totals, not rows, set `trailing_notes: skip` on the source to skip (and count) them";
 
 fn read_csv_text(
     source_id: &str,
@@ -166,30 +304,34 @@ fn read_csv_text(
 ) -> Result<(), Diagnostic> {
     let delimiter = u8::try_from(spec.delimiter)
         .map_err(|_| Diagnostic::error("YS0002", format!("source `{source_id}`: the delimiter must be a single ASCII character")))?;
-    let mut reader = csv::ReaderBuilder::new().delimiter(delimiter).has_headers(true).flexible(true).from_reader(text.as_bytes());
-    let headers = reader.headers().map_err(|e| Diagnostic::error("YS0301", format!("{shown}: cannot read the header row: {e}")))?.clone();
-    let positions = map_headers(spec, &headers, shown, source_id)?;
+    let (body, before) = from_header(text, spec, delimiter, stats);
+    let mut reader = csv::ReaderBuilder::new().delimiter(delimiter).has_headers(true).flexible(true).from_reader(body.as_bytes());
+    let headers = reader
+        .headers()
+        .map_err(|e| Diagnostic::error("YS0301", format!("{shown}:{}: cannot read the header row: {e}", before + 1)))?
+        .clone();
+    let bindings = bind_columns(spec, &headers, text, before + 1, shown, source_id)?;
     let columns: Vec<(&String, &ColumnSpec)> = spec.columns.iter().collect();
     let mut builders: Vec<ColumnBuilder> = columns.iter().map(|(_, c)| ColumnBuilder::new(c.ty)).collect();
     let mut file_builder = spec.file_column.as_ref().map(|_| StringBuilder::new());
-    let mut problems: Vec<String> = vec![];
-    // The most specific fix for the first bad values (a thousands separator, a null word).
-    let mut hint: Option<String> = None;
-    // Values that fail under `on_invalid: error` (others are counted in the stats only).
-    let mut errors_total: u64 = 0;
+    let rows_before = stats.rows_read;
+    let mut problems = Problems::default();
+    // Rows that could not be read, not yet known to be followed by a readable row.
+    let mut unread: Vec<Unread> = vec![];
     let mut record = csv::StringRecord::new();
     loop {
         match reader.read_record(&mut record) {
             Ok(false) => break,
             Ok(true) => {}
             Err(e) => {
-                let line = e.position().map(|p| p.line()).unwrap_or(0);
+                let line = e.position().map(|p| p.line() as usize + before).unwrap_or(0);
                 return Err(Diagnostic::error("YS0301", format!("{shown}:{line}: malformed CSV: {e}")));
             }
         }
-        let line = record.position().map(|p| p.line()).unwrap_or(0);
-        // A fully empty line at the end of Excel exports is not a row.
+        let line = record.position().map(|p| p.line() as usize + before).unwrap_or(0);
+        // A fully empty line (Excel leaves runs of `,,,,` at the end) is not a row: counted.
         if record.iter().all(|f| f.trim().is_empty()) {
+            stats.blank_lines += 1;
             continue;
         }
         // A quoted value over hundreds of lines is a quote that never closed: it swallowed
@@ -206,65 +348,75 @@ fn read_csv_text(
         // values: an error, or a counted skip under `on_invalid: skip`.
         let extra = record.iter().skip(headers.len()).any(|f| !f.trim().is_empty());
         if extra || record.len() < headers.len() {
-            stats.rows_read += 1;
             if spec.on_invalid == OnInvalid::Skip {
+                problems.flush(&mut unread)?;
+                stats.rows_read += 1;
                 stats.rows_skipped += 1;
                 *stats.invalid_values.entry("(fields per row)".to_string()).or_insert(0) += 1;
                 continue;
             }
-            return Err(Diagnostic::error(
-                "YS0301",
-                format!("{shown}:{line}: the row has {} fields, the header has {}", record.len(), headers.len()),
-            )
-            .help(format!(
-                "{} or set `on_invalid: skip` on source `{source_id}` to skip (and count) such rows",
-                if record.len() < headers.len() {
-                    "the row is cut short (a truncated file, or an opening quote `\"` without its closing one on an earlier line): fix the file,"
-                } else {
-                    "a value holds the delimiter without quotes, or the row has extra cells: fix the file, check `delimiter`,"
-                }
-            )));
+            unread.push(Unread::Fields(
+                Diagnostic::error("YS0301", format!("{shown}:{line}: the row has {} fields, the header has {}", record.len(), headers.len()))
+                    .help(format!(
+                        "{} or set `on_invalid: skip` on source `{source_id}` to skip (and count) such rows",
+                        if record.len() < headers.len() {
+                            "the row is cut short (a truncated file, or an opening quote `\"` without its closing one on an earlier line): fix the file,"
+                        } else {
+                            "a value holds the delimiter without quotes, or the row has extra cells: fix the file, check `delimiter`,"
+                        }
+                    )),
+            ));
+            continue;
         }
-        stats.rows_read += 1;
         let mut row_values: Vec<Value> = Vec::with_capacity(columns.len());
         let mut skip = false;
+        let mut bad = Problems::default();
         for (i, (name, cs)) in columns.iter().enumerate() {
-            let raw = positions[i].and_then(|p| record.get(p)).unwrap_or("");
+            let (raw, position) = match &bindings[i] {
+                Binding::Field(p) => (record.get(*p).unwrap_or(""), p + 1),
+                Binding::Absent => ("", 0),
+                Binding::Constant(v) => {
+                    row_values.push(v.clone());
+                    continue;
+                }
+            };
             let value = if is_null(raw, spec) {
                 Value::Null
             } else {
-                match parse_value(raw, cs).filter(|v| in_valid_years(v, spec.valid_years)) {
+                match parse_value(raw, cs, spec).filter(|v| in_valid_years(v, spec.valid_years)) {
                     Some(v) => v,
                     None => {
                         let policy = cs.on_invalid.unwrap_or(spec.on_invalid);
-                        *stats.invalid_values.entry((*name).clone()).or_insert(0) += 1;
                         match policy {
-                            OnInvalid::Null => Value::Null,
+                            OnInvalid::Null => {
+                                *stats.invalid_values.entry((*name).clone()).or_insert(0) += 1;
+                            }
                             OnInvalid::Skip => {
+                                *stats.invalid_values.entry((*name).clone()).or_insert(0) += 1;
                                 skip = true;
-                                Value::Null
                             }
-                            OnInvalid::Error => {
-                                errors_total += 1;
-                                if hint.is_none() {
-                                    hint = fix_for(raw, name, cs, spec.valid_years);
-                                }
-                                if problems.len() < MAX_REPORTED {
-                                    problems.push(format!(
-                                        "{shown}:{line}: column `{name}` (column {} of the file): cannot read {:?} as {}",
-                                        positions[i].map(|p| p + 1).unwrap_or(0),
-                                        raw,
-                                        describe_type(cs)
-                                    ));
-                                }
-                                Value::Null
-                            }
+                            OnInvalid::Error => bad.add(
+                                vec![format!(
+                                    "{shown}:{line}: column `{name}` (column {position} of the file): cannot read {raw:?} as {}",
+                                    describe_type(cs)
+                                )],
+                                1,
+                                fix_for(raw, name, cs, spec),
+                            ),
                         }
+                        Value::Null
                     }
                 }
             };
             row_values.push(value);
         }
+        if bad.total > 0 {
+            unread.push(Unread::Values(bad.listed, bad.total, bad.hint));
+            continue;
+        }
+        // A readable row: the rows held before it were rows, not trailing notes.
+        problems.flush(&mut unread)?;
+        stats.rows_read += 1;
         if skip {
             stats.rows_skipped += 1;
             continue;
@@ -279,21 +431,47 @@ fn read_csv_text(
             batches.push(finish_batch(schema, &mut builders, file_builder.as_mut())?);
         }
     }
-    if !problems.is_empty() {
-        let mut message = format!("source `{source_id}`: {errors_total} value(s) cannot be read in {shown}\n");
-        for p in &problems {
+    // Lines after the last readable row that cannot be read: notes, totals.
+    let mut trailing_help = false;
+    if !unread.is_empty() {
+        if spec.trailing_notes == TrailingNotes::Skip {
+            stats.trailing_notes += unread.len() as u64;
+            unread.clear();
+        } else {
+            trailing_help = true;
+            for u in unread.iter_mut() {
+                if let Unread::Fields(d) = u {
+                    let help = format!("{}; {TRAILING_HELP}", d.help.clone().unwrap_or_default());
+                    *d = d.clone().help(help);
+                }
+            }
+            problems.flush(&mut unread)?;
+        }
+    }
+    if problems.total > 0 {
+        let mut message = format!("source `{source_id}`: {} value(s) cannot be read in {shown}\n", problems.total);
+        for p in &problems.listed {
             message.push_str("  ");
             message.push_str(p);
             message.push('\n');
         }
-        let general = match hint {
+        let mut general = match problems.hint {
             Some(h) => format!("{h}; or set `on_invalid: null` (or `skip`) on the column or on source `{source_id}` in yardstick.yaml"),
             None => format!(
                 "fix the data, declare the column's right type{}, or set `on_invalid: null` (or `skip`) on the column or on source `{source_id}` in yardstick.yaml",
                 " (and `format` for dates and timestamps)"
             ),
         };
+        if trailing_help {
+            general = format!("{general}; {TRAILING_HELP}");
+        }
         return Err(Diagnostic::error("YS0301", message.trim_end().to_string()).help(general));
+    }
+    let rows = stats.rows_read - rows_before;
+    for (i, (name, _)) in columns.iter().enumerate() {
+        if matches!(bindings[i], Binding::Absent) {
+            stats.missing_optional(name, shown, rows);
+        }
     }
     if builders.first().map(|b| b.len()).unwrap_or(0) > 0 || (builders.is_empty() && file_builder.is_some()) {
         batches.push(finish_batch(schema, &mut builders, file_builder.as_mut())?);
@@ -315,9 +493,10 @@ fn finish_batch(
 
 
 /// The fix a bad value most likely needs, when it is recognisable.
-fn fix_for(raw: &str, name: &str, cs: &ColumnSpec, years: [i32; 2]) -> Option<String> {
+fn fix_for(raw: &str, name: &str, cs: &ColumnSpec, spec: &SourceSpec) -> Option<String> {
     let t = raw.trim();
-    if let Some(v) = parse_value(raw, cs).filter(|v| !in_valid_years(v, years)) {
+    let years = spec.valid_years;
+    if let Some(v) = parse_value(raw, cs, spec).filter(|v| !in_valid_years(v, years)) {
         let year = match v {
             Value::Date(d) => NaiveDate::from_num_days_from_ce_opt(d + 719_163).map(|d| d.format("%Y").to_string()),
             Value::Timestamp(t) => chrono::DateTime::from_timestamp_micros(t).map(|d| d.format("%Y").to_string()),
@@ -350,6 +529,20 @@ fn fix_for(raw: &str, name: &str, cs: &ColumnSpec, years: [i32; 2]) -> Option<St
         }
     }
     if matches!(cs.ty, ColumnType::Date | ColumnType::Timestamp) {
+        let lacks = |keyword: &str| !cs.formats.iter().any(|f| f == keyword);
+        if lacks("excel") && super::excel_serial(t).is_some() {
+            return Some(format!(
+                "`{t}` looks like an Excel serial day number (days since 1899-12-30): add `excel` to the formats of column `{name}`, e.g. `format: [excel, \"%d/%m/%Y\"]`"
+            ));
+        }
+        if lacks("fiscal_year") && super::fiscal_year_label(t, 4).is_some() {
+            return Some(format!(
+                "`{t}` looks like a fiscal-year label: write `format: fiscal_year` on column `{name}` (the first day of that fiscal year, from `calendar.fiscal_year_start`)"
+            ));
+        }
+        if lacks("quarter") && super::quarter_label(t).is_some() {
+            return Some(format!("`{t}` looks like a quarter label: write `format: quarter` on column `{name}` (the quarter's first day)"));
+        }
         return Some(format!(
             "`{t}` does not match the column's format: declare `format:` for column `{name}` (chrono strftime, e.g. \"%d/%m/%Y %H:%M\")"
         ));
@@ -367,22 +560,5 @@ fn grouped_by(t: &str, sep: char) -> bool {
         && (1..=3).contains(&groups[0].len())
         && groups.iter().all(|g| g.chars().all(|c| c.is_ascii_digit()))
         && groups[1..].iter().all(|g| g.len() == 3)
-}
-
-fn is_null(raw: &str, spec: &SourceSpec) -> bool {
-    let t = raw.trim();
-    t.is_empty() || spec.null_values.iter().any(|n| n == t)
-}
-
-fn describe_type(cs: &ColumnSpec) -> String {
-    match cs.ty {
-        ColumnType::Date | ColumnType::Timestamp if !cs.formats.is_empty() => {
-            format!("{} with format {}", cs.ty.name(), cs.formats.iter().map(|f| format!("{f:?}")).collect::<Vec<_>>().join(" or "))
-        }
-        ColumnType::Timestamp => "timestamp (ISO 8601, e.g. 2024-03-07 13:05:09)".into(),
-        ColumnType::Date => "date (YYYY-MM-DD)".into(),
-        ColumnType::Boolean => "boolean (true/false, yes/no, y/n, 1/0)".into(),
-        t => t.name().into(),
-    }
 }
 

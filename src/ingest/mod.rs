@@ -3,12 +3,14 @@
 //! CSV is parsed here, not by DataFusion's CSV reader, because public-sector extracts need
 //! what it lacks: declared per-column timestamp formats (several tried in order), thousands
 //! separators, yes/no booleans, windows-1252, header aliases across files, and errors that
-//! name the file, line, column and the bad text. Parquet goes through DataFusion (see run.rs).
+//! name the file, line, column and the bad text. Parquet goes through DataFusion (`parquet`).
 //!
 //! `csv` reads CSV text, `values` reads one field by its declared type (formats, Excel
 //! serial dates, period labels).
 
 mod csv;
+mod filename;
+mod parquet;
 mod values;
 
 use std::path::{Path, PathBuf};
@@ -16,12 +18,14 @@ use std::path::{Path, PathBuf};
 use chrono::{NaiveDate, NaiveDateTime};
 use indexmap::IndexMap;
 
-use crate::config::{ColumnSpec, SourceSpec};
+use crate::config::{ColumnSpec, ColumnType, SourceSpec};
 use crate::diagnostics::{Diagnostic, did_you_mean};
 use crate::project::{Confinement, shown_path};
 
 pub use self::csv::{read_csv_bytes, read_csv_source};
-pub use self::values::parse_value;
+pub use self::filename::FileNamePattern;
+pub use self::parquet::load_parquet;
+pub use self::values::{excel_serial, fiscal_year_label, parse_value, quarter_label};
 
 /// What reading a source found, for the results' lineage section.
 #[derive(Debug, Clone, Default, serde::Serialize)]
@@ -31,6 +35,99 @@ pub struct SourceStats {
     pub rows_skipped: u64,
     /// Per column: how many values were invalid and made null or caused a skip.
     pub invalid_values: IndexMap<String, u64>,
+    /// CSV: lines whose fields are all empty (not rows, not in `rows_read`).
+    pub blank_lines: u64,
+    /// CSV with `trailing_notes: skip`: lines after a file's last row that could not be read
+    /// as rows (notes, totals), not in `rows_read`.
+    pub trailing_notes: u64,
+    /// Columns declared `optional` that some files lack (null in their rows): per column, in
+    /// declaration order.
+    pub missing_optional: IndexMap<String, MissingColumn>,
+}
+
+/// An optional column some files of a source lack.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct MissingColumn {
+    /// The files without it, as shown in `files`.
+    pub files: Vec<String>,
+    /// The rows of those files (the column is null in all of them).
+    pub rows: u64,
+}
+
+impl SourceStats {
+    /// A file lacks an optional column: count it and its rows.
+    pub fn missing_optional(&mut self, column: &str, file: &str, rows: u64) {
+        let m = self.missing_optional.entry(column.to_string()).or_default();
+        m.files.push(file.to_string());
+        m.rows += rows;
+    }
+
+    /// An optional column no file has is a misspelt header, not an optional column.
+    pub fn check_optional(&self, source_id: &str, spec: &SourceSpec) -> Result<(), Diagnostic> {
+        for (name, m) in &self.missing_optional {
+            if m.files.len() == self.files.len() && !self.files.is_empty() {
+                let cs = &spec.columns[name];
+                return Err(Diagnostic::error(
+                    "YS0302",
+                    format!("source `{source_id}`: optional column `{name}` is in none of its {} file(s)", self.files.len()),
+                )
+                .at(cs.span, "declared here")
+                .help(format!(
+                    "`optional: true` is for a column some files lack; check the header name (`header:`, `aliases:`) of `{name}` against the files"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The values of a file's `from_file_name` columns, by column, read from its name.
+pub fn file_name_values<'a>(source_id: &str, spec: &'a SourceSpec, shown: &'a str) -> Result<IndexMap<&'a str, Value<'a>>, Diagnostic> {
+    let mut out = IndexMap::new();
+    for (name, cs) in &spec.columns {
+        let Some(pattern) = &cs.from_file_name else { continue };
+        let text = FileNamePattern::parse(pattern).ok().and_then(|p| p.value(shown));
+        let Some(text) = text else {
+            return Err(Diagnostic::error(
+                "YS0305",
+                format!("source `{source_id}`: the file name {shown} does not match `from_file_name: \"{pattern}\"` of column `{name}`"),
+            )
+            .at(cs.span, "declared here")
+            .help(format!(
+                "every file of the source must match the pattern (`{{}}` is the value, `*` any text): rename the file, or narrow `path` so it matches only such files"
+            )));
+        };
+        let value = if is_null(text, spec) { None } else { parse_value(text, cs, spec).filter(|v| in_valid_years(v, spec.valid_years)) };
+        let Some(value) = value else {
+            return Err(Diagnostic::error(
+                "YS0305",
+                format!("source `{source_id}`: column `{name}` cannot read {text:?}, from the file name {shown}, as {}", describe_type(cs)),
+            )
+            .at(cs.span, "declared here")
+            .help(format!(
+                "give column `{name}` the `format` its file names use (a month without a day, `%Y-%m` or `%B-%Y`, reads the month's first day), or fix the file name"
+            )));
+        };
+        out.insert(name.as_str(), value);
+    }
+    Ok(out)
+}
+
+pub fn is_null(raw: &str, spec: &SourceSpec) -> bool {
+    let t = raw.trim();
+    t.is_empty() || spec.null_values.iter().any(|n| n == t)
+}
+
+pub fn describe_type(cs: &ColumnSpec) -> String {
+    match cs.ty {
+        ColumnType::Date | ColumnType::Timestamp if !cs.formats.is_empty() => {
+            format!("{} with format {}", cs.ty.name(), cs.formats.iter().map(|f| format!("{f:?}")).collect::<Vec<_>>().join(" or "))
+        }
+        ColumnType::Timestamp => "timestamp (ISO 8601, e.g. 2024-03-07 13:05:09)".into(),
+        ColumnType::Date => "date (YYYY-MM-DD)".into(),
+        ColumnType::Boolean => "boolean (true/false, yes/no, y/n, 1/0)".into(),
+        t => t.name().into(),
+    }
 }
 
 /// The files a source's path or glob names, sorted, with their names relative to the
