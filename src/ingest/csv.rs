@@ -142,7 +142,6 @@ impl ColumnBuilder {
     }
 }
 
-
 /// How a declared column gets its values in one file.
 #[derive(Debug, Clone)]
 enum Binding<'a> {
@@ -218,7 +217,12 @@ fn header_help(d: Diagnostic, spec: &SourceSpec, text: &str, header_line: usize,
 /// A line of a data file as an error shows it: at most 120 characters, control
 /// characters escaped.
 fn shown_line(line: &str) -> String {
-    let mut out: String = line.trim_end_matches('\r').chars().take(120).flat_map(|c| if c.is_control() { c.escape_default().collect::<Vec<_>>() } else { vec![c] }).collect();
+    let mut out: String = line
+        .trim_end_matches('\r')
+        .chars()
+        .take(120)
+        .flat_map(|c| if c.is_control() { c.escape_default().collect::<Vec<_>>() } else { vec![c] })
+        .collect();
     if line.chars().count() > 120 {
         out.push_str(" ...");
     }
@@ -245,6 +249,28 @@ fn from_header<'t>(text: &'t str, spec: &SourceSpec, delimiter: u8, stats: &mut 
         stats.blank_lines += 1;
     }
     (&text[offset..], before)
+}
+
+/// Line numbers from byte offsets, counted forward once. (The csv crate's own line of a
+/// record is one short after a CRLF line end: it counts the `\n` with the next record.)
+#[derive(Default)]
+struct LineCounter {
+    byte: usize,
+    newlines: usize,
+}
+
+impl LineCounter {
+    /// The 1-based line of the record starting at `byte` (offsets only grow).
+    fn at(&mut self, text: &str, byte: usize) -> usize {
+        let bytes = text.as_bytes();
+        // A record "starting" on the `\n` of a CRLF starts after it.
+        let start = if bytes.get(byte) == Some(&b'\n') { byte + 1 } else { byte }.min(bytes.len());
+        if start >= self.byte {
+            self.newlines += bytes[self.byte..start].iter().filter(|b| **b == b'\n').count();
+            self.byte = start;
+        }
+        self.newlines + 1
+    }
 }
 
 /// A row that could not be read, held until the file shows whether a readable row follows
@@ -291,7 +317,8 @@ impl Problems {
     }
 }
 
-const TRAILING_HELP: &str = "if the last lines of the file are notes or totals, not rows, set `trailing_notes: skip` on the source to skip (and count) them";
+const TRAILING_HELP: &str =
+    "if the last lines of the file are notes or totals, not rows, set `trailing_notes: skip` on the source to skip (and count) them";
 
 fn read_csv_text(
     source_id: &str,
@@ -319,6 +346,7 @@ fn read_csv_text(
     // Rows that could not be read, not yet known to be followed by a readable row.
     let mut unread: Vec<Unread> = vec![];
     let mut record = csv::StringRecord::new();
+    let mut lines = LineCounter::default();
     loop {
         match reader.read_record(&mut record) {
             Ok(false) => break,
@@ -328,7 +356,7 @@ fn read_csv_text(
                 return Err(Diagnostic::error("YS0301", format!("{shown}:{line}: malformed CSV: {e}")));
             }
         }
-        let line = record.position().map(|p| p.line() as usize + before).unwrap_or(0);
+        let line = lines.at(body, record.position().map_or(0, |p| p.byte() as usize)) + before;
         // A fully empty line (Excel leaves runs of `,,,,` at the end) is not a row: counted.
         if record.iter().all(|f| f.trim().is_empty()) {
             stats.blank_lines += 1;
@@ -438,7 +466,8 @@ fn read_csv_text(
             stats.trailing_notes += unread.len() as u64;
             unread.clear();
         } else {
-            trailing_help = true;
+            // Only the last lines are wrong: they may be notes.
+            trailing_help = problems.total == 0;
             for u in unread.iter_mut() {
                 if let Unread::Fields(d) = u {
                     let help = format!("{}; {TRAILING_HELP}", d.help.clone().unwrap_or_default());
@@ -491,7 +520,6 @@ fn finish_batch(
     RecordBatch::try_new(schema.clone(), arrays).map_err(|e| Diagnostic::error("YS0400", format!("internal error building a batch: {e}")))
 }
 
-
 /// The fix a bad value most likely needs, when it is recognisable.
 fn fix_for(raw: &str, name: &str, cs: &ColumnSpec, spec: &SourceSpec) -> Option<String> {
     let t = raw.trim();
@@ -540,6 +568,11 @@ fn fix_for(raw: &str, name: &str, cs: &ColumnSpec, spec: &SourceSpec) -> Option<
                 "`{t}` looks like a fiscal-year label: write `format: fiscal_year` on column `{name}` (the first day of that fiscal year, from `calendar.fiscal_year_start`)"
             ));
         }
+        if !lacks("fiscal_year") && spec.fiscal_start_month == 1 && super::fiscal_year_label(t, 4).is_some() {
+            return Some(format!(
+                "`{t}` spans two calendar years, but without `calendar.fiscal_year_start` the fiscal year is the calendar year: set it (e.g. `fiscal_year_start: \"04-01\"`)"
+            ));
+        }
         if lacks("quarter") && super::quarter_label(t).is_some() {
             return Some(format!("`{t}` looks like a quarter label: write `format: quarter` on column `{name}` (the quarter's first day)"));
         }
@@ -561,4 +594,3 @@ fn grouped_by(t: &str, sep: char) -> bool {
         && groups.iter().all(|g| g.chars().all(|c| c.is_ascii_digit()))
         && groups[1..].iter().all(|g| g.len() == 3)
 }
-

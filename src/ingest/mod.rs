@@ -185,7 +185,6 @@ fn missing_file_help(project_dir: &Path, written: &str) -> String {
     "paths are relative to the directory of yardstick.yaml; check the name (a `**` in a glob also matches no directory at all)".to_string()
 }
 
-
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value<'a> {
     Null,
@@ -198,7 +197,6 @@ pub enum Value<'a> {
     /// Microseconds since 1970-01-01T00:00:00 (no time zone).
     Timestamp(i64),
 }
-
 
 /// Why a declared column cannot be bound to one column of a file.
 pub enum Unbound {
@@ -291,7 +289,6 @@ fn normalise_header(h: &str) -> String {
     words.join("_")
 }
 
-
 /// Microseconds (timestamps) or days (dates) since 1970 of 1 January of `year`.
 fn year_start(year: i32) -> Option<NaiveDateTime> {
     NaiveDate::from_ymd_opt(year, 1, 1).and_then(|d| d.and_hms_opt(0, 0, 0))
@@ -306,4 +303,3 @@ pub fn in_valid_years(v: &Value, years: [i32; 2]) -> bool {
         _ => true,
     }
 }
-

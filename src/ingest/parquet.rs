@@ -212,7 +212,8 @@ fn parse_text_columns(
     let mut keep: Option<Vec<bool>> = None;
     for &i in own_parser {
         let (name, cs) = spec.columns.get_index(i).ok_or_else(|| Diagnostic::error("YS0400", format!("source `{id}`: no column {i}")))?;
-        let text = columns[i].as_string_opt::<i32>().ok_or_else(|| Diagnostic::error("YS0400", format!("source `{id}`: `{name}` is not text")))?;
+        let text =
+            columns[i].as_string_opt::<i32>().ok_or_else(|| Diagnostic::error("YS0400", format!("source `{id}`: `{name}` is not text")))?;
         let mut dates = Date32Builder::new();
         let mut stamps = TimestampMicrosecondBuilder::new();
         for r in 0..text.len() {
@@ -371,4 +372,3 @@ async fn conversion_error(
     }
     Diagnostic::error("YS0301", format!("source `{id}`: cannot read {shown}: {}", first.strip_backtrace()))
 }
-
