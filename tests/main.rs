@@ -13,6 +13,7 @@ mod ingest;
 mod papercuts;
 mod parse;
 mod real_data;
+mod real_files;
 mod report_output;
 mod trust;
 mod values;

@@ -62,8 +62,10 @@ impl SourceStats {
         m.rows += rows;
     }
 
-    /// An optional column no file has is a misspelt header, not an optional column.
-    pub fn check_optional(&self, source_id: &str, spec: &SourceSpec) -> Result<(), Diagnostic> {
+    /// After the last file: missing optional columns in declaration order, and an optional
+    /// column no file has is a misspelt header, not an optional column.
+    pub fn check_optional(&mut self, source_id: &str, spec: &SourceSpec) -> Result<(), Diagnostic> {
+        self.missing_optional.sort_by_key(|name, _| spec.columns.get_index_of(name));
         for (name, m) in &self.missing_optional {
             if m.files.len() == self.files.len() && !self.files.is_empty() {
                 let cs = &spec.columns[name];
