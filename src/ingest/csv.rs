@@ -281,6 +281,19 @@ enum Unread {
     /// Values that cannot be read under `on_invalid: error`: their descriptions, how many,
     /// and the most specific fix.
     Values(Vec<String>, u64, Option<String>),
+    /// A row held after a `Fields` one or after [`MAX_REPORTED`] others: only its number
+    /// of bad values (0 for the wrong number of fields) still matters.
+    Counted(u64),
+}
+
+/// Hold one more unread row, keeping only what its error could still show.
+fn hold(unread: &mut Vec<Unread>, row: Unread) {
+    let shown_enough = unread.len() >= MAX_REPORTED || unread.iter().any(|u| matches!(u, Unread::Fields(_)));
+    unread.push(match row {
+        Unread::Values(_, total, _) if shown_enough => Unread::Counted(total),
+        Unread::Fields(_) if shown_enough => Unread::Counted(0),
+        row => row,
+    });
 }
 
 /// The values that cannot be read in one file, for its one error.
@@ -311,6 +324,7 @@ impl Problems {
             match u {
                 Unread::Fields(d) => return Err(d),
                 Unread::Values(listed, total, hint) => self.add(listed, total, hint),
+                Unread::Counted(total) => self.total += total,
             }
         }
         Ok(())
@@ -383,7 +397,9 @@ fn read_csv_text(
                 *stats.invalid_values.entry("(fields per row)".to_string()).or_insert(0) += 1;
                 continue;
             }
-            unread.push(Unread::Fields(
+            hold(
+                &mut unread,
+                Unread::Fields(
                 Diagnostic::error("YS0301", format!("{shown}:{line}: the row has {} fields, the header has {}", record.len(), headers.len()))
                     .help(format!(
                         "{} or set `on_invalid: skip` on source `{source_id}` to skip (and count) such rows",
@@ -439,7 +455,7 @@ fn read_csv_text(
             row_values.push(value);
         }
         if bad.total > 0 {
-            unread.push(Unread::Values(bad.listed, bad.total, bad.hint));
+            hold(&mut unread, Unread::Values(bad.listed, bad.total, bad.hint));
             continue;
         }
         // A readable row: the rows held before it were rows, not trailing notes.
