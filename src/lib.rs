@@ -286,7 +286,7 @@ fn spaced_groups(kpi: &model::CheckedKpi, rows: &[results::ResultRow]) -> Option
                         )
                         .at(kpi.id_span, "one group split in two")
                         .help(format!(
-                            "declare `{column}` with `trim: true` in yardstick.yaml (or `trim: true` on its source) so spaces around values are removed when the data is read"
+                            "declare `{column}` with `trim: true` in yardstick.yaml (or `trim: true` on its source) so spaces around values are removed when the data is read, or group by a cleaned value: `by {column}_clean = trim({column})`"
                         ))
                         .about_kpi(&kpi.id),
                     );

@@ -15,5 +15,6 @@ mod parse;
 mod real_data;
 mod real_files;
 mod report_output;
+mod row_functions;
 mod trust;
 mod values;
