@@ -200,7 +200,10 @@ pub fn evaluate_with(dir: &Path, options: Options) -> Result<(Compiled, results:
         };
     output.rows =
         match series::finish(&compiled.model, std::mem::take(&mut output.rows), &output.data_ends, &output.time_ends, options.as_of) {
-            Ok(rows) => rows,
+            Ok((rows, warnings)) => {
+                compiled.warnings.extend(warnings);
+                rows
+            }
             Err(diagnostics) => return Err(Failure { sources: compiled.sources, diagnostics }),
         };
     for kpi in &compiled.model.kpis {
@@ -252,9 +255,14 @@ fn run_warnings(model: &model::Model, output: &results::RunOutput) -> Vec<diagno
         }
         let rows = output.rows.get(&kpi.id).map(Vec::as_slice).unwrap_or_default();
         if !where_empty && rows.iter().all(|r| r.value.is_none()) {
+            let lags: Vec<&str> = kpi.change_lags().iter().map(|l| l.name()).collect();
             let why = match counts {
                 Some(c) if c.read == 0 => format!("source `{source}` has no rows"),
                 Some(c) if c.counted == 0 => "no row of its source is in its time scope and meets its `where`".to_string(),
+                _ if !lags.is_empty() => format!(
+                    "it is a change against {}, and the data has no value in both a period and that earlier one (for same_period_last_year: more than a year of data)",
+                    lags.join(" and ")
+                ),
                 Some(_) => "every value is empty (its measure's inputs are null, or a division by zero)".to_string(),
                 None => "its inputs have no value in a common period".to_string(),
             };
