@@ -260,7 +260,7 @@ fn run_warnings(model: &model::Model, output: &results::RunOutput) -> Vec<diagno
                 Some(c) if c.read == 0 => format!("source `{source}` has no rows"),
                 Some(c) if c.counted == 0 => "no row of its source is in its time scope and meets its `where`".to_string(),
                 _ if !lags.is_empty() => format!(
-                    "it is a change against {}, and the data has no value in both a period and that earlier one (for same_period_last_year: more than a year of data)",
+                    "it is a change against {}, and no period and its earlier period both have a value (the data, its scope or `--as-of` leave less than that)",
                     lags.join(" and ")
                 ),
                 Some(_) => "every value is empty (its measure's inputs are null, or a division by zero)".to_string(),

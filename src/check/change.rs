@@ -78,11 +78,15 @@ impl Checker<'_> {
         change: &mut Option<(ChangeKind, Lag)>,
     ) -> Option<(Measure, Unit)> {
         let Some(call) = self.change_call(e) else {
-            self.misplaced_changes(e, true);
+            if self.misplaced_changes(e, true) {
+                return None;
+            }
             return self.measure(scope, e, None);
         };
         let call = call?;
-        self.misplaced_changes(&call.of.expr, false);
+        if self.misplaced_changes(&call.of.expr, false) {
+            return None;
+        }
         let filter = match &call.of.filter {
             Some(f) => Some(self.condition(scope, f, "`where` inside a measure")?),
             None => None,
@@ -111,7 +115,8 @@ impl Checker<'_> {
 
     /// `change(...)` anywhere but as the whole measure of a KPI with `from` (`skip_root`:
     /// `measure` is that whole measure).
-    pub(super) fn misplaced_changes(&mut self, measure: &ast::Expr, skip_root: bool) {
+    pub(super) fn misplaced_changes(&mut self, measure: &ast::Expr, skip_root: bool) -> bool {
+        let before = self.errors.len();
         for e in super::derived::walk_operands(measure).filter(|e| !(skip_root && std::ptr::eq(*e, measure))) {
             if let ExprKind::Call { name, .. } = &e.kind {
                 if let Some(kind) = ChangeKind::from_name(&name.name) {
@@ -127,5 +132,6 @@ impl Checker<'_> {
                 }
             }
         }
+        self.errors.len() > before
     }
 }
