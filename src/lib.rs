@@ -98,7 +98,19 @@ impl Compiled {
     pub fn sql(&self) -> IndexMap<String, String> {
         self.plans
             .iter()
-            .map(|p| (p.kpi.clone(), plan::to_sql(&p.plan).unwrap_or_else(|e| format!("-- cannot show as SQL: {e}"))))
+            .map(|p| {
+                let sql = plan::to_sql(&p.plan).unwrap_or_else(|e| format!("-- cannot show as SQL: {e}"));
+                // `measure change(m, lag)`: the query gives `m`; the change is worked out after it.
+                let note = match self.model.kpi(&p.kpi).and_then(|k| k.change) {
+                    Some((kind, lag)) => format!(
+                        "-- the KPI's value is {}(value, {}), worked out per period from this query's value\n",
+                        kind.name(),
+                        lag.name()
+                    ),
+                    None => String::new(),
+                };
+                (p.kpi.clone(), note + &sql)
+            })
             .collect()
     }
 }
