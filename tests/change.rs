@@ -177,38 +177,18 @@ fn each_group_is_compared_with_its_own_earlier_value() {
 
 #[test]
 fn weeks_go_back_52_weeks_days_to_the_same_date_quarters_and_years() {
-    let r = build(&wrap(
-        "kpi weekly_vs_last_year \"Weekly, against 52 weeks earlier\" {
-           from cases
-           measure change(count(), same_period_last_year)
-           grain week
-         }
-         kpi weekly_vs_last_week \"Weekly, against the week before\" {
-           from cases
-           measure change(count(), previous_period)
-           grain week
-         }
-         kpi daily_vs_last_year \"Daily, against the same date a year earlier\" {
-           from cases
-           measure relative_change(count(), same_period_last_year)
-           grain day
-         }
-         kpi quarterly_vs_last_year \"Quarterly, against a year earlier\" {
-           from cases
-           measure relative_change(count(), same_period_last_year)
-           grain quarter
-         }
-         kpi quarterly_vs_last_quarter \"Quarterly, against the quarter before\" {
-           from cases
-           measure change(count(), previous_period)
-           grain quarter
-         }
-         kpi yearly \"Yearly, against the year before\" {
-           from cases
-           measure change(count(), previous_period)
-           grain year
-         }",
-    ));
+    let kpis: String = [
+        ("weekly_vs_last_year", "change", "same_period_last_year", "week"),
+        ("weekly_vs_last_week", "change", "previous_period", "week"),
+        ("daily_vs_last_year", "relative_change", "same_period_last_year", "day"),
+        ("quarterly_vs_last_year", "relative_change", "same_period_last_year", "quarter"),
+        ("quarterly_vs_last_quarter", "change", "previous_period", "quarter"),
+        ("yearly", "change", "previous_period", "year"),
+    ]
+    .iter()
+    .map(|(id, f, lag, grain)| format!("kpi {id} \"{id}\" {{ from cases measure {f}(count(), {lag}) grain {grain} }}\n"))
+    .collect();
+    let r = build(&wrap(&kpis));
     // Monday weeks: 2023-01-09 has 3 rows (9, 10, 11 Jan), 2023-01-16 1 (20 Jan), 2023-01-30
     // 1 (Wed 1 Feb), 2023-02-27 1 (Tue 28 Feb); 2024-01-08 2 (8, 9 Jan), 2024-01-15 2 (15,
     // 16 Jan), 2024-01-29 1 (Wed 31 Jan), 2024-02-26 3 (Thu 29 Feb, 1 and 2 Mar), 2024-03-25
