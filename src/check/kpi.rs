@@ -70,28 +70,55 @@ impl Checker<'_> {
         }
 
         // by
-        let mut by = vec![];
-        if let Some(KpiClauseKind::By(cols)) = by_kind.get("by").map(|c| &c.kind) {
-            for col in cols {
-                if self.column(&scope, col).is_some() {
-                    if RESERVED_ROW_KEYS.contains(&col.name.as_str()) {
-                        self.errors.push(
-                            Diagnostic::error("YS0202", format!("`{}` cannot be a `by` column: results rows already have a `{}` field", col.name, col.name))
-                                .at(col.span, "clashes with results.json")
-                                .help(format!(
+        let mut by: Vec<String> = vec![];
+        let mut by_computed = vec![];
+        if let Some(KpiClauseKind::By(items)) = by_kind.get("by").map(|c| &c.kind) {
+            for item in items {
+                let col = &item.name;
+                let known = match &item.expr {
+                    None => self.column(&scope, col).is_some(),
+                    Some(e) => {
+                        if scope.column(&col.name).is_some() {
+                            self.errors.push(
+                                Diagnostic::error("YS0202", format!("`{}` is already a column of `{source_id}`", col.name))
+                                    .at(col.span, "a computed group needs a name of its own")
+                                    .help(format!("name the computed group differently, e.g. `by {}_group = ...`", col.name)),
+                            );
+                            continue;
+                        }
+                        match self.row(&scope, e) {
+                            Some(t) => {
+                                by_computed.push((col.name.clone(), t));
+                                true
+                            }
+                            None => false,
+                        }
+                    }
+                };
+                if !known {
+                    continue;
+                }
+                if RESERVED_ROW_KEYS.contains(&col.name.as_str()) {
+                    self.errors.push(
+                        Diagnostic::error("YS0202", format!("`{}` cannot be a `by` column: results rows already have a `{}` field", col.name, col.name))
+                            .at(col.span, "clashes with results.json")
+                            .help(if item.expr.is_some() {
+                                format!("name the group differently, e.g. `by {}_group = ...`", col.name)
+                            } else {
+                                format!(
                                     "declare the column under another name in yardstick.yaml, e.g. `{}_group: {{ type: string, header: \"{}\" }}`",
                                     col.name, col.name
-                                )),
-                        );
-                    } else if by.contains(&col.name) {
-                        self.errors.push(
-                            Diagnostic::error("YS0202", format!("`{}` is listed twice in `by`", col.name))
-                                .at(col.span, "again here")
-                                .help("list each column once"),
-                        );
-                    } else {
-                        by.push(col.name.clone());
-                    }
+                                )
+                            }),
+                    );
+                } else if by.contains(&col.name) {
+                    self.errors.push(
+                        Diagnostic::error("YS0202", format!("`{}` is listed twice in `by`", col.name))
+                            .at(col.span, "again here")
+                            .help("list each column once"),
+                    );
+                } else {
+                    by.push(col.name.clone());
                 }
             }
         }
@@ -166,6 +193,7 @@ impl Checker<'_> {
             time,
             grain,
             by,
+            by_computed,
             filter,
             measure,
             unit,
@@ -224,6 +252,7 @@ pub(super) fn kpi_header(kpi: &ast::Kpi, meta: Meta, goal: &str, objective: Opti
         time: None,
         grain: None,
         by: vec![],
+        by_computed: vec![],
         filter: None,
         measure: Measure::Number(0.0),
         unit: Unit::None,

@@ -15,6 +15,7 @@ use crate::span::Span;
 mod change;
 mod derived;
 mod expr;
+mod functions;
 mod kpi;
 mod measure;
 mod names;
