@@ -1,5 +1,6 @@
 //! The one integration-test binary (each extra binary would link DataFusion again).
 
+mod change;
 mod cli;
 mod common;
 mod diagnostics;

@@ -139,8 +139,9 @@ impl Checker<'_> {
         }
 
         // measure
+        let mut change = None;
         let measure = match by_kind.get("measure").map(|c| &c.kind) {
-            Some(KpiClauseKind::Measure(e)) => self.measure(&measure_scope, e, None),
+            Some(KpiClauseKind::Measure(e)) => self.own_change(&measure_scope, e, grain, &mut change),
             _ => {
                 self.errors.push(
                     Diagnostic::error("YS0204", format!("KPI `{}` has no `measure` clause", kpi.id.name))
@@ -194,7 +195,9 @@ impl Checker<'_> {
             );
         }
         let framing = self.framing(&by_kind, &target_clauses, grain, &unit);
-        self.reachable_targets(&framing.targets, &measure, &unit);
+        if change.is_none() {
+            self.reachable_targets(&framing.targets, &measure, &unit);
+        }
 
         if self.errors.len() > errors_before {
             return None;
@@ -217,6 +220,7 @@ impl Checker<'_> {
             baseline: framing.baseline,
             direction: framing.direction,
             compare: framing.compare,
+            change,
             ..kpi_header(kpi, meta, goal, objective, inherited_owner)
         })
     }
@@ -281,6 +285,7 @@ pub(super) fn kpi_header(kpi: &ast::Kpi, meta: Meta, goal: &str, objective: Opti
         id_span: kpi.id.span,
         filter_span: None,
         complete_after: None,
+        change: None,
     }
 }
 

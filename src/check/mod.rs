@@ -14,6 +14,7 @@ use crate::limits::MAX_KPIS;
 use crate::model::*;
 use crate::span::Span;
 
+mod change;
 mod derived;
 mod expr;
 mod functions;
