@@ -6,6 +6,7 @@ mod diagnostics;
 mod differential;
 mod docs;
 mod example;
+mod fmt;
 mod hardening;
 mod hostile_data;
 mod ingest;
