@@ -33,6 +33,15 @@ pub fn format_file(ast: &File, text: &str) -> String {
     p.out
 }
 
+/// What a block's header line is made of.
+struct Head<'a> {
+    keyword: &'static str,
+    id: &'a Ident,
+    title: Option<&'a Str>,
+    /// The whole block, `keyword` to `}`.
+    span: crate::span::Span,
+}
+
 /// Whether a blank line goes before a line.
 #[derive(Clone, Copy, PartialEq)]
 enum Blank {
@@ -138,18 +147,25 @@ impl Printer<'_> {
     }
 
     /// A block: its header line, its members (each printed by `member`, which gets the
-    /// blank-line rule for it), its closing brace.
+    /// blank-line rule for it; `separated` members get a blank line around them), its `}`.
     fn block<M>(
         &mut self,
-        header: String,
-        start: usize,
-        header_end: usize,
-        end: usize,
+        head: Head,
         blank: Blank,
         members: &[M],
         mut member: impl FnMut(&mut Self, &M, Blank),
         separated: impl Fn(&M) -> bool,
     ) {
+        let mut header = format!("{} {}", head.keyword, head.id.name);
+        let mut after = head.id.span.end as usize;
+        if let Some(t) = head.title {
+            header.push(' ');
+            header.push_str(&string(&t.value));
+            after = t.span.end as usize;
+        }
+        header.push_str(" {");
+        let (start, end) = (head.span.start as usize, head.span.end as usize);
+        let header_end = self.brace_after(after);
         let close = end.saturating_sub(1).max(header_end);
         let inner_comments = self.comments[self.next..].iter().any(|c| (header_end..close).contains(&(c.span.start as usize)));
         if members.is_empty() && !inner_comments {
@@ -173,26 +189,10 @@ impl Printer<'_> {
         self.item("}", close, end, Blank::Never);
     }
 
-    fn header(&self, keyword: &str, id: &Ident, title: &Option<Str>) -> (String, usize) {
-        let mut h = format!("{keyword} {}", id.name);
-        let mut after = id.span.end as usize;
-        if let Some(t) = title {
-            h.push(' ');
-            h.push_str(&string(&t.value));
-            after = t.span.end as usize;
-        }
-        h.push_str(" {");
-        (h, self.brace_after(after))
-    }
-
     fn goal(&mut self, g: &Goal, blank: Blank) {
-        let (header, header_end) = self.header("goal", &g.id, &g.title);
-        let span = (g.span.start as usize, g.span.end as usize);
+        let head = Head { keyword: "goal", id: &g.id, title: g.title.as_ref(), span: g.span };
         self.block(
-            header,
-            span.0,
-            header_end,
-            span.1,
+            head,
             blank,
             &g.members,
             |p, m, blank| match m {
@@ -205,34 +205,18 @@ impl Printer<'_> {
     }
 
     fn objective(&mut self, o: &Objective, blank: Blank) {
-        let (header, header_end) = self.header("objective", &o.id, &o.title);
-        self.block(
-            header,
-            o.span.start as usize,
-            header_end,
-            o.span.end as usize,
-            blank,
-            &o.members,
-            |p, m, blank| match m {
-                ObjectiveMember::Meta(meta) => p.meta(meta, blank),
-                ObjectiveMember::Kpi(k) => p.kpi(k, blank),
-            },
-            |m| matches!(m, ObjectiveMember::Kpi(_)),
-        );
+        let head = Head { keyword: "objective", id: &o.id, title: o.title.as_ref(), span: o.span };
+        let member = |p: &mut Self, m: &ObjectiveMember, blank| match m {
+            ObjectiveMember::Meta(meta) => p.meta(meta, blank),
+            ObjectiveMember::Kpi(k) => p.kpi(k, blank),
+        };
+        self.block(head, blank, &o.members, member, |m| matches!(m, ObjectiveMember::Kpi(_)));
     }
 
     fn kpi(&mut self, k: &Kpi, blank: Blank) {
-        let (header, header_end) = self.header("kpi", &k.id, &k.title);
-        self.block(
-            header,
-            k.span.start as usize,
-            header_end,
-            k.span.end as usize,
-            blank,
-            &k.clauses,
-            |p, c, blank| p.item(&clause(c), c.span.start as usize, c.span.end as usize, blank),
-            |_| false,
-        );
+        let head = Head { keyword: "kpi", id: &k.id, title: k.title.as_ref(), span: k.span };
+        let clause = |p: &mut Self, c: &KpiClause, blank| p.item(&clause(c), c.span.start as usize, c.span.end as usize, blank);
+        self.block(head, blank, &k.clauses, clause, |_| false);
     }
 
     fn meta(&mut self, m: &MetaClause, blank: Blank) {

@@ -512,20 +512,13 @@ impl Rng {
 /// Reserved words (from the parser, so the lists cannot drift apart), then the contextual
 /// clause words, operators and punctuation.
 fn tokens() -> Vec<&'static str> {
-    yardstick::parse::RESERVED_WORDS.iter().chain(MORE_TOKENS).copied().collect()
+    let reserved = yardstick::parse::RESERVED_WORDS;
+    let clause_words = yardstick::ast::CLAUSE_KEYWORDS.iter().filter(|w| !reserved.contains(w));
+    reserved.iter().chain(clause_words).chain(MORE_TOKENS).copied().collect()
 }
 
 const MORE_TOKENS: &[&str] = &[
     "tolerance",
-    "between",
-    "since",
-    "rolling",
-    "year_to_date",
-    "fiscal_year_to_date",
-    "cumulative",
-    "compare",
-    "baseline",
-    "direction",
     "{",
     "}",
     "(",

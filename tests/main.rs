@@ -1,6 +1,7 @@
 //! The one integration-test binary (each extra binary would link DataFusion again).
 
 mod cli;
+mod commands;
 mod common;
 mod diagnostics;
 mod differential;
@@ -10,6 +11,7 @@ mod fmt;
 mod hardening;
 mod hostile_data;
 mod ingest;
+mod keywords;
 mod papercuts;
 mod parse;
 mod real_data;

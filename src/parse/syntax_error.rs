@@ -65,7 +65,7 @@ pub(super) fn syntax_error(file: FileId, text: &str, e: pest::error::Error<Rule>
         let close = open.closer();
         return Diagnostic::error("YS0100", format!("missing `{close}`: {} is never closed", open.describe()))
             .at(here, format!("the file ends here, expected `{close}`"))
-            .also(Span::new(file, open.at..open.at + 1), "this is never closed")
+            .also(Span::new(file, open.at..open.at + 1), format!("this `{}` is never closed", open.delim as char))
             .help(format!("add `{close}` to close {}", open.describe()));
     }
 
@@ -125,7 +125,8 @@ pub(super) fn syntax_error(file: FileId, text: &str, e: pest::error::Error<Rule>
                 };
                 (format!("expected `goal`, found {found_text}"), help)
             };
-            return error(message, "expected `goal`").help(help);
+            let label = if found == "}" { "nothing to close" } else { "expected `goal`" };
+            return error(message, label).help(help);
         }
         _ => {}
     }
