@@ -237,7 +237,16 @@ pub fn clause(c: &KpiClause) -> String {
         }
         KpiClauseKind::Time(i) => format!("{kw} {}", column(&i.name)),
         KpiClauseKind::Measure(e) | KpiClauseKind::Where(e) => format!("{kw} {}", expr(e)),
-        KpiClauseKind::By(cols) => format!("{kw} {}", cols.iter().map(|c| column(&c.name)).collect::<Vec<_>>().join(", ")),
+        KpiClauseKind::By(items) => {
+            let items: Vec<String> = items
+                .iter()
+                .map(|b| match &b.expr {
+                    Some(e) => format!("{} = {}", b.name.name, expr(e)),
+                    None => column(&b.name.name),
+                })
+                .collect();
+            format!("{kw} {}", items.join(", "))
+        }
         KpiClauseKind::Target(t) => target(t),
         KpiClauseKind::Unit(u) => format!("{kw} {}", string(&u.value)),
         KpiClauseKind::Scope { start, end: None } => format!("since {}", date(start.date)),
@@ -359,6 +368,11 @@ fn write_expr(e: &Expr, min: u8, out: &mut String) {
         ExprKind::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         ExprKind::Null => out.push_str("null"),
         ExprKind::Date(d) => out.push_str(&date(*d)),
+        ExprKind::Interval { amount, unit } => {
+            // `1 day`, `30 days`: the amount as a plain decimal (f64 `Display` never uses an exponent).
+            let word = unit.word();
+            out.push_str(&if *amount == 1.0 { format!("1 {}", word.trim_end_matches('s')) } else { format!("{amount} {word}") });
+        }
         ExprKind::Unary { op: UnaryOp::Not, expr } => {
             out.push_str("not ");
             write_expr(expr, 3, out);

@@ -167,7 +167,7 @@ impl Gen {
         match self.rng.below(10) {
             0 => self.rng.pick(&["1", "0.5", "90%", "007", "12.50"]).to_string(),
             1 => self.string(),
-            2 => self.rng.pick(&["true", "false", "null", "2024-02-29"]).to_string(),
+            2 => self.rng.pick(&["true", "false", "null", "2024-02-29", "30 days", "1 day", "1.5\thours", "2  weeks"]).to_string(),
             3 => {
                 let name = self.rng.pick(&["share", "sum", "avg", "count", "ratio", "days_between"]).to_string();
                 let n = self.rng.below(3);
@@ -247,12 +247,13 @@ impl Gen {
 
     fn clause(&mut self) -> Vec<String> {
         let s = |x: &str| x.to_string();
-        match self.rng.below(20) {
+        match self.rng.below(21) {
             0 => vec![s("from"), s("tickets")],
             1 => vec![s("time"), self.name()],
             2 | 3 => vec![s("measure"), self.expr(3)],
             4 | 5 => vec![s("where"), self.expr(3)],
             6 => vec![s("by"), self.name(), s(","), self.name()],
+            19 => vec![s("by"), s("r"), s("="), self.expr(2), s(","), self.name()],
             7 => vec![s("grain"), s("month")],
             8 => {
                 let mut t = vec![s("target")];

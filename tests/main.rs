@@ -16,5 +16,6 @@ mod papercuts;
 mod parse;
 mod real_data;
 mod report_output;
+mod row_functions;
 mod trust;
 mod values;

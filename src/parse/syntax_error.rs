@@ -84,9 +84,12 @@ pub(super) fn syntax_error(file: FileId, text: &str, e: pest::error::Error<Rule>
         }
         // Inside a KPI, where a clause starts.
         Some(open) if open.kind == "KPI" && positives.iter().any(|r| starts_clause(*r)) && !word.is_empty() => {
-            let help = match did_you_mean(&word, CLAUSE_KEYWORDS.iter().copied()) {
+            // Right after a target, `tolerance` may come too.
+            let after_target = positives.iter().any(|r| matches!(r, Rule::tolerance | Rule::kw_tolerance));
+            let candidates = CLAUSE_KEYWORDS.iter().copied().chain(after_target.then_some("tolerance"));
+            let help = match did_you_mean(&word, candidates) {
                 Some(best) => format!("did you mean `{best}`?"),
-                None if matches!(word.as_str(), "tolerance" | "by") => {
+                None if word == "tolerance" => {
                     "a tolerance or a deadline belongs to a `target` clause: `target >= 90% tolerance 2pp by 2026-12-01`".to_string()
                 }
                 None => format!("KPI clauses are: {}", CLAUSE_KEYWORDS.join(", ")),
@@ -329,6 +332,8 @@ pub(super) fn describe_rule(rule: Rule) -> &'static str {
         Rule::number => "a number",
         Rule::percent => "a percentage",
         Rule::date => "a date (YYYY-MM-DD)",
+        Rule::interval | Rule::interval_unit => "an interval such as `30 days`",
+        Rule::by_item => "a column name or `name = expression`",
         Rule::quantity => "a number such as `90%`, `5` or `8 min`",
         Rule::unit_word => "a unit such as `%`, `pp`, `min`, `days`",
         Rule::comparator => "a comparison (`>=`, `<=`, `>`, `<`)",
