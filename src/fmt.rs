@@ -167,7 +167,9 @@ impl Printer<'_> {
         let (start, end) = (head.span.start as usize, head.span.end as usize);
         let header_end = self.brace_after(after);
         let close = end.saturating_sub(1).max(header_end);
-        let inner_comments = self.comments[self.next..].iter().any(|c| (header_end..close).contains(&(c.span.start as usize)));
+        // The first comment after the header (those before it go with the header line).
+        let first_inside = self.comments.partition_point(|c| (c.span.start as usize) < header_end);
+        let inner_comments = self.comments.get(first_inside).is_some_and(|c| (c.span.start as usize) < close);
         if members.is_empty() && !inner_comments {
             self.item(&format!("{header}}}"), start, end, blank);
             return;

@@ -394,3 +394,28 @@ fn fmt_leaves_a_file_with_a_syntax_error_alone() {
     assert_eq!(code, 1);
     assert!(stderr.contains("YS0001"), "{stderr}");
 }
+
+#[test]
+fn fmt_handles_the_largest_definitions_on_a_small_stack() {
+    use yardstick::limits::{MAX_EXPR_NODES, MAX_NESTING};
+    let deep = format!("{}x{}", "(".repeat(MAX_NESTING - 1), ")".repeat(MAX_NESTING - 1));
+    let long = vec!["a"; MAX_EXPR_NODES / 2].join(" - ");
+    let nots = format!("{}x", "not ".repeat(MAX_NESTING - 1));
+    let mut text = String::new();
+    for (i, e) in [deep, long, nots].iter().enumerate() {
+        text.push_str(&format!("goal g{i} \"G\" {{ kpi k{i} \"K\" {{ from t measure sum(x) where {e} }} }}\n"));
+    }
+    // 5,000 KPIs, each with a comment: formatting stays linear.
+    for i in 0..5_000 {
+        text.push_str(&format!("goal h{i} \"H\" {{ # c{i}\n kpi k{i} {{ from t measure count() }} }}\n"));
+    }
+    let started = std::time::Instant::now();
+    let handle = std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(move || {
+            assert_formats_faithfully("large", &text);
+        })
+        .expect("spawn");
+    handle.join().expect("no stack overflow");
+    assert!(started.elapsed() < std::time::Duration::from_secs(20), "took {:?}", started.elapsed());
+}
