@@ -249,6 +249,14 @@ pub fn clause(c: &KpiClause) -> String {
                 .collect();
             format!("{kw} {}", items.join(", "))
         }
+        KpiClauseKind::Per { keys, defs } => {
+            let mut s = format!("{kw} {}", keys.iter().map(|k| column(&k.name)).collect::<Vec<_>>().join(", "));
+            if !defs.is_empty() {
+                let defs: Vec<String> = defs.iter().map(|(name, e)| format!("{} = {}", name.name, expr(e))).collect();
+                s.push_str(&format!(" ({})", defs.join(", ")));
+            }
+            s
+        }
         KpiClauseKind::Target(t) => target(t),
         KpiClauseKind::Unit(u) => format!("{kw} {}", string(&u.value)),
         KpiClauseKind::Scope { start, end: None } => format!("since {}", date(start.date)),

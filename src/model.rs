@@ -62,6 +62,8 @@ pub struct CheckedKpi {
     /// The `by` groups that are computed (`region = trim(region_name)`), by name; the
     /// others are columns.
     pub by_computed: Vec<(String, TypedExpr)>,
+    /// `per`: the measure reads one row per key (and group), computed from the rows first.
+    pub per: Option<Per>,
     pub filter: Option<TypedExpr>,
     pub measure: Measure,
     pub unit: Unit,
@@ -331,6 +333,15 @@ impl From<crate::config::ColumnType> for Type {
             C::Timestamp => Type::Timestamp,
         }
     }
+}
+
+/// Two-level aggregation: the source's rows (after `where`, time and scope) grouped by
+/// `keys` and the KPI's `by` groups; each such entity gets `defs` (measures over its rows)
+/// and its time, the earliest of its rows'. The KPI's measure then runs over entities.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Per {
+    pub keys: Vec<String>,
+    pub defs: Vec<(String, Measure)>,
 }
 
 /// A typed row-level expression (evaluated per row, before aggregation).

@@ -381,6 +381,19 @@ impl Ctx {
                 let lag = self.ident(inner.next().ok_or_else(missing)?);
                 KpiClauseKind::CompleteAfter(Ident { name: lag.name.split_whitespace().collect::<Vec<_>>().join(" "), ..lag })
             }
+            Rule::per_clause => {
+                let (mut keys, mut defs) = (vec![], vec![]);
+                for p in inner {
+                    if p.as_rule() == Rule::per_def {
+                        let mut def = p.into_inner();
+                        let name = self.ident(def.next().ok_or_else(missing)?);
+                        defs.push((name, self.top_expr(def.next().ok_or_else(missing)?)?));
+                    } else {
+                        keys.push(self.column_ref(p));
+                    }
+                }
+                KpiClauseKind::Per { keys, defs }
+            }
             _ => return Err(missing()),
         };
         Ok(KpiClause { kind, span })

@@ -150,3 +150,12 @@ fn explain_an_error_code_prints_its_docs() {
         assert!(yardstick::explain::error_doc(code).is_some(), "docs/errors.md has no `## {code}:` section");
     }
 }
+
+#[test]
+fn the_new_commands_exit_2_on_usage_errors() {
+    for args in [&["explain"][..], &["explain", "a", "b", "c"], &["fmt", "--bogus"], &["list", "--format", "yaml"], &["init", "a", "b"]] {
+        let (code, stdout, stderr) = yardstick(args);
+        assert_eq!(code, 2, "{args:?}: {stderr}");
+        assert!(stdout.is_empty(), "{args:?}");
+    }
+}

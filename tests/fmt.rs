@@ -247,13 +247,20 @@ impl Gen {
 
     fn clause(&mut self) -> Vec<String> {
         let s = |x: &str| x.to_string();
-        match self.rng.below(21) {
+        match self.rng.below(22) {
             0 => vec![s("from"), s("tickets")],
             1 => vec![s("time"), self.name()],
             2 | 3 => vec![s("measure"), self.expr(3)],
             4 | 5 => vec![s("where"), self.expr(3)],
             6 => vec![s("by"), self.name(), s(","), self.name()],
             19 => vec![s("by"), s("r"), s("="), self.expr(2), s(","), self.name()],
+            20 => {
+                let mut t = vec![s("per"), self.name()];
+                if self.rng.chance(70) {
+                    t.extend([s("("), s("first"), s("="), self.expr(2), s(","), s("n"), s("="), self.expr(1), s(")")]);
+                }
+                t
+            }
             7 => vec![s("grain"), s("month")],
             8 => {
                 let mut t = vec![s("target")];

@@ -14,6 +14,7 @@ mod ingest;
 mod keywords;
 mod papercuts;
 mod parse;
+mod per;
 mod real_data;
 mod report_output;
 mod row_functions;

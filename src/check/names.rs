@@ -36,6 +36,23 @@ impl Checker<'_> {
     pub(super) fn column(&mut self, scope: &Scope, col: &ast::Ident) -> Option<Type> {
         match scope.column(&col.name) {
             Some(t) => Some(t),
+            None if scope.entity.is_some() => {
+                self.errors.push(
+                    Diagnostic::error(
+                        "YS0201",
+                        format!("unknown column `{}`: under `per` the measure reads each entity's values", col.name),
+                    )
+                    .at(col.span, "not a key, group, time or `per` definition")
+                    .help(format!(
+                        "{}; to use a column of `{}`, add a definition such as `({} = max({}))` to `per`",
+                        suggest("value", &col.name, scope.names()),
+                        scope.source_id,
+                        col.name,
+                        col.name
+                    )),
+                );
+                None
+            }
             None => {
                 self.errors.push(
                     Diagnostic::error("YS0201", format!("unknown column `{}` in source `{}`", col.name, scope.source_id))

@@ -319,11 +319,14 @@ pub(super) fn describe_rule(rule: Rule) -> &'static str {
         | Rule::kw_baseline
         | Rule::kw_direction
         | Rule::kw_complete_after
+        | Rule::per_clause
+        | Rule::kw_per
         | Rule::tolerance
         | Rule::kw_tolerance
         | Rule::deadline
         | Rule::effective
         | Rule::target_range => "a KPI clause",
+        Rule::per_def => "`name = measure`, e.g. `first_arrival = min(minutes_between(received, on_scene))`",
         Rule::lag => "a data lag such as `30 days`, `2 weeks`, `1 month` or `none`",
         Rule::minus => "`-`",
         Rule::ident => "a name",
