@@ -122,6 +122,7 @@ pub const CODES: &[(&str, &str)] = &[
     ("YS0302", "column missing from a data file"),
     ("YS0303", "cannot decode a data file"),
     ("YS0304", "path outside the project"),
+    ("YS0305", "file name does not give a column's value"),
     ("YS0400", "query failed"),
     ("YS0401", "too many periods"),
     ("YS0500", "cannot write the report"),
@@ -129,6 +130,7 @@ pub const CODES: &[(&str, &str)] = &[
     ("YS0900", "rows a grained or scoped KPI cannot place in time"),
     ("YS0901", "`where` matches no row"),
     ("YS0902", "KPI has no value in any period"),
+    ("YS0906", "groups that differ only in spaces around the text"),
 ];
 
 /// Closest candidate by edit distance, for "did you mean" help lines.

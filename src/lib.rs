@@ -274,6 +274,7 @@ fn run_warnings(model: &model::Model, output: &results::RunOutput) -> Vec<diagno
             }
         }
         let rows = output.rows.get(&kpi.id).map(Vec::as_slice).unwrap_or_default();
+        out.extend(spaced_groups(kpi, rows));
         if !where_empty && rows.iter().all(|r| r.value.is_none()) {
             let why = match counts {
                 Some(c) if c.read == 0 => format!("source `{source}` has no rows"),
@@ -290,6 +291,37 @@ fn run_warnings(model: &model::Model, output: &results::RunOutput) -> Vec<diagno
         }
     }
     out
+}
+
+/// YS0906: groups of a `by` column that differ only in spaces around the text (`"North "`
+/// and `"North"`): one group split in two, each value too small.
+fn spaced_groups(kpi: &model::CheckedKpi, rows: &[results::ResultRow]) -> Option<diagnostics::Diagnostic> {
+    for (j, column) in kpi.by.iter().enumerate() {
+        let mut seen: std::collections::BTreeMap<&str, &str> = std::collections::BTreeMap::new();
+        for row in rows {
+            let Some(serde_json::Value::String(text)) = row.groups.get(j).map(|(_, v)| v) else { continue };
+            match seen.get(text.trim()) {
+                Some(other) if *other != text.as_str() => {
+                    return Some(
+                        diagnostics::Diagnostic::warning(
+                            "YS0906",
+                            format!("KPI `{}`: the groups {other:?} and {text:?} of `{column}` differ only in spaces around the text", kpi.id),
+                        )
+                        .at(kpi.id_span, "one group split in two")
+                        .help(format!(
+                            "declare `{column}` with `trim: true` in yardstick.yaml (or `trim: true` on its source) so spaces around values are removed when the data is read, or group by a cleaned value: `by {column}_clean = trim({column})`"
+                        ))
+                        .about_kpi(&kpi.id),
+                    );
+                }
+                Some(_) => {}
+                None => {
+                    seen.insert(text.trim(), text.as_str());
+                }
+            }
+        }
+    }
+    None
 }
 
 /// The output directory: `--out` if given, else the config's `output` under the project.
