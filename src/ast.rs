@@ -1,6 +1,6 @@
 //! The syntax tree of `.kpi` files: what the user wrote, in the order they wrote it, with a
-//! span on every node. Nothing is resolved here; names are just names. Clause order is kept
-//! so a formatter can print a file back.
+//! span on every node. Nothing is resolved here; names are just names. Clause order and
+//! comments are kept so the formatter (`fmt`) can print a file back.
 
 use crate::span::Span;
 
@@ -19,6 +19,17 @@ pub struct Str {
 #[derive(Debug, Clone, PartialEq)]
 pub struct File {
     pub goals: Vec<Goal>,
+    /// Every comment of the file in order (the grammar skips them; the formatter puts each
+    /// back next to the node it was written beside).
+    pub comments: Vec<Comment>,
+}
+
+/// `# ...` or `// ...`: the text from the marker to the end of the line, trailing whitespace
+/// left out.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Comment {
+    pub text: String,
+    pub span: Span,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -144,6 +155,34 @@ pub enum Window {
     /// Running total from the first period shown.
     Cumulative,
 }
+
+/// Every word that starts a KPI clause, in the order docs/language.md lists them: the one
+/// list that syntax errors, the formatter's tests and the editor grammar's test read
+/// (tests check it against grammar/yardstick.pest and [`KpiClauseKind::keyword`]).
+pub const CLAUSE_KEYWORDS: &[&str] = &[
+    "from",
+    "time",
+    "measure",
+    "where",
+    "by",
+    "per",
+    "grain",
+    "target",
+    "unit",
+    "since",
+    "between",
+    "rolling",
+    "year_to_date",
+    "fiscal_year_to_date",
+    "cumulative",
+    "compare",
+    "baseline",
+    "direction",
+    "complete_after",
+    "owner",
+    "description",
+    "method",
+];
 
 impl KpiClauseKind {
     /// Which clauses exclude each other: `since`/`between` are one scope, the windows one

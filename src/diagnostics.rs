@@ -93,6 +93,8 @@ pub const CODES: &[(&str, &str)] = &[
     ("YS0002", "invalid yardstick.yaml"),
     ("YS0003", "no .kpi files found"),
     ("YS0004", "no KPIs defined"),
+    ("YS0005", "cannot create a starter project"),
+    ("YS0006", "unknown KPI or error code on the command line"),
     ("YS0100", "syntax error in a .kpi file"),
     ("YS0101", "invalid literal"),
     ("YS0102", "definition too deep or too large"),

@@ -19,9 +19,13 @@ pub mod ast;
 pub mod check;
 pub mod config;
 pub mod diagnostics;
+pub mod explain;
+pub mod fmt;
 pub mod functions;
 pub mod ingest;
+pub mod init;
 pub mod limits;
+pub mod list;
 pub mod model;
 pub mod parse;
 pub mod plan;
@@ -49,6 +53,25 @@ pub struct Failure {
 impl Failure {
     pub fn render(&self, color: bool) -> String {
         self.diagnostics.render(&self.sources, color)
+    }
+}
+
+/// What a command prints and its exit status (0 ok, 1 findings or errors, 2 usage): the CLI
+/// only writes it out.
+#[derive(Debug, Default)]
+pub struct CommandOutput {
+    pub status: u8,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl CommandOutput {
+    pub fn ok(stdout: impl Into<String>) -> Self {
+        CommandOutput { status: 0, stdout: stdout.into(), stderr: String::new() }
+    }
+
+    pub fn failed(f: &Failure, color: bool) -> Self {
+        CommandOutput { status: 1, stdout: String::new(), stderr: f.render(color) }
     }
 }
 

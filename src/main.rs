@@ -93,6 +93,66 @@ enum Command {
         #[arg(long)]
         allow_outside: bool,
     },
+    /// Rewrite .kpi files in the one canonical layout, keeping every comment.
+    #[command(
+        after_help = "Examples:\n  yardstick fmt                    format every .kpi file below the current directory\n  yardstick fmt metrics/safety.kpi\n  yardstick fmt --check .          list the files that are not formatted (for CI)\n\nExit status: 0 formatted (or, with --check, nothing to change), 1 files to format or syntax errors, 2 usage error."
+    )]
+    Fmt {
+        /// Change nothing: list the files whose layout differs and exit 1 if there are any.
+        #[arg(long)]
+        check: bool,
+        /// .kpi files, or directories to search for them.
+        #[arg(default_value = ".")]
+        paths: Vec<PathBuf>,
+    },
+    /// Create a starter project (yardstick.yaml, a goal with two KPIs, a CSV, a CI workflow).
+    #[command(
+        after_help = "Examples:\n  yardstick init metrics-project\n  yardstick init            in the current directory, if it is empty"
+    )]
+    Init {
+        /// Where to create it: a new or empty directory.
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+    },
+    /// List goals, objectives and KPIs with their owners, targets and sources; reads no data.
+    #[command(after_help = "Examples:\n  yardstick list examples/city\n  yardstick list --format json     the schema is in docs/cli.md")]
+    List {
+        /// Project directory (holds yardstick.yaml).
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// `human` (an indented outline) or `json`.
+        #[arg(long, value_enum, default_value_t = ListFormat::Human)]
+        format: ListFormat,
+        /// Let yardstick.yaml name files and directories outside the project directory.
+        #[arg(long)]
+        allow_outside: bool,
+    },
+    /// Explain a KPI (in words, where its numbers come from, its SQL) or an error code.
+    #[command(
+        after_help = "Examples:\n  yardstick explain answered_10s\n  yardstick explain examples/city answered_10s\n  yardstick explain YS0201         the documentation of an error code"
+    )]
+    #[command(override_usage = "yardstick explain [DIR] <KPI>\n       yardstick explain <CODE>")]
+    Explain {
+        /// `[DIR] KPI` or an error code such as `YS0201`.
+        #[arg(num_args = 1..=2, required = true, value_names = ["DIR", "KPI"])]
+        args: Vec<String>,
+        /// Let yardstick.yaml name files and directories outside the project directory.
+        #[arg(long)]
+        allow_outside: bool,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ListFormat {
+    Human,
+    Json,
+}
+
+/// Print what a library command produced and exit with its status.
+fn emit(o: yardstick::CommandOutput) -> ExitCode {
+    out(&o.stdout);
+    err(&o.stderr);
+    ExitCode::from(o.status)
 }
 
 fn parse_date(s: &str) -> Result<chrono::NaiveDate, String> {
@@ -161,6 +221,12 @@ fn main() -> ExitCode {
                 Err(f) => fail(f),
             }
         }
+        Command::Fmt { check, paths } => emit(yardstick::fmt::run(&paths, check, color)),
+        Command::Init { dir } => emit(yardstick::init::run(&dir, color)),
+        Command::List { dir, format, allow_outside } => {
+            emit(yardstick::list::run(&dir, matches!(format, ListFormat::Json), allow_outside, color))
+        }
+        Command::Explain { args, allow_outside } => emit(yardstick::explain::run(&args, allow_outside, color)),
         Command::Sql { args, fused, allow_outside } => {
             let options = yardstick::Options { allow_outside, ..Default::default() };
             if fused {

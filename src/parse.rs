@@ -12,6 +12,9 @@ use crate::diagnostics::{Diagnostic, Diagnostics};
 use crate::limits::{MAX_EXPR_NODES, MAX_NESTING};
 use crate::span::{FileId, Span};
 
+mod syntax_error;
+use syntax_error::{describe_rule, syntax_error};
+
 #[derive(pest_derive::Parser)]
 #[grammar = "../grammar/yardstick.pest"]
 struct KpiParser;
@@ -24,7 +27,8 @@ pub fn parse_file(file: FileId, text: &str) -> Result<File, Diagnostics> {
     check_nesting(file, text).map_err(Diagnostics::one)?;
     let mut pairs = KpiParser::parse(Rule::file, text).map_err(|e| Diagnostics::one(syntax_error(file, text, e)))?;
     let root = pairs.next().ok_or_else(|| Diagnostics::one(Diagnostic::error("YS0100", "empty parse")))?;
-    let ctx = Ctx { file };
+    let comments = comments(file, text);
+    let ctx = Ctx { file, comment_ends: comments.iter().map(|c| (c.span.end as usize, c.span.start as usize)).collect() };
     let mut goals = vec![];
     let mut errors = vec![];
     for pair in root.into_inner() {
@@ -35,7 +39,7 @@ pub fn parse_file(file: FileId, text: &str) -> Result<File, Diagnostics> {
             }
         }
     }
-    if errors.is_empty() { Ok(File { goals }) } else { Err(Diagnostics(errors)) }
+    if errors.is_empty() { Ok(File { goals, comments }) } else { Err(Diagnostics(errors)) }
 }
 
 /// Parse a standalone expression (used by tests and by future `explain`).
@@ -43,7 +47,8 @@ pub fn parse_expr(file: FileId, text: &str) -> Result<Expr, Diagnostics> {
     check_nesting(file, text).map_err(Diagnostics::one)?;
     let mut pairs = KpiParser::parse(Rule::expr, text).map_err(|e| Diagnostics::one(syntax_error(file, text, e)))?;
     let pair = pairs.next().ok_or_else(|| Diagnostics::one(Diagnostic::error("YS0100", "empty expression")))?;
-    Ctx { file }.top_expr(pair).map_err(Diagnostics::one)
+    let comment_ends = comments(file, text).iter().map(|c| (c.span.end as usize, c.span.start as usize)).collect();
+    Ctx { file, comment_ends }.top_expr(pair).map_err(Diagnostics::one)
 }
 
 fn too_deep(span: Span) -> Diagnostic {
@@ -55,13 +60,45 @@ fn too_deep(span: Span) -> Diagnostic {
         ))
 }
 
-/// Parentheses nesting, scanned before pest sees the text: strings, quoted names and comments
-/// are skipped the way the grammar reads them.
+/// Parentheses nesting, scanned before pest sees the text (strings, quoted names and comments
+/// are skipped the way the grammar reads them).
 fn check_nesting(file: FileId, text: &str) -> Result<(), Diagnostic> {
-    let bytes = text.as_bytes();
     let mut depth = 0usize;
-    let mut i = 0;
-    // Index just past the closing `close`, if any (an unclosed string ends the scan: pest reports it).
+    let mut result = Ok(());
+    scan(text, |token| match token {
+        Token::Punct(b'(', at) => {
+            depth += 1;
+            if depth > MAX_NESTING {
+                result = Err(too_deep(Span::new(file, at..at + 1)));
+                return false;
+            }
+            true
+        }
+        Token::Punct(b')', _) => {
+            depth = depth.saturating_sub(1);
+            true
+        }
+        _ => true,
+    });
+    result
+}
+
+/// What [`scan`] finds: a comment (`#` or `//` to the end of the line, trailing whitespace
+/// left out), a word (letters, digits, `_`, starting with a letter or `_`), or any other
+/// character outside strings and backtick-quoted names.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Token {
+    Comment(usize, usize),
+    Word(usize, usize),
+    Punct(u8, usize),
+}
+
+/// Walk `text` the way the grammar reads it, without building anything: strings (with their
+/// escapes) and quoted names are skipped whole, so a `#` or a `{` inside them is text. Stops
+/// early when `f` returns false, or at an unclosed string (pest reports it). Linear time.
+fn scan(text: &str, mut f: impl FnMut(Token) -> bool) {
+    let bytes = text.as_bytes();
+    // Index just past the closing `close`, if any.
     let skip = |from: usize, close: u8, escapes: bool| -> Option<usize> {
         let mut j = from;
         while j < bytes.len() {
@@ -73,37 +110,58 @@ fn check_nesting(file: FileId, text: &str) -> Result<(), Diagnostic> {
         }
         None
     };
+    let is_word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let mut i = 0;
     while i < bytes.len() {
-        match bytes[i] {
-            b'"' | b'\'' => match skip(i + 1, bytes[i], true) {
-                Some(j) => i = j,
-                None => return Ok(()),
+        let b = bytes[i];
+        let (next, token) = match b {
+            b'"' | b'\'' => match skip(i + 1, b, true) {
+                Some(j) => (j, None),
+                None => return,
             },
             b'`' => match skip(i + 1, b'`', false) {
-                Some(j) => i = j,
-                None => return Ok(()),
+                Some(j) => (j, None),
+                None => return,
             },
-            b'#' => i = bytes[i..].iter().position(|b| *b == b'\n').map_or(bytes.len(), |n| i + n),
-            b'/' if bytes.get(i + 1) == Some(&b'/') => i = bytes[i..].iter().position(|b| *b == b'\n').map_or(bytes.len(), |n| i + n),
-            b'(' => {
-                depth += 1;
-                if depth > MAX_NESTING {
-                    return Err(too_deep(Span::new(file, i..i + 1)));
-                }
-                i += 1;
+            b'#' | b'/' if b == b'#' || bytes.get(i + 1) == Some(&b'/') => {
+                let end = bytes[i..].iter().position(|b| *b == b'\n').map_or(bytes.len(), |n| i + n);
+                (end, Some(Token::Comment(i, i + text[i..end].trim_end().len())))
             }
-            b')' => {
-                depth = depth.saturating_sub(1);
-                i += 1;
+            b if b.is_ascii_alphabetic() || b == b'_' => {
+                let end = bytes[i..].iter().position(|b| !is_word(*b)).map_or(bytes.len(), |n| i + n);
+                (end, Some(Token::Word(i, end)))
             }
-            _ => i += 1,
+            // A number (digits, `.`, and letters glued to it such as `5pp`) is one token.
+            b if b.is_ascii_digit() => (bytes[i..].iter().position(|b| !is_word(*b) && *b != b'.').map_or(bytes.len(), |n| i + n), None),
+            b if b.is_ascii_whitespace() => (i + 1, None),
+            _ => (i + 1, Some(Token::Punct(b, i))),
+        };
+        if let Some(t) = token
+            && !f(t)
+        {
+            return;
         }
+        i = next;
     }
-    Ok(())
+}
+
+/// Every comment of a file, in order, with its text (from `#` or `//`, trailing whitespace
+/// left out): the syntax tree keeps them for the formatter.
+pub fn comments(file: FileId, text: &str) -> Vec<Comment> {
+    let mut out = vec![];
+    scan(text, |t| {
+        if let Token::Comment(start, end) = t {
+            out.push(Comment { text: text[start..end].to_string(), span: Span::new(file, start..end) });
+        }
+        true
+    });
+    out
 }
 
 struct Ctx {
     file: FileId,
+    /// (end, start) of every comment, sorted: spans are cut before a trailing comment.
+    comment_ends: Vec<(usize, usize)>,
 }
 
 static PRATT: LazyLock<PrattParser<Rule>> = LazyLock::new(|| {
@@ -126,9 +184,18 @@ static PRATT: LazyLock<PrattParser<Rule>> = LazyLock::new(|| {
 impl Ctx {
     /// The pair's bytes without the whitespace pest takes in when it tries an optional part
     /// that is not there (a `target` clause's span would run on to the next line).
+    /// Comments pest skipped after the last token are cut off the same way.
     fn span(&self, pair: &Pair<Rule>) -> Span {
         let s = pair.as_span();
-        let end = s.start() + pair.as_str().trim_end().len();
+        let text = pair.as_str();
+        let mut end = s.start() + text.trim_end().len();
+        while let Ok(i) = self.comment_ends.binary_search_by(|(e, _)| e.cmp(&end)) {
+            let start = self.comment_ends[i].1;
+            if start < s.start() {
+                break;
+            }
+            end = s.start() + text[..start - s.start()].trim_end().len();
+        }
         Span::new(self.file, s.start()..end.max(s.start()))
     }
 
@@ -309,7 +376,11 @@ impl Ctx {
                 KpiClauseKind::Baseline { period, value }
             }
             Rule::direction_clause => KpiClauseKind::Direction(self.ident(inner.next().ok_or_else(missing)?)),
-            Rule::complete_after_clause => KpiClauseKind::CompleteAfter(self.ident(inner.next().ok_or_else(missing)?)),
+            Rule::complete_after_clause => {
+                // `45  days` and `45\tdays` are `45 days`: one space, whatever was written.
+                let lag = self.ident(inner.next().ok_or_else(missing)?);
+                KpiClauseKind::CompleteAfter(Ident { name: lag.name.split_whitespace().collect::<Vec<_>>().join(" "), ..lag })
+            }
             Rule::per_clause => {
                 let (mut keys, mut defs) = (vec![], vec![]);
                 for p in inner {
@@ -556,59 +627,6 @@ fn unescape(s: &str) -> String {
     out
 }
 
-fn syntax_error(file: FileId, text: &str, e: pest::error::Error<Rule>) -> Diagnostic {
-    use pest::error::{ErrorVariant, InputLocation};
-    let pos = match e.location {
-        InputLocation::Pos(p) => p,
-        InputLocation::Span((s, _)) => s,
-    };
-    let pos = text.floor_char_boundary(pos.min(text.len()));
-    // Point at the offending token (up to the next whitespace), or at one char (none at EOF).
-    let token: usize = text[pos..].chars().take_while(|c| !c.is_whitespace()).map(char::len_utf8).sum();
-    let end = pos + if token > 0 { token } else { text[pos..].chars().next().map_or(0, char::len_utf8) };
-    let found = text[pos..end].chars().take(30).collect::<String>();
-    let expected = match &e.variant {
-        ErrorVariant::ParsingError { positives, .. } => {
-            let mut words: Vec<&str> = positives.iter().map(|r| describe_rule(*r)).collect();
-            words.sort();
-            words.dedup();
-            words
-        }
-        ErrorVariant::CustomError { .. } => vec![],
-    };
-    let expected_text = join_or(&expected);
-    let odd = found.chars().next().filter(|c| is_invisible(*c));
-    let found_text = match odd {
-        _ if found.is_empty() => "the end of the file".to_string(),
-        Some(c) => format!("the invisible character U+{:04X}", c as u32),
-        None => format!("`{found}`"),
-    };
-    let message =
-        if expected_text.is_empty() { format!("unexpected {found_text}") } else { format!("expected {expected_text}, found {found_text}") };
-    let help = match odd {
-        Some(c) if c.is_whitespace() => Some(format!(
-            "U+{:04X} is a Unicode space that .kpi files do not allow (it often comes from copying text from a web page or a document): \
-             replace it with a plain space",
-            c as u32
-        )),
-        Some(c) => Some(format!("U+{:04X} is a control or formatting character: delete it", c as u32)),
-        None => syntax_help(&expected, &found),
-    };
-    Diagnostic::error("YS0100", message)
-        .at(
-            Span::new(file, pos..end),
-            if expected_text.is_empty() { "unexpected".to_string() } else { format!("expected {expected_text}") },
-        )
-        .help_opt(help)
-}
-
-/// A char that shows as nothing or as blank: what a syntax error found is named, not quoted.
-fn is_invisible(c: char) -> bool {
-    c.is_whitespace()
-        || c.is_control()
-        || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2069}' | '\u{feff}')
-}
-
 /// Words that cannot be names (grammar/yardstick.pest `keyword`); a column with such a name
 /// is written in backticks.
 pub const RESERVED_WORDS: &[&str] = &[
@@ -636,113 +654,3 @@ pub const RESERVED_WORDS: &[&str] = &[
     "false",
     "distinct",
 ];
-
-fn syntax_help(expected: &[&str], found: &str) -> Option<String> {
-    let is_keyword = |w: &str| RESERVED_WORDS.contains(&w);
-    let word: String = found.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
-    if expected.contains(&"a name") && is_keyword(&word) {
-        return Some(format!("`{word}` is a reserved word: choose another name (a column with this name is written in backticks)"));
-    }
-    if expected.contains(&"an expression") && is_keyword(&word) {
-        return Some(format!("`{word}` starts a new clause: is a `)` or a value missing before it?"));
-    }
-    if expected.iter().any(|e| e.starts_with("a KPI clause")) {
-        return Some("KPI clauses are: from, time, measure, where, by, grain, target, unit, owner, description, method".into());
-    }
-    if expected.contains(&"`goal`") {
-        return Some("a .kpi file is a list of `goal <name> \"Title\" { ... }` blocks".into());
-    }
-    None
-}
-
-fn join_or(words: &[&str]) -> String {
-    match words {
-        [] => String::new(),
-        [one] => one.to_string(),
-        [init @ .., last] => format!("{} or {}", init.join(", "), last),
-    }
-}
-
-/// Words for grammar rules, so errors never show pest rule names.
-fn describe_rule(rule: Rule) -> &'static str {
-    match rule {
-        Rule::EOI => "the end of the file",
-        Rule::goal | Rule::kw_goal => "`goal`",
-        Rule::objective | Rule::kw_objective => "`objective`",
-        Rule::kpi | Rule::kw_kpi => "`kpi`",
-        Rule::title => "a quoted title",
-        Rule::from_clause
-        | Rule::time_clause
-        | Rule::measure_clause
-        | Rule::where_clause
-        | Rule::by_clause
-        | Rule::grain_clause
-        | Rule::target_clause
-        | Rule::unit_clause
-        | Rule::scope_clause
-        | Rule::window_clause
-        | Rule::compare_clause
-        | Rule::baseline_clause
-        | Rule::direction_clause
-        | Rule::complete_after_clause
-        | Rule::per_clause
-        | Rule::kw_per => "a KPI clause (from, measure, where, by, grain, target, ...)",
-        Rule::lag => "a data lag such as `30 days`, `2 weeks`, `1 month` or `none`",
-        Rule::target_range | Rule::kw_between => "`between`",
-        Rule::tolerance | Rule::kw_tolerance => "`tolerance`",
-        Rule::deadline => "`by <date>`",
-        Rule::effective => "`from <date>`",
-        Rule::minus => "`-`",
-        Rule::owner_clause | Rule::description_clause | Rule::method_clause | Rule::kw_owner | Rule::kw_description | Rule::kw_method => {
-            "`owner`, `description` or `method`"
-        }
-        Rule::ident => "a name",
-        Rule::quoted_ident | Rule::column_ref => "a column name",
-        Rule::string | Rule::dq_inner | Rule::sq_inner => "a quoted string",
-        Rule::number => "a number",
-        Rule::percent => "a percentage",
-        Rule::date => "a date (YYYY-MM-DD)",
-        Rule::interval | Rule::interval_unit => "an interval such as `30 days`",
-        Rule::by_item => "a column name or `name = expression`",
-        Rule::per_def => "`name = measure`, e.g. `first_arrival = min(minutes_between(received, on_scene))`",
-        Rule::quantity => "a number such as `90%`, `5` or `8 min`",
-        Rule::unit_word => "a unit such as `%`, `pp`, `min`, `days`",
-        Rule::comparator => "a comparison (`>=`, `<=`, `>`, `<`)",
-        Rule::expr | Rule::call | Rule::arg => "an expression",
-        Rule::op_or
-        | Rule::op_and
-        | Rule::op_eq
-        | Rule::op_ne
-        | Rule::op_le
-        | Rule::op_ge
-        | Rule::op_lt
-        | Rule::op_gt
-        | Rule::op_add
-        | Rule::op_sub
-        | Rule::op_mul
-        | Rule::op_div => "an operator",
-        Rule::op_not | Rule::op_neg => "an expression",
-        Rule::op_is_null | Rule::op_is_not_null | Rule::op_in | Rule::op_not_in => "an operator",
-        Rule::kw_from => "`from`",
-        Rule::kw_time => "`time`",
-        Rule::kw_measure => "`measure`",
-        Rule::kw_where => "`where`",
-        Rule::kw_by => "`by`",
-        Rule::kw_grain => "`grain`",
-        Rule::kw_target => "`target`",
-        Rule::kw_unit => "`unit`",
-        Rule::kw_and => "`and`",
-        Rule::kw_or => "`or`",
-        Rule::kw_not => "`not`",
-        Rule::kw_is => "`is`",
-        Rule::kw_null => "`null`",
-        Rule::kw_in => "`in`",
-        Rule::kw_true | Rule::kw_false => "`true` or `false`",
-        Rule::kw_distinct => "`distinct`",
-        Rule::keyword => "a keyword",
-        Rule::WHITESPACE | Rule::COMMENT => "whitespace",
-        Rule::file => "a goal",
-        Rule::ident_char => "a letter or digit",
-        _ => "something else",
-    }
-}

@@ -150,7 +150,7 @@ pub fn outside_error(key: &str, written: &str, why: &str) -> Diagnostic {
 /// Add a file's bytes to the source map as text. A file that is not UTF-8 is an error at its
 /// first bad byte (line and column); it is added with bad bytes replaced, so the error can show
 /// the line.
-fn add_text(sources: &mut SourceMap, shown: &str, bytes: Vec<u8>) -> Result<FileId, Diagnostic> {
+pub(crate) fn add_text(sources: &mut SourceMap, shown: &str, bytes: Vec<u8>) -> Result<FileId, Diagnostic> {
     match String::from_utf8(bytes) {
         Ok(text) => Ok(sources.add(shown, text)),
         Err(e) => {
@@ -167,7 +167,7 @@ fn add_text(sources: &mut SourceMap, shown: &str, bytes: Vec<u8>) -> Result<File
     }
 }
 
-fn collect_kpi_files(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) -> std::io::Result<()> {
+pub(crate) fn collect_kpi_files(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) -> std::io::Result<()> {
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;
         let path = entry.path();

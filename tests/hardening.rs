@@ -484,29 +484,29 @@ fn hardening_control_characters_never_reach_the_terminal() {
 // ---------------------------------------------------------------- property test
 
 /// xorshift64*: small, seeded, and the same on every platform.
-struct Rng(u64);
+pub(crate) struct Rng(u64);
 
 impl Rng {
-    fn new(seed: u64) -> Self {
+    pub(crate) fn new(seed: u64) -> Self {
         // splitmix64 of the seed, never zero.
         let mut z = seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
         Rng((z ^ (z >> 31)) | 1)
     }
-    fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
         self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
     }
-    fn below(&mut self, n: usize) -> usize {
+    pub(crate) fn below(&mut self, n: usize) -> usize {
         (self.next() % n.max(1) as u64) as usize
     }
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+    pub(crate) fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
         &items[self.below(items.len())]
     }
-    fn chance(&mut self, percent: usize) -> bool {
+    pub(crate) fn chance(&mut self, percent: usize) -> bool {
         self.below(100) < percent
     }
 }
@@ -514,20 +514,13 @@ impl Rng {
 /// Reserved words (from the parser, so the lists cannot drift apart), then the contextual
 /// clause words, operators and punctuation.
 fn tokens() -> Vec<&'static str> {
-    yardstick::parse::RESERVED_WORDS.iter().chain(MORE_TOKENS).copied().collect()
+    let reserved = yardstick::parse::RESERVED_WORDS;
+    let clause_words = yardstick::ast::CLAUSE_KEYWORDS.iter().filter(|w| !reserved.contains(w));
+    reserved.iter().chain(clause_words).chain(MORE_TOKENS).copied().collect()
 }
 
 const MORE_TOKENS: &[&str] = &[
     "tolerance",
-    "between",
-    "since",
-    "rolling",
-    "year_to_date",
-    "fiscal_year_to_date",
-    "cumulative",
-    "compare",
-    "baseline",
-    "direction",
     "{",
     "}",
     "(",

@@ -2,15 +2,18 @@
 
 mod change;
 mod cli;
+mod commands;
 mod common;
 mod diagnostics;
 mod differential;
 mod docs;
 mod example;
 mod files;
+mod fmt;
 mod hardening;
 mod hostile_data;
 mod ingest;
+mod keywords;
 mod papercuts;
 mod parse;
 mod per;
