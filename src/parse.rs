@@ -193,6 +193,7 @@ impl Ctx {
             out.push(match m.as_rule() {
                 Rule::objective => GoalMember::Objective(self.objective(m)?),
                 Rule::kpi => GoalMember::Kpi(self.kpi(m)?),
+                Rule::event_clause => GoalMember::Event(self.event(m)?),
                 _ => GoalMember::Meta(self.meta(m)),
             });
         }
@@ -206,6 +207,7 @@ impl Ctx {
         for m in members {
             out.push(match m.as_rule() {
                 Rule::kpi => ObjectiveMember::Kpi(self.kpi(m)?),
+                Rule::event_clause => ObjectiveMember::Event(self.event(m)?),
                 _ => ObjectiveMember::Meta(self.meta(m)),
             });
         }
@@ -227,6 +229,9 @@ impl Ctx {
         let rule = pair.as_rule();
         if matches!(rule, Rule::owner_clause | Rule::description_clause | Rule::method_clause) {
             return Ok(KpiClause { kind: KpiClauseKind::Meta(self.meta(pair)), span });
+        }
+        if rule == Rule::event_clause {
+            return Ok(KpiClause { kind: KpiClauseKind::Event(self.event(pair)?), span });
         }
         let clause_text = pair.as_str();
         // Skip the keyword.
@@ -310,9 +315,57 @@ impl Ctx {
             }
             Rule::direction_clause => KpiClauseKind::Direction(self.ident(inner.next().ok_or_else(missing)?)),
             Rule::complete_after_clause => KpiClauseKind::CompleteAfter(self.ident(inner.next().ok_or_else(missing)?)),
+            Rule::rebase_clause => {
+                let date = inner.find(|p| p.as_rule() == Rule::date).ok_or_else(missing)?;
+                KpiClauseKind::Rebase(self.date(&date)?)
+            }
+            Rule::benchmark_clause => {
+                let mut peer = false;
+                let (mut name, mut value) = (None, None);
+                for p in inner {
+                    match p.as_rule() {
+                        Rule::kw_peer => peer = true,
+                        Rule::string => name = Some(self.string(p)),
+                        Rule::quantity => value = Some(self.quantity(p)?),
+                        _ => {}
+                    }
+                }
+                KpiClauseKind::Benchmark { peer, name: name.ok_or_else(missing)?, value: value.ok_or_else(missing)? }
+            }
+            Rule::spc_clause => KpiClauseKind::Spc(inner.filter_map(|o| self.spc_option(o)).collect()),
             _ => return Err(missing()),
         };
         Ok(KpiClause { kind, span })
+    }
+
+    /// `event <date> "<text>" [rebase]`.
+    fn event(&self, pair: Pair<Rule>) -> PResult<EventAst> {
+        let span = self.span(&pair);
+        let missing = || Diagnostic::error("YS0100", "incomplete event").at(span, "here");
+        let (mut date, mut text, mut rebase) = (None, None, false);
+        for p in pair.into_inner() {
+            match p.as_rule() {
+                Rule::date => date = Some(self.date(&p)?),
+                Rule::string => text = Some(self.string(p)),
+                Rule::event_rebase => rebase = true,
+                _ => {}
+            }
+        }
+        Ok(EventAst { date: date.ok_or_else(missing)?, text: text.ok_or_else(missing)?, rebase, span })
+    }
+
+    fn spc_option(&self, pair: Pair<Rule>) -> Option<SpcOptionAst> {
+        let inner = pair.into_inner().next()?;
+        let span = self.span(&inner);
+        Some(match inner.as_rule() {
+            Rule::kw_on => SpcOptionAst::On(span),
+            Rule::kw_off => SpcOptionAst::Off(span),
+            Rule::spc_baseline => {
+                SpcOptionAst::Baseline { n: inner.into_inner().find(|p| p.as_rule() == Rule::number)?.as_str().to_string(), span }
+            }
+            Rule::spc_screening => SpcOptionAst::Screening { on: inner.into_inner().any(|p| p.as_rule() == Rule::kw_on), span },
+            _ => SpcOptionAst::TwoOfThree(self.ident(inner.into_inner().find(|p| p.as_rule() == Rule::ident)?)),
+        })
     }
 
     fn date(&self, pair: &Pair<Rule>) -> PResult<DateLit> {
@@ -647,7 +700,17 @@ fn describe_rule(rule: Rule) -> &'static str {
         | Rule::compare_clause
         | Rule::baseline_clause
         | Rule::direction_clause
-        | Rule::complete_after_clause => "a KPI clause (from, measure, where, by, grain, target, ...)",
+        | Rule::complete_after_clause
+        | Rule::rebase_clause
+        | Rule::benchmark_clause
+        | Rule::spc_clause => "a KPI clause (from, measure, where, by, grain, target, ...)",
+        Rule::event_clause | Rule::kw_event => "`event <date> \"<what changed>\"`",
+        Rule::spc_option | Rule::spc_baseline | Rule::spc_screening | Rule::spc_two_of_three => {
+            "an spc option (`off`, `baseline 12`, `screening off`, `two_of_three beyond_two_sigma`)"
+        }
+        Rule::event_rebase | Rule::kw_rebase => "`rebase`",
+        Rule::kw_at => "`at`",
+        Rule::kw_on | Rule::kw_off => "`on` or `off`",
         Rule::lag => "a data lag such as `30 days`, `2 weeks`, `1 month` or `none`",
         Rule::target_range | Rule::kw_between => "`between`",
         Rule::tolerance | Rule::kw_tolerance => "`tolerance`",

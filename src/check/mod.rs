@@ -10,8 +10,9 @@ use crate::config::{Config, SourceSpec};
 use crate::diagnostics::{Diagnostic, Diagnostics, suggest};
 use crate::limits::MAX_KPIS;
 use crate::model::*;
-use crate::span::Span;
+use crate::span::{FileId, Span};
 
+mod annotations;
 mod derived;
 mod expr;
 mod kpi;
@@ -26,7 +27,34 @@ pub fn check(config: &Config, files: &[ast::File]) -> Result<(Model, Vec<Diagnos
     if let Some(d) = too_many_kpis(files) {
         return Err(Diagnostics::one(d));
     }
-    let mut cx = Checker { config, errors: vec![], warnings: vec![], seen: HashMap::new(), pending: vec![], unresolved: HashSet::new() };
+    let mut cx = Checker {
+        config,
+        errors: vec![],
+        warnings: vec![],
+        seen: HashMap::new(),
+        pending: vec![],
+        unresolved: HashSet::new(),
+        scope_events: HashMap::new(),
+        file_events: vec![],
+        file_benchmarks: vec![],
+    };
+    cx.read_annotation_files();
+    // Events of goals and objectives apply to every KPI under them, wherever they are written.
+    for goal in files.iter().flat_map(|f| &f.goals) {
+        for m in &goal.members {
+            match m {
+                GoalMember::Event(e) => cx.scope_events.entry(goal.id.name.clone()).or_default().push(e.clone()),
+                GoalMember::Objective(o) => {
+                    for om in &o.members {
+                        if let ObjectiveMember::Event(e) = om {
+                            cx.scope_events.entry(o.id.name.clone()).or_default().push(e.clone());
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
     let mut goals = vec![];
     let mut kpis = vec![];
     for file in files {
@@ -45,7 +73,7 @@ pub fn check(config: &Config, files: &[ast::File]) -> Result<(Model, Vec<Diagnos
             };
             for member in &goal.members {
                 match member {
-                    GoalMember::Meta(_) => {}
+                    GoalMember::Meta(_) | GoalMember::Event(_) => {}
                     GoalMember::Kpi(k) => {
                         if let Some(k) = cx.kpi(k, &goal.id.name, None, meta.owner.as_deref()) {
                             kpis.push(k);
@@ -78,6 +106,7 @@ pub fn check(config: &Config, files: &[ast::File]) -> Result<(Model, Vec<Diagnos
         }
     }
     cx.resolve_derived(&mut kpis);
+    cx.apply_annotation_files(&mut kpis, &goals);
     if !cx.errors.is_empty() {
         cx.errors.extend(cx.warnings);
         return Err(Diagnostics(cx.errors).sorted());
@@ -117,7 +146,7 @@ fn too_many_kpis(files: &[ast::File]) -> Option<Diagnostic> {
                 _ => None,
             })
             .collect(),
-        GoalMember::Meta(_) => vec![],
+        GoalMember::Meta(_) | GoalMember::Event(_) => vec![],
     });
     let extra = kpis.nth(MAX_KPIS)?;
     Some(
@@ -144,6 +173,11 @@ struct Checker<'a> {
     /// Derived KPIs not (yet, or not successfully) resolved: inputs that are these have
     /// their own errors, or a cycle, already reported.
     unresolved: HashSet<String>,
+    /// `event` clauses of goals and objectives, by goal or objective id.
+    scope_events: HashMap<String, Vec<ast::EventAst>>,
+    /// The events and benchmarks files' rows, applied once every KPI is known.
+    file_events: Vec<annotations::FileEvent>,
+    file_benchmarks: Vec<annotations::FileBenchmark>,
 }
 
 #[derive(Default)]
