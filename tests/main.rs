@@ -13,5 +13,6 @@ mod papercuts;
 mod parse;
 mod real_data;
 mod report_output;
+mod spc;
 mod trust;
 mod values;

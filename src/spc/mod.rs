@@ -296,21 +296,40 @@ fn analyse_kpi(kpi: &CheckedKpi, rows: &[ResultRow], headline: HeadlinePeriod) -
 
 /// One group's XmR chart from its points `(period, value, threshold in force)`.
 fn chart(kpi: &CheckedKpi, points: &[(NaiveDate, f64, Option<f64>)], left_out: usize) -> SpcGroup {
-    let opts = kpi.spc;
-    let mut notes = vec![];
+    let rebases: Vec<NaiveDate> = kpi.events.iter().filter(|e| e.rebase).map(|e| e.period).collect();
+    // Assurance needs a single threshold in force in the latest period.
+    let threshold = points.last().and_then(|(p, _, t)| {
+        let rule = kpi.target_at(Some(*p))?.rule;
+        matches!(rule, TargetRule::Compare { .. }).then_some(*t)?
+    });
+    let values: Vec<(NaiveDate, f64)> = points.iter().map(|(p, v, _)| (*p, *v)).collect();
+    let mut g = xmr(&values, &rebases, kpi.spc, kpi.direction, threshold);
     if left_out > 0 {
-        notes.push(format!(
-            "{left_out} provisional period{} left out (their data may be incomplete)",
-            if left_out == 1 { " is" } else { "s are" }
-        ));
+        g.notes.insert(
+            0,
+            format!("{left_out} provisional period{} left out (their data may be incomplete)", if left_out == 1 { " is" } else { "s are" }),
+        );
     }
-    // Segment starts: a rebase period that is a point other than the first.
+    g
+}
+
+/// An XmR chart of `points` (period order): segments restarted at each rebase period that
+/// is a point (other than the first), limits, rules, point types by `direction`, and the
+/// variation and assurance verdicts (assurance against `threshold`, when given).
+pub fn xmr(
+    points: &[(NaiveDate, f64)],
+    rebases: &[NaiveDate],
+    opts: SpcOptions,
+    direction: Option<Direction>,
+    threshold: Option<f64>,
+) -> SpcGroup {
+    let mut notes = vec![];
     let mut starts = vec![0usize];
-    let mut rebases: Vec<NaiveDate> = kpi.events.iter().filter(|e| e.rebase).map(|e| e.period).collect();
+    let mut rebases = rebases.to_vec();
     rebases.sort();
     rebases.dedup();
     for r in rebases {
-        match points.iter().position(|(p, ..)| *p == r) {
+        match points.iter().position(|(p, _)| *p == r) {
             Some(0) => notes.push(format!("the rebase at {r} is the first point: it changes nothing")),
             Some(i) => starts.push(i),
             None => notes.push(format!("the rebase at {r} matches no period with a value: it changes nothing")),
@@ -324,7 +343,7 @@ fn chart(kpi: &CheckedKpi, points: &[(NaiveDate, f64, Option<f64>)], left_out: u
             continue;
         }
         let seg = &points[start..end];
-        let values: Vec<f64> = seg.iter().map(|(_, v, _)| *v).collect();
+        let values: Vec<f64> = seg.iter().map(|(_, v)| *v).collect();
         let Some(lim) = limits::limits(&values, opts.baseline.map(|n| n as usize), opts.screening) else { continue };
         let labels = rules::label(&values, &lim, opts.two_of_three);
         let process = lim.process();
@@ -344,30 +363,30 @@ fn chart(kpi: &CheckedKpi, points: &[(NaiveDate, f64, Option<f64>)], left_out: u
             upper_two_sigma: sigma2.map(|p| round_value(p.1)),
             trial_limits: seg.len() < TRIAL_BELOW,
         });
-        for ((p, v, _), signal) in seg.iter().zip(labels) {
+        for ((p, v), signal) in seg.iter().zip(labels) {
             out_points.push(Point {
                 period: p.to_string(),
                 value: *v,
                 segment: index,
-                point_type: verdicts::point_type(signal, kpi.direction),
+                point_type: verdicts::point_type(signal, direction),
                 rule: signal.map(|s| s.0),
                 side: signal.map(|s| s.1),
             });
         }
     }
     let variation = out_points.last().map(|p| p.point_type);
-    // Assurance: a single threshold in force in the latest period, a direction, limits.
-    let last = points.last();
-    let threshold = last.and_then(|(p, _, t)| {
-        let rule = kpi.target_at(Some(*p))?.rule;
-        matches!(rule, TargetRule::Compare { .. }).then_some(*t)?
-    });
-    let limits_now = segments.last().and_then(|s| Some((s.lpl?, s.upl?)));
-    let assurance = match (threshold, limits_now, kpi.direction) {
+    // The latest segment's limits, unrounded (strict comparisons on the real limits).
+    let limits_now = starts
+        .last()
+        .and_then(|&s| {
+            limits::limits(&points[s..].iter().map(|(_, v)| *v).collect::<Vec<_>>(), opts.baseline.map(|n| n as usize), opts.screening)
+        })
+        .and_then(|l| l.process());
+    let assurance = match (threshold, limits_now, direction) {
         (Some(t), Some(l), Some(d)) => Some(verdicts::assurance(t, l, d)),
         _ => None,
     };
-    if threshold.is_some() && kpi.direction.is_some() && limits_now.is_none() && !points.is_empty() {
+    if threshold.is_some() && direction.is_some() && limits_now.is_none() && !points.is_empty() {
         notes.push("the latest segment has no process limits (no moving range is left): no assurance verdict".into());
     }
     SpcGroup {
@@ -375,10 +394,10 @@ fn chart(kpi: &CheckedKpi, points: &[(NaiveDate, f64, Option<f64>)], left_out: u
         segments,
         points: out_points,
         variation,
-        variation_icon: variation.map(|v| verdicts::variation_icon(v, kpi.direction)),
+        variation_icon: variation.map(|v| verdicts::variation_icon(v, direction)),
         assurance,
         assurance_icon: assurance.map(Assurance::icon),
-        assurance_target: threshold.filter(|_| assurance.is_some()),
+        assurance_target: threshold.filter(|_| assurance.is_some()).map(round_value),
         notes,
     }
 }
