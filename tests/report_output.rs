@@ -441,7 +441,7 @@ fn attribute_names(tag: &str) -> Vec<String> {
 const ELEMENTS: &[&str] = &[
     "!doctype", "html", "head", "meta", "title", "style", "body", "main", "header", "h1", "h2", "h3", "h4", "p", "ul", "li", "b",
     "section", "table", "thead", "tbody", "tr", "th", "td", "a", "small", "span", "code", "article", "details", "summary", "pre", "svg",
-    "line", "text", "path", "i", "footer", "br",
+    "line", "text", "path", "i", "footer", "br", "circle", "ol",
 ];
 
 #[test]
