@@ -115,6 +115,8 @@ pub const CODES: &[(&str, &str)] = &[
     ("YS0223", "time window or comparison does not fit the KPI's grain"),
     ("YS0224", "invalid date scope"),
     ("YS0230", "derived KPI cannot be computed from its inputs"),
+    ("YS0240", "event, rebase, benchmark or spc option does not fit the KPI"),
+    ("YS0241", "bad events or benchmarks file"),
     ("YS0300", "data file not found"),
     ("YS0301", "bad value in a data file"),
     ("YS0302", "column missing from a data file"),

@@ -77,10 +77,13 @@ fn chart_text_fits_in_the_example() {
     copy_dir(&repo().join("examples/city"), dir.path());
     build_ok(dir.path(), &dir.path().join("out"));
     let html = std::fs::read_to_string(dir.path().join("out/index.html")).expect("html");
-    assert_eq!(charts(&html).len(), 16);
-    assert!(check_chart_text(&html) > 16 * 5);
+    // 2 trend charts (the KPIs with `by`), 25 XmR charts (14 KPIs without `by` with a grain,
+    // 6 districts, 5 categories) and 64 variation and assurance icons (scorecard and cards).
+    assert_eq!(charts(&html).len(), 2 + 25 + 64);
+    assert!(check_chart_text(&html) > 27 * 5);
     // The labels that used to lose their left end are whole.
-    for label in [">1,751.13 USD<", ">58,810 USD<", ">16.8 business days<"] {
+    // (The XmR charts' axes take in the process limits: cost_per_permit's runs to 1,321.2 USD.)
+    for label in [">1,321.2 USD<", ">58,810 USD<", ">18.1 business days<"] {
         assert!(html.contains(label), "{label}");
     }
 }
@@ -169,7 +172,10 @@ fn chart_text_fits_with_extreme_values_and_long_units() {
     let out = dir.path().join("out");
     build_ok(dir.path(), &out);
     let html = std::fs::read_to_string(out.join("index.html")).expect("html");
-    assert_eq!(charts(&html).len(), 7);
+    // 7 XmR charts (each KPI has a grain and no `by`) and their icons: 7 variation icons and
+    // 2 assurance icons (`tiny` and `long_word`: `big`'s two complete months are equal at
+    // 12 significant digits, so it has no limits), on the scorecard and on the cards.
+    assert_eq!(charts(&html).len(), 7 + 2 * (7 + 2));
     check_chart_text(&html);
     for shown in [
         "1,000,000,000,000 USD",

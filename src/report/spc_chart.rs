@@ -49,7 +49,7 @@ pub fn assurance_words(a: Assurance) -> &'static str {
 /// A small round icon with a letter, and its words beside it: never colour alone.
 fn icon(fill: &str, letter: &str, words: &str) -> String {
     format!(
-        "<span class=\"spc-icon\"><svg viewBox=\"0 0 24 24\" width=\"22\" height=\"22\" role=\"img\" aria-label=\"{w}\" xmlns=\"http://www.w3.org/2000/svg\"><circle cx=\"12\" cy=\"12\" r=\"11\" fill=\"{fill}\"/><text x=\"12.0\" y=\"16.0\" class=\"icon-letter\" text-anchor=\"middle\">{letter}</text></svg>{w}</span>",
+        "<span class=\"spc-icon\"><svg class=\"badge-icon\" viewBox=\"0 0 24 24\" width=\"22\" height=\"22\" role=\"img\" aria-label=\"{w}\" xmlns=\"http://www.w3.org/2000/svg\"><circle cx=\"12\" cy=\"12\" r=\"11\" fill=\"{fill}\"/><text x=\"12.0\" y=\"16.0\" class=\"icon-letter\" text-anchor=\"middle\">{letter}</text></svg>{w}</span>",
         w = html_escape(words)
     )
 }
