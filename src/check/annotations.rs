@@ -274,7 +274,8 @@ impl Checker<'_> {
                 (Some(k.goal.clone()), Some(EventOrigin::Goal(k.goal.clone()))),
             ] {
                 let (Some(scope), Some(origin)) = (scope, origin) else { continue };
-                for e in self.scope_events.get(&scope).cloned().unwrap_or_default() {
+                // More than the limit is reported once per goal or objective (`check`).
+                for e in self.scope_events.get(&scope).into_iter().flatten().take(crate::limits::MAX_EVENTS + 1) {
                     events.push(Event {
                         date: e.date.date,
                         period: period(e.date.date),
@@ -370,8 +371,17 @@ impl Checker<'_> {
                 if applies {
                     let period = k.grain.map_or(e.date, |g| g.period_of(e.date, &calendar));
                     k.events.push(Event { date: e.date, period, text: Some(e.text.clone()), rebase: e.rebase, origin: EventOrigin::File });
-                    k.events.sort_by_key(|e| e.date);
                 }
+            }
+        }
+        for k in kpis.iter_mut() {
+            k.events.sort_by_key(|e| e.date);
+            if k.events.len() > crate::limits::MAX_EVENTS {
+                self.errors.push(
+                    Diagnostic::error("YS0102", format!("KPI `{}` has {} events, more than {}", k.id, k.events.len(), crate::limits::MAX_EVENTS))
+                        .at(k.id_span, "too many events")
+                        .help("a KPI can have up to 100 events and rebases (docs/language.md, Limits): name fewer KPIs, objectives or goals in the events file's `applies_to`"),
+                );
             }
         }
         let file_benchmarks = std::mem::take(&mut self.file_benchmarks);

@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet};
 use crate::ast::{self, BinaryOp, ExprKind, GoalMember, KpiClauseKind, MetaKind, ObjectiveMember, UnaryOp};
 use crate::config::{Config, SourceSpec};
 use crate::diagnostics::{Diagnostic, Diagnostics, suggest};
-use crate::limits::MAX_KPIS;
+use crate::limits::{MAX_EVENTS, MAX_KPIS};
 use crate::model::*;
 use crate::span::{FileId, Span};
 
@@ -54,6 +54,20 @@ pub fn check(config: &Config, files: &[ast::File]) -> Result<(Model, Vec<Diagnos
                 _ => {}
             }
         }
+    }
+    // A goal's or objective's events reach every KPI under it: too many is reported once here.
+    let mut crowded: Vec<(&String, &Vec<ast::EventAst>)> = cx.scope_events.iter().filter(|(_, v)| v.len() > MAX_EVENTS).collect();
+    crowded.sort_by_key(|(id, _)| *id);
+    let crowded: Vec<Diagnostic> = crowded
+        .into_iter()
+        .map(|(id, v)| {
+            Diagnostic::error("YS0102", format!("`{id}` has {} events, more than {MAX_EVENTS}", v.len()))
+                .at(v[MAX_EVENTS].span, format!("event {}", MAX_EVENTS + 1))
+                .help(format!("a goal or objective can have up to {MAX_EVENTS} events (docs/language.md, Limits)"))
+        })
+        .collect();
+    if !crowded.is_empty() {
+        return Err(Diagnostics(crowded));
     }
     let mut goals = vec![];
     let mut kpis = vec![];

@@ -285,16 +285,18 @@ fn benchmarks_view(k: &KpiResult, period: Option<&str>) -> Vec<Value> {
 /// The signal words of every row (empty for rows not on a chart), aligned with `k.rows`.
 fn row_signals(k: &KpiResult) -> Vec<String> {
     let Some(spc) = &k.spc else { return vec![] };
+    let mut words: std::collections::HashMap<(String, &str), String> = std::collections::HashMap::new();
+    for g in &spc.groups {
+        let label = crate::spc::group_label(&g.group.iter().map(|(a, b)| (a.clone(), b.clone())).collect::<Vec<_>>());
+        for p in &g.points {
+            words.insert((label.clone(), p.period.as_str()), point_words(p));
+        }
+    }
     k.rows
         .iter()
         .map(|r| {
-            let label = crate::spc::group_label(&r.groups);
-            spc.groups
-                .iter()
-                .find(|g| crate::spc::group_label(&g.group.iter().map(|(a, b)| (a.clone(), b.clone())).collect::<Vec<_>>()) == label)
-                .and_then(|g| g.points.iter().find(|p| Some(p.period.as_str()) == r.period.as_deref()))
-                .map(|p| point_words(p).to_string())
-                .unwrap_or_default()
+            let key = (crate::spc::group_label(&r.groups), r.period.as_deref().unwrap_or_default());
+            words.get(&key).cloned().unwrap_or_default()
         })
         .collect()
 }

@@ -154,7 +154,8 @@ pub fn xmr_svg(k: &KpiResult, g: &SpcGroup) -> String {
     if periods.len() < 2 || g.points.is_empty() {
         return String::new();
     }
-    let at = |p: &str| periods.iter().position(|x| *x == p);
+    let index: std::collections::HashMap<&str, usize> = periods.iter().enumerate().map(|(i, p)| (*p, i)).collect();
+    let at = |p: &str| index.get(p).copied();
     let mut values: Vec<f64> = rows.iter().filter_map(|r| r.value).collect();
     for s in &g.segments {
         values.extend([s.lpl, s.upl].into_iter().flatten());
@@ -235,8 +236,9 @@ pub fn xmr_svg(k: &KpiResult, g: &SpcGroup) -> String {
         }
     }
     // Values left out of the chart (provisional): hollow.
+    let charted_periods: std::collections::HashSet<&str> = g.points.iter().map(|p| p.period.as_str()).collect();
     for (i, r) in rows.iter().enumerate() {
-        let charted = g.points.iter().any(|p| Some(p.period.as_str()) == r.period.as_deref());
+        let charted = r.period.as_deref().is_some_and(|p| charted_periods.contains(p));
         if let (Some(v), false) = (r.value, charted) {
             svg.push_str(&format!("<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"3.5\" fill=\"none\" stroke=\"{COMMON}\"/>", x(i), y(v)));
         }

@@ -140,6 +140,9 @@ pub struct BenchmarkResult {
     pub declared_in: &'static str,
     /// Entries as given: period null = every period, group null = every group.
     pub values: Vec<BenchmarkValue>,
+    /// `(period, group)` -> the first entry's value, for [`BenchmarkResult::at`].
+    #[serde(skip)]
+    index: std::collections::HashMap<(Option<String>, Option<String>), f64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -153,28 +156,20 @@ impl BenchmarkResult {
     /// The value for a period and group (groups' values joined with " / "): the most
     /// specific entry (period and group, period, group, neither).
     pub fn at(&self, period: Option<&str>, group: &str) -> Option<f64> {
-        let score = |v: &BenchmarkValue| -> Option<u8> {
-            let p = match v.period.as_deref() {
-                None => 0,
-                Some(p) if Some(p) == period => 2,
-                Some(_) => return None,
-            };
-            let g = match v.group.as_deref() {
-                None => 0,
-                Some(g) if g == group => 1,
-                Some(_) => return None,
-            };
-            Some(p + g)
-        };
-        let mut best: Option<(u8, f64)> = None;
-        for v in &self.values {
-            if let Some(s) = score(v) {
-                if best.is_none_or(|(b, _)| s > b) {
-                    best = Some((s, v.value));
-                }
-            }
+        let p = period.map(str::to_string);
+        let g = Some(group.to_string());
+        [(p.clone(), g.clone()), (p, None), (None, g), (None, None)]
+            .into_iter()
+            .filter(|(pp, _)| pp.is_none() || period.is_some())
+            .find_map(|k| self.index.get(&k).copied())
+    }
+
+    fn new(name: String, peer: bool, declared_in: &'static str, values: Vec<BenchmarkValue>) -> Self {
+        let mut index = std::collections::HashMap::new();
+        for v in &values {
+            index.entry((v.period.clone(), v.group.clone())).or_insert(v.value);
         }
-        best.map(|(_, v)| v)
+        BenchmarkResult { name, peer, declared_in, values, index }
     }
 }
 
@@ -279,15 +274,16 @@ fn analyse_kpi(kpi: &CheckedKpi, rows: &[ResultRow], headline: HeadlinePeriod) -
     let benchmarks: Vec<BenchmarkResult> = kpi
         .benchmarks
         .iter()
-        .map(|b| BenchmarkResult {
-            name: b.name.clone(),
-            peer: b.peer,
-            declared_in: if b.from_definition { "definition" } else { "benchmarks_file" },
-            values: b
-                .values
-                .iter()
-                .map(|(p, g, v)| BenchmarkValue { period: p.map(|d| d.to_string()), group: g.clone(), value: round_value(*v) })
-                .collect(),
+        .map(|b| {
+            BenchmarkResult::new(
+                b.name.clone(),
+                b.peer,
+                if b.from_definition { "definition" } else { "benchmarks_file" },
+                b.values
+                    .iter()
+                    .map(|(p, g, v)| BenchmarkValue { period: p.map(|d| d.to_string()), group: g.clone(), value: round_value(*v) })
+                    .collect(),
+            )
         })
         .collect();
     let peer_rank = if kpi.by.is_empty() { peer_rank(kpi, rows, &benchmarks, usable) } else { None };
@@ -402,21 +398,21 @@ pub fn xmr(
     }
 }
 
-/// Before and after an event in one group's chart.
+/// Before and after an event in one group's chart (points are in period order).
 fn effect(period: NaiveDate, chart: &SpcGroup, g: &GroupRows, with_spc: bool) -> EventEffect {
     let p = period.to_string();
     let starts: Vec<&str> = chart.segments.iter().skip(1).map(|s| s.start.as_str()).collect();
     let lo = starts.iter().filter(|s| **s < p.as_str()).max().copied();
     let hi = starts.iter().filter(|s| **s > p.as_str()).min().copied();
-    let before: Vec<&Point> =
-        chart.points.iter().filter(|x| x.period.as_str() < p.as_str() && lo.is_none_or(|lo| x.period.as_str() >= lo)).collect();
-    let after: Vec<&Point> =
-        chart.points.iter().filter(|x| x.period.as_str() >= p.as_str() && hi.is_none_or(|hi| x.period.as_str() < hi)).collect();
-    let stretch = |pts: &[&Point]| Stretch {
+    let first_at = |d: &str| chart.points.partition_point(|x| x.period.as_str() < d);
+    let at = first_at(&p);
+    let before = &chart.points[lo.map_or(0, first_at)..at];
+    let after = &chart.points[at..hi.map_or(chart.points.len(), first_at)];
+    let stretch = |pts: &[Point]| Stretch {
         points: pts.len(),
         mean: (!pts.is_empty()).then(|| round_value(limits::mean(&pts.iter().map(|x| x.value).collect::<Vec<_>>()))),
     };
-    let (b, a) = (stretch(&before), stretch(&after));
+    let (b, a) = (stretch(before), stretch(after));
     let change = match (b.mean, a.mean) {
         (Some(x), Some(y)) => Some(round_value(y - x)),
         _ => None,
