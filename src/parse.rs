@@ -710,6 +710,10 @@ fn describe_rule(rule: Rule) -> &'static str {
         }
         Rule::event_rebase | Rule::kw_rebase => "`rebase`",
         Rule::kw_at => "`at`",
+        Rule::kw_peer => "`peer`",
+        Rule::kw_screening => "`screening`",
+        Rule::kw_two_of_three => "`two_of_three`",
+        Rule::kw_benchmark | Rule::kw_spc => "a KPI clause (from, measure, where, by, grain, target, ...)",
         Rule::kw_on | Rule::kw_off => "`on` or `off`",
         Rule::lag => "a data lag such as `30 days`, `2 weeks`, `1 month` or `none`",
         Rule::target_range | Rule::kw_between => "`between`",

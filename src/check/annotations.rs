@@ -28,12 +28,12 @@ fn csv_records(file: FileId, text: &str) -> Result<(Vec<String>, Vec<(Vec<String
     let mut rows = vec![];
     for rec in reader.records() {
         let rec = rec.map_err(|e| {
-            let at = e.position().map(|p| p.byte() as usize).unwrap_or(0).min(text.len());
+            let at = text.floor_char_boundary(e.position().map(|p| p.byte() as usize).unwrap_or(0).min(text.len()));
             Diagnostic::error("YS0241", format!("cannot read this CSV file: {e}"))
                 .at(Span::new(file, at..text[at..].find('\n').map_or(text.len(), |n| at + n)), "here")
                 .help("the file is CSV with a header line; quote fields that hold commas")
         })?;
-        let start = rec.position().map(|p| p.byte() as usize).unwrap_or(0).min(text.len());
+        let start = text.floor_char_boundary(rec.position().map(|p| p.byte() as usize).unwrap_or(0).min(text.len()));
         let end = text[start..].find('\n').map_or(text.len(), |n| start + n);
         let fields: Vec<String> = rec.iter().map(|f| f.trim().trim_start_matches('\u{feff}').to_string()).collect();
         if fields.iter().all(String::is_empty) {

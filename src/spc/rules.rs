@@ -82,29 +82,34 @@ pub fn label(values: &[f64], limits: &Limits, two_of_three: TwoOfThree) -> Vec<O
         .collect()
 }
 
+/// For every window of [`RUN`] consecutive items for which `f` gives a value, that value on
+/// each of the window's items (a later window overwrites an earlier one).
+fn mark_runs<X, T: Copy>(items: &[X], f: impl Fn(&[X]) -> Option<T>) -> Vec<Option<T>> {
+    let mut out = vec![None; items.len()];
+    for end in RUN.saturating_sub(1)..items.len() {
+        let window = &items[end + 1 - RUN..=end];
+        if let Some(v) = f(window) {
+            for o in &mut out[end + 1 - RUN..=end] {
+                *o = Some(v);
+            }
+        }
+    }
+    out
+}
+
 /// Points that are part of a run of [`RUN`] points each strictly higher (`High`) or lower
 /// (`Low`) than the one before; a tie ends a run. A point shared by a rising and a falling
 /// run (a peak) takes the later run's way, as NHSRplotthedots does.
 pub fn trend_sides(values: &[f64]) -> Vec<Option<Side>> {
-    let n = values.len();
-    let mut out = vec![None; n];
-    if n < RUN {
-        return out;
-    }
-    for end in RUN - 1..n {
-        let window = &values[end + 1 - RUN..=end];
-        let side = if window.windows(2).all(|w| w[1] > w[0]) {
-            Side::High
-        } else if window.windows(2).all(|w| w[1] < w[0]) {
-            Side::Low
+    mark_runs(values, |w| {
+        if w.windows(2).all(|p| p[1] > p[0]) {
+            Some(Side::High)
+        } else if w.windows(2).all(|p| p[1] < p[0]) {
+            Some(Side::Low)
         } else {
-            continue;
-        };
-        for o in &mut out[end + 1 - RUN..=end] {
-            *o = Some(side);
+            None
         }
-    }
-    out
+    })
 }
 
 /// Points that are beyond the 2-sigma line (`beyond`) in a window of 3 consecutive points of
@@ -132,20 +137,7 @@ pub fn two_of_three_flags(beyond: &[bool], rel: &[i8]) -> Vec<bool> {
 /// Points that are part of a run of [`RUN`] points strictly on one side of the mean; a point
 /// on the mean ends the run.
 pub fn shift_flags(rel: &[i8]) -> Vec<bool> {
-    let n = rel.len();
-    let mut out = vec![false; n];
-    if n < RUN {
-        return out;
-    }
-    for end in RUN - 1..n {
-        let w = &rel[end + 1 - RUN..=end];
-        if w[0] != 0 && w.iter().all(|r| *r == w[0]) {
-            for o in &mut out[end + 1 - RUN..=end] {
-                *o = true;
-            }
-        }
-    }
-    out
+    mark_runs(rel, |w| (w[0] != 0 && w.iter().all(|r| *r == w[0])).then_some(())).iter().map(Option::is_some).collect()
 }
 
 #[cfg(test)]
