@@ -238,11 +238,9 @@ fn read_listed(
     let path = dir.join(name);
     let yaml_text = sources.get(yaml).text.clone();
     let key_span = crate::config::yaml_key_span(yaml, &yaml_text, key);
-    if path.exists() {
-        if let Err(why) = Confinement::new(dir, allow_paths, allow_outside).check(&path) {
-            let last = key.last().copied().unwrap_or_default();
-            return Err(Diagnostics::one(outside_error(last, name, &why).at(key_span, "outside the project")));
-        }
+    if let (true, Err(why)) = (path.exists(), Confinement::new(dir, allow_paths, allow_outside).check(&path)) {
+        let last = key.last().copied().unwrap_or_default();
+        return Err(Diagnostics::one(outside_error(last, name, &why).at(key_span, "outside the project")));
     }
     let bytes = std::fs::read(&path).map_err(|e| {
         Diagnostics::one(

@@ -22,16 +22,21 @@ pub(super) struct FileBenchmark {
     value: ast::Quantity,
 }
 
+/// A CSV file's lowercased header and its records, each with its line's span.
+type Records = (Vec<String>, Vec<(Vec<String>, Span)>);
+
 /// A CSV text's header and records, each with its span (the whole line).
-fn csv_records(file: FileId, text: &str) -> Result<(Vec<String>, Vec<(Vec<String>, Span)>), Diagnostic> {
+fn csv_records(file: FileId, text: &str) -> Result<Records, Box<Diagnostic>> {
     let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(text.as_bytes());
     let mut rows = vec![];
     for rec in reader.records() {
         let rec = rec.map_err(|e| {
             let at = text.floor_char_boundary(e.position().map(|p| p.byte() as usize).unwrap_or(0).min(text.len()));
-            Diagnostic::error("YS0241", format!("cannot read this CSV file: {e}"))
-                .at(Span::new(file, at..text[at..].find('\n').map_or(text.len(), |n| at + n)), "here")
-                .help("the file is CSV with a header line; quote fields that hold commas")
+            Box::new(
+                Diagnostic::error("YS0241", format!("cannot read this CSV file: {e}"))
+                    .at(Span::new(file, at..text[at..].find('\n').map_or(text.len(), |n| at + n)), "here")
+                    .help("the file is CSV with a header line; quote fields that hold commas"),
+            )
         })?;
         let start = text.floor_char_boundary(rec.position().map(|p| p.byte() as usize).unwrap_or(0).min(text.len()));
         let end = text[start..].find('\n').map_or(text.len(), |n| start + n);
@@ -75,13 +80,13 @@ impl Checker<'_> {
     pub(super) fn read_annotation_files(&mut self) {
         if let Some((file, text)) = &self.config.events_text {
             match csv_records(*file, text) {
-                Err(d) => self.errors.push(d),
+                Err(d) => self.errors.push(*d),
                 Ok((header, rows)) => self.read_events(&header, rows, *file),
             }
         }
         if let Some((file, text)) = &self.config.benchmarks_text {
             match csv_records(*file, text) {
-                Err(d) => self.errors.push(d),
+                Err(d) => self.errors.push(*d),
                 Ok((header, rows)) => self.read_benchmarks(&header, rows, *file),
             }
         }

@@ -217,15 +217,13 @@ pub fn xmr_svg(k: &KpiResult, g: &SpcGroup) -> String {
             svg.push_str(&format!("<path d=\"{d}\" fill=\"none\" stroke=\"{}\" class=\"benchmark\"/>", BENCH[bi]));
         }
     }
-    if let Some(t) = &k.target {
-        if t.low.is_none() {
-            let d = polyline(&targets, &x, &y);
-            if !d.is_empty() {
-                svg.push_str(&format!("<path d=\"{d}\" fill=\"none\" class=\"target\"/>"));
-            }
-            if let Some(last) = targets.iter().rev().flatten().next() {
-                target_label(&mut svg, &format!("target {}", t.text), y(*last), (left, w - right, period_baseline - ASCENT * FONT_SIZE));
-            }
+    if let Some(t) = k.target.as_ref().filter(|t| t.low.is_none()) {
+        let d = polyline(&targets, &x, &y);
+        if !d.is_empty() {
+            svg.push_str(&format!("<path d=\"{d}\" fill=\"none\" class=\"target\"/>"));
+        }
+        if let Some(last) = targets.iter().rev().flatten().next() {
+            target_label(&mut svg, &format!("target {}", t.text), y(*last), (left, w - right, period_baseline - ASCENT * FONT_SIZE));
         }
     }
     let line: Vec<Option<f64>> = rows.iter().map(|r| r.value).collect();
