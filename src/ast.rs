@@ -98,7 +98,12 @@ pub enum KpiClauseKind {
     Time(Ident),
     Measure(Expr),
     Where(Expr),
-    By(Vec<Ident>),
+    By(Vec<ByItem>),
+    /// `per key, ... (name = measure, ...)`: the KPI's rows are one per key, computed first.
+    Per {
+        keys: Vec<Ident>,
+        defs: Vec<(Ident, Expr)>,
+    },
     Grain(Ident),
     Target(TargetAst),
     Unit(Str),
@@ -210,6 +215,7 @@ impl KpiClauseKind {
             KpiClauseKind::Baseline { .. } => "baseline",
             KpiClauseKind::Direction(_) => "direction",
             KpiClauseKind::CompleteAfter(_) => "complete_after",
+            KpiClauseKind::Per { .. } => "per",
             KpiClauseKind::Meta(m) => m.kind.keyword(),
             KpiClauseKind::Event(_) => "event",
             KpiClauseKind::Rebase(_) => "rebase",
@@ -304,6 +310,57 @@ pub enum ExprKind {
         name: Ident,
         args: Vec<Arg>,
     },
+    /// `30 days`: only meaningful added to or subtracted from a date or timestamp.
+    Interval {
+        amount: f64,
+        unit: IntervalUnit,
+    },
+}
+
+/// One group of a `by` clause: a column, or a named computed value (`region = trim(r)`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ByItem {
+    pub name: Ident,
+    pub expr: Option<Expr>,
+}
+
+/// The unit of an interval literal (`30 days`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IntervalUnit {
+    Seconds,
+    Minutes,
+    Hours,
+    Days,
+    Weeks,
+    Months,
+    Years,
+}
+
+impl IntervalUnit {
+    pub fn from_word(word: &str) -> Option<IntervalUnit> {
+        Some(match word.trim_end_matches('s') {
+            "second" => IntervalUnit::Seconds,
+            "minute" => IntervalUnit::Minutes,
+            "hour" => IntervalUnit::Hours,
+            "day" => IntervalUnit::Days,
+            "week" => IntervalUnit::Weeks,
+            "month" => IntervalUnit::Months,
+            "year" => IntervalUnit::Years,
+            _ => return None,
+        })
+    }
+
+    pub fn word(self) -> &'static str {
+        match self {
+            IntervalUnit::Seconds => "seconds",
+            IntervalUnit::Minutes => "minutes",
+            IntervalUnit::Hours => "hours",
+            IntervalUnit::Days => "days",
+            IntervalUnit::Weeks => "weeks",
+            IntervalUnit::Months => "months",
+            IntervalUnit::Years => "years",
+        }
+    }
 }
 
 /// A call argument: `[distinct] expr [where condition]`.

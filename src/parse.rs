@@ -242,7 +242,7 @@ impl Ctx {
             Rule::time_clause => KpiClauseKind::Time(self.column_ref(inner.next().ok_or_else(missing)?)),
             Rule::measure_clause => KpiClauseKind::Measure(self.top_expr(inner.next().ok_or_else(missing)?)?),
             Rule::where_clause => KpiClauseKind::Where(self.top_expr(inner.next().ok_or_else(missing)?)?),
-            Rule::by_clause => KpiClauseKind::By(inner.map(|p| self.column_ref(p)).collect()),
+            Rule::by_clause => KpiClauseKind::By(inner.map(|p| self.by_item(p)).collect::<PResult<Vec<_>>>()?),
             Rule::grain_clause => KpiClauseKind::Grain(self.ident(inner.next().ok_or_else(missing)?)),
             Rule::unit_clause => {
                 let p = inner.next().ok_or_else(missing)?;
@@ -333,6 +333,19 @@ impl Ctx {
                 KpiClauseKind::Benchmark { peer, name: name.ok_or_else(missing)?, value: value.ok_or_else(missing)? }
             }
             Rule::spc_clause => KpiClauseKind::Spc(inner.filter_map(|o| self.spc_option(o)).collect()),
+            Rule::per_clause => {
+                let (mut keys, mut defs) = (vec![], vec![]);
+                for p in inner {
+                    if p.as_rule() == Rule::per_def {
+                        let mut def = p.into_inner();
+                        let name = self.ident(def.next().ok_or_else(missing)?);
+                        defs.push((name, self.top_expr(def.next().ok_or_else(missing)?)?));
+                    } else {
+                        keys.push(self.column_ref(p));
+                    }
+                }
+                KpiClauseKind::Per { keys, defs }
+            }
             _ => return Err(missing()),
         };
         Ok(KpiClause { kind, span })
@@ -506,6 +519,20 @@ impl Ctx {
             .parse(pairs)
     }
 
+    /// `district` or `region = trim(region_name)`.
+    fn by_item(&self, pair: Pair<Rule>) -> PResult<ByItem> {
+        let mut inner = pair.into_inner();
+        let first = inner.next().ok_or_else(|| Diagnostic::error("YS0100", "an empty `by` item"))?;
+        Ok(match first.as_rule() {
+            Rule::column_ref => ByItem { name: self.column_ref(first), expr: None },
+            _ => {
+                let name = self.ident(first);
+                let expr = inner.next().map(|e| self.top_expr(e)).transpose()?;
+                ByItem { name, expr }
+            }
+        })
+    }
+
     fn primary(&self, pair: Pair<Rule>) -> PResult<Expr> {
         let span = self.span(&pair);
         let kind = match pair.as_rule() {
@@ -522,6 +549,16 @@ impl Ctx {
             Rule::kw_null => ExprKind::Null,
             Rule::date => ExprKind::Date(self.date(&pair)?.date),
             Rule::column_ref => ExprKind::Column(self.column_ref(pair)),
+            Rule::interval => {
+                let mut inner = pair.into_inner();
+                let (number, unit) = (inner.next(), inner.next());
+                let (Some(number), Some(unit)) = (number, unit) else {
+                    return Err(Diagnostic::error("YS0100", "an interval without its number or unit").at(span, "here"));
+                };
+                let unit = IntervalUnit::from_word(unit.as_str())
+                    .ok_or_else(|| Diagnostic::error("YS0100", "an interval with an unknown unit").at(span, "here"))?;
+                ExprKind::Interval { amount: self.number(&number)?, unit }
+            }
             Rule::call => {
                 let mut inner = pair.into_inner();
                 let name = self.ident(inner.next().ok_or_else(|| Diagnostic::error("YS0100", "call without a name"))?);
@@ -715,6 +752,7 @@ fn describe_rule(rule: Rule) -> &'static str {
         Rule::kw_two_of_three => "`two_of_three`",
         Rule::kw_benchmark | Rule::kw_spc => "a KPI clause (from, measure, where, by, grain, target, ...)",
         Rule::kw_on | Rule::kw_off => "`on` or `off`",
+        Rule::per_clause | Rule::kw_per => "a KPI clause (from, measure, where, by, grain, target, ...)",
         Rule::lag => "a data lag such as `30 days`, `2 weeks`, `1 month` or `none`",
         Rule::target_range | Rule::kw_between => "`between`",
         Rule::tolerance | Rule::kw_tolerance => "`tolerance`",
@@ -730,6 +768,9 @@ fn describe_rule(rule: Rule) -> &'static str {
         Rule::number => "a number",
         Rule::percent => "a percentage",
         Rule::date => "a date (YYYY-MM-DD)",
+        Rule::interval | Rule::interval_unit => "an interval such as `30 days`",
+        Rule::by_item => "a column name or `name = expression`",
+        Rule::per_def => "`name = measure`, e.g. `first_arrival = min(minutes_between(received, on_scene))`",
         Rule::quantity => "a number such as `90%`, `5` or `8 min`",
         Rule::unit_word => "a unit such as `%`, `pp`, `min`, `days`",
         Rule::comparator => "a comparison (`>=`, `<=`, `>`, `<`)",

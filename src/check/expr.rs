@@ -1,5 +1,6 @@
 //! Row expressions: typing, operators, row functions, comparisons.
 
+use super::functions::{ROW_FUNCTION_TABLE, row_function_info};
 use super::measure::MEASURES;
 use super::*;
 
@@ -43,7 +44,7 @@ impl Checker<'_> {
         match &e.kind {
             ExprKind::Column(c) => {
                 let ty = self.column(scope, c)?;
-                plain(TExprKind::Column(c.name.clone()), ty)
+                Some(TypedExpr { kind: TExprKind::Column(c.name.clone()), ty, unit: scope.unit(&c.name) })
             }
             ExprKind::Number { value, text } => {
                 if !text.contains('.') && *value < 9.0e15 {
@@ -82,6 +83,19 @@ impl Checker<'_> {
                     items.push(it);
                 }
                 plain(TExprKind::InList { expr: Box::new(t), list: items, negated: *negated }, Type::Boolean)
+            }
+            ExprKind::Interval { .. } => {
+                self.errors.push(
+                    Diagnostic::error("YS0210", "an interval on its own is not a value")
+                        .at(e.span, "an interval")
+                        .help("add it to or subtract it from a date or timestamp: `received_at + 30 days`"),
+                );
+                None
+            }
+            ExprKind::Binary { op: op @ (BinaryOp::Add | BinaryOp::Sub), lhs, rhs }
+                if matches!(lhs.kind, ExprKind::Interval { .. }) || matches!(rhs.kind, ExprKind::Interval { .. }) =>
+            {
+                self.shifted(scope, *op, lhs, rhs)
             }
             ExprKind::Binary { op, lhs, rhs } => {
                 if matches!(op, BinaryOp::And | BinaryOp::Or) {
@@ -126,6 +140,9 @@ impl Checker<'_> {
                 Some(TypedExpr { kind: TExprKind::Binary { op: *op, lhs: Box::new(l), rhs: Box::new(r) }, ty, unit })
             }
             ExprKind::Call { name, args } => {
+                if let Some(f) = row_function_info(&name.name) {
+                    return self.row_call(scope, e, f, args);
+                }
                 let Some(unit) = row_function(&name.name) else {
                     if MEASURES.contains(&name.name.as_str()) {
                         self.errors.push(
@@ -135,6 +152,7 @@ impl Checker<'_> {
                         );
                     } else {
                         let mut all: Vec<&str> = ROW_FUNCTIONS.to_vec();
+                        all.extend(ROW_FUNCTION_TABLE.iter().map(|f| f.name));
                         all.extend(MEASURES);
                         self.errors.push(
                             Diagnostic::error("YS0211", format!("unknown function `{}`", name.name))

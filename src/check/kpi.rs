@@ -49,7 +49,7 @@ impl Checker<'_> {
             );
             return None;
         };
-        let scope = Scope { source_id, source };
+        let scope = Scope { source_id, source, entity: None };
 
         // time + grain
         let time = match by_kind.get("time").map(|c| &c.kind) {
@@ -70,28 +70,55 @@ impl Checker<'_> {
         }
 
         // by
-        let mut by = vec![];
-        if let Some(KpiClauseKind::By(cols)) = by_kind.get("by").map(|c| &c.kind) {
-            for col in cols {
-                if self.column(&scope, col).is_some() {
-                    if RESERVED_ROW_KEYS.contains(&col.name.as_str()) {
-                        self.errors.push(
-                            Diagnostic::error("YS0202", format!("`{}` cannot be a `by` column: results rows already have a `{}` field", col.name, col.name))
-                                .at(col.span, "clashes with results.json")
-                                .help(format!(
+        let mut by: Vec<String> = vec![];
+        let mut by_computed = vec![];
+        if let Some(KpiClauseKind::By(items)) = by_kind.get("by").map(|c| &c.kind) {
+            for item in items {
+                let col = &item.name;
+                let known = match &item.expr {
+                    None => self.column(&scope, col).is_some(),
+                    Some(e) => {
+                        if scope.column(&col.name).is_some() {
+                            self.errors.push(
+                                Diagnostic::error("YS0202", format!("`{}` is already a column of `{source_id}`", col.name))
+                                    .at(col.span, "a computed group needs a name of its own")
+                                    .help(format!("name the computed group differently, e.g. `by {}_group = ...`", col.name)),
+                            );
+                            continue;
+                        }
+                        match self.row(&scope, e) {
+                            Some(t) => {
+                                by_computed.push((col.name.clone(), t));
+                                true
+                            }
+                            None => false,
+                        }
+                    }
+                };
+                if !known {
+                    continue;
+                }
+                if RESERVED_ROW_KEYS.contains(&col.name.as_str()) {
+                    self.errors.push(
+                        Diagnostic::error("YS0202", format!("`{}` cannot be a `by` column: results rows already have a `{}` field", col.name, col.name))
+                            .at(col.span, "clashes with results.json")
+                            .help(if item.expr.is_some() {
+                                format!("name the group differently, e.g. `by {}_group = ...`", col.name)
+                            } else {
+                                format!(
                                     "declare the column under another name in yardstick.yaml, e.g. `{}_group: {{ type: string, header: \"{}\" }}`",
                                     col.name, col.name
-                                )),
-                        );
-                    } else if by.contains(&col.name) {
-                        self.errors.push(
-                            Diagnostic::error("YS0202", format!("`{}` is listed twice in `by`", col.name))
-                                .at(col.span, "again here")
-                                .help("list each column once"),
-                        );
-                    } else {
-                        by.push(col.name.clone());
-                    }
+                                )
+                            }),
+                    );
+                } else if by.contains(&col.name) {
+                    self.errors.push(
+                        Diagnostic::error("YS0202", format!("`{}` is listed twice in `by`", col.name))
+                            .at(col.span, "again here")
+                            .help("list each column once"),
+                    );
+                } else {
+                    by.push(col.name.clone());
                 }
             }
         }
@@ -103,9 +130,18 @@ impl Checker<'_> {
         };
         let filter_span = by_kind.get("where").map(|c| c.span);
 
+        // per: entities first, then the measure over them
+        let per = by_kind.get("per").and_then(|c| self.per(&scope, c, &by, &by_computed, time.as_deref()));
+        let entity_columns = per.as_ref().map(|(_, columns)| columns);
+        let measure_scope = Scope { entity: entity_columns, ..scope };
+        if by_kind.contains_key("per") && per.is_none() {
+            return None;
+        }
+
         // measure
+        let mut change = None;
         let measure = match by_kind.get("measure").map(|c| &c.kind) {
-            Some(KpiClauseKind::Measure(e)) => self.measure(&scope, e, None),
+            Some(KpiClauseKind::Measure(e)) => self.own_change(&measure_scope, e, grain, &mut change),
             _ => {
                 self.errors.push(
                     Diagnostic::error("YS0204", format!("KPI `{}` has no `measure` clause", kpi.id.name))
@@ -150,8 +186,18 @@ impl Checker<'_> {
             _ => None,
         };
         let window = self.window(&by_kind, grain, &measure);
+        if let (Some(_), Some(w), Some(c)) = (&per, window, by_kind.get("window")) {
+            let what = if w == Window::Cumulative { "`cumulative`" } else { "a window" };
+            self.errors.push(
+                Diagnostic::error("YS0212", format!("{what} cannot be combined with `per` yet"))
+                    .at(c.span, "here")
+                    .help("remove the window or the `per`: windows over entities are not supported (docs/language.md, `per`)"),
+            );
+        }
         let framing = self.framing(&by_kind, &target_clauses, grain, &unit);
-        self.reachable_targets(&framing.targets, &measure, &unit);
+        if change.is_none() {
+            self.reachable_targets(&framing.targets, &measure, &unit);
+        }
 
         if self.errors.len() > errors_before {
             return None;
@@ -163,6 +209,8 @@ impl Checker<'_> {
             time,
             grain,
             by,
+            by_computed,
+            per: per.map(|(p, _)| p),
             filter,
             measure,
             unit,
@@ -172,6 +220,7 @@ impl Checker<'_> {
             baseline: framing.baseline,
             direction: framing.direction,
             compare: framing.compare,
+            change,
             ..kpi_header(kpi, meta, goal, objective, inherited_owner)
         };
         self.annotations(kpi, &mut checked);
@@ -224,6 +273,8 @@ pub(super) fn kpi_header(kpi: &ast::Kpi, meta: Meta, goal: &str, objective: Opti
         time: None,
         grain: None,
         by: vec![],
+        by_computed: vec![],
+        per: None,
         filter: None,
         measure: Measure::Number(0.0),
         unit: Unit::None,
@@ -241,6 +292,7 @@ pub(super) fn kpi_header(kpi: &ast::Kpi, meta: Meta, goal: &str, objective: Opti
         spc: SpcOptions::default(),
         events: vec![],
         benchmarks: vec![],
+        change: None,
     }
 }
 

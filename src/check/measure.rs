@@ -76,8 +76,33 @@ impl Checker<'_> {
             Some(and(outer_filter.cloned(), own))
         };
         match func {
+            "count" if args.len() > 1 && args[0].distinct => {
+                // `count(distinct a, b [where c])`: distinct combinations of several values.
+                if let Some(a) = args[1..].iter().find(|a| a.distinct) {
+                    self.errors.push(
+                        Diagnostic::error("YS0212", "`distinct` is written once, before the first value")
+                            .at(a.expr.span, "here")
+                            .help("usage: `count(distinct a, b)`"),
+                    );
+                    return None;
+                }
+                if let Some(a) = args[..args.len() - 1].iter().find(|a| a.filter.is_some()) {
+                    self.errors.push(
+                        Diagnostic::error("YS0212", "`where` comes after the last value of `count(distinct ...)`")
+                            .at(a.expr.span, "here")
+                            .help("usage: `count(distinct a, b where c)`"),
+                    );
+                    return None;
+                }
+                let filter = combine(self, args.last())?;
+                let parts: Vec<Option<TypedExpr>> = args.iter().map(|a| self.row(scope, &a.expr)).collect();
+                let parts: Vec<TypedExpr> = parts.into_iter().collect::<Option<_>>()?;
+                // The tuple's own type is never read: it is only ever counted.
+                let arg = TypedExpr { kind: TExprKind::Tuple(parts), ty: Type::String, unit: Unit::None };
+                Some((Measure::Aggregate(Aggregate { func: AggFunc::CountDistinct, arg: Some(arg), filter }), Unit::Count))
+            }
             "count" => {
-                if !arity(self, 0..=1, "`count()`, `count(column)` or `count(distinct column)`") {
+                if !arity(self, 0..=1, "`count()`, `count(column)`, `count(distinct column)` or `count(distinct a, b)`") {
                     return None;
                 }
                 let filter = combine(self, args.first())?;
