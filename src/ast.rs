@@ -43,6 +43,8 @@ pub struct Goal {
 #[derive(Debug, Clone, PartialEq)]
 pub enum GoalMember {
     Meta(MetaClause),
+    /// `event <date> "<what changed>" [rebase]`: applies to every KPI of the goal.
+    Event(EventAst),
     Objective(Objective),
     Kpi(Kpi),
 }
@@ -58,6 +60,7 @@ pub struct Objective {
 #[derive(Debug, Clone, PartialEq)]
 pub enum ObjectiveMember {
     Meta(MetaClause),
+    Event(EventAst),
     Kpi(Kpi),
 }
 
@@ -133,6 +136,42 @@ pub enum KpiClauseKind {
     /// `complete_after 45 days` or `complete_after none` (the lag as written).
     CompleteAfter(Ident),
     Meta(MetaClause),
+    /// `event <date> "<what changed>" [rebase]`.
+    Event(EventAst),
+    /// `rebase at <date>`: SPC limits restart at that period.
+    Rebase(DateLit),
+    /// `benchmark [peer] "<name>" <value>`.
+    Benchmark {
+        peer: bool,
+        name: Str,
+        value: Quantity,
+    },
+    /// `spc off`, `spc baseline 12, screening off, two_of_three beyond_two_sigma`.
+    Spc(Vec<SpcOptionAst>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventAst {
+    pub date: DateLit,
+    pub text: Str,
+    pub rebase: bool,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum SpcOptionAst {
+    On(Span),
+    Off(Span),
+    /// `baseline <n>`: the number as written.
+    Baseline {
+        n: String,
+        span: Span,
+    },
+    Screening {
+        on: bool,
+        span: Span,
+    },
+    TwoOfThree(Ident),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -179,6 +218,10 @@ pub const CLAUSE_KEYWORDS: &[&str] = &[
     "baseline",
     "direction",
     "complete_after",
+    "event",
+    "rebase",
+    "benchmark",
+    "spc",
     "owner",
     "description",
     "method",
@@ -217,6 +260,10 @@ impl KpiClauseKind {
             KpiClauseKind::CompleteAfter(_) => "complete_after",
             KpiClauseKind::Per { .. } => "per",
             KpiClauseKind::Meta(m) => m.kind.keyword(),
+            KpiClauseKind::Event(_) => "event",
+            KpiClauseKind::Rebase(_) => "rebase",
+            KpiClauseKind::Benchmark { .. } => "benchmark",
+            KpiClauseKind::Spc(_) => "spc",
         }
     }
 }

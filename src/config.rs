@@ -37,9 +37,64 @@ pub struct Config {
     pub calendar: Calendar,
     #[serde(default, deserialize_with = "unique_keys")]
     pub sources: IndexMap<String, SourceSpec>,
+    /// The project's defaults for XmR charts (docs/spc.md); a KPI's `spc` clause overrides.
+    #[serde(default)]
+    pub spc: SpcDefaults,
+    /// A CSV of interventions (`date,description[,applies_to][,rebase]`, docs/spc.md).
+    #[serde(default)]
+    pub events_file: Option<String>,
+    /// A CSV of benchmark values (`kpi,name,value[,period][,group][,peer]`, docs/spc.md).
+    #[serde(default)]
+    pub benchmarks_file: Option<String>,
+    /// `events_file` and `benchmarks_file` as loaded by `project::load_annotations`.
+    #[serde(skip)]
+    pub events_text: Option<(FileId, String)>,
+    #[serde(skip)]
+    pub benchmarks_text: Option<(FileId, String)>,
     /// The YAML file's id, for diagnostics. Set by [`load_config`].
     #[serde(skip)]
     pub file: FileId,
+}
+
+/// `spc:` in yardstick.yaml.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct SpcDefaults {
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    #[serde(default = "yes")]
+    pub screening: bool,
+    /// Limits from the first N points (N >= 12).
+    #[serde(default)]
+    pub baseline: Option<u32>,
+    #[serde(default)]
+    pub two_of_three: TwoOfThree,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for SpcDefaults {
+    fn default() -> Self {
+        SpcDefaults { enabled: true, screening: true, baseline: None, two_of_three: TwoOfThree::BetweenLimits }
+    }
+}
+
+/// Which points count towards "2 of 3 points beyond the 2-sigma line".
+#[derive(Debug, Clone, Copy, Deserialize, serde::Serialize, Default, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum TwoOfThree {
+    /// Only points between the 2-sigma line and the process limit (NHSRplotthedots 0.2.2).
+    #[default]
+    BetweenLimits,
+    /// Every point beyond the 2-sigma line, beyond the limit too (the MDC tools since 2023).
+    BeyondTwoSigma,
+}
+
+impl TwoOfThree {
+    pub const ALL: [(&'static str, TwoOfThree); 2] =
+        [("between_limits", TwoOfThree::BetweenLimits), ("beyond_two_sigma", TwoOfThree::BeyondTwoSigma)];
 }
 
 /// Starts the message of a duplicate key error (found again by [`load_config`] to point at both).
@@ -566,6 +621,13 @@ pub fn load_config(file: FileId, text: &str) -> Result<Config, Diagnostics> {
                 );
             }
         }
+    }
+    if config.spc.baseline.is_some_and(|n| n < 12) {
+        errors.push(
+            Diagnostic::error("YS0002", "`spc.baseline` must be at least 12 points")
+                .at(yaml_key_span(file, text, &["spc", "baseline"]), "fewer than 12")
+                .help("limits fixed on fewer than 12 points are not reliable (docs/spc.md): write `baseline: 12` or more, or remove it"),
+        );
     }
     if let Some(start) = &config.calendar.fiscal_year_start {
         if parse_month_day(start).is_none() {

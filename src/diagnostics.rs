@@ -118,6 +118,8 @@ pub const CODES: &[(&str, &str)] = &[
     ("YS0224", "invalid date scope"),
     ("YS0230", "derived KPI cannot be computed from its inputs"),
     ("YS0232", "`change` or `relative_change` written wrong"),
+    ("YS0240", "event, rebase, benchmark or spc option does not fit the KPI"),
+    ("YS0241", "bad events or benchmarks file"),
     ("YS0300", "data file not found"),
     ("YS0301", "bad value in a data file"),
     ("YS0302", "column missing from a data file"),

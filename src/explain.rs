@@ -82,7 +82,7 @@ fn kpi_ast(kpi: &CheckedKpi, sources: &SourceMap) -> Option<ast::Kpi> {
                 ast::GoalMember::Objective(o) => {
                     o.members.into_iter().filter_map(|m| if let ast::ObjectiveMember::Kpi(k) = m { Some(k) } else { None }).collect()
                 }
-                ast::GoalMember::Meta(_) => vec![],
+                ast::GoalMember::Meta(_) | ast::GoalMember::Event(_) => vec![],
             };
             found = found.or(kpis.into_iter().find(|k| k.span == kpi.span));
         }

@@ -201,6 +201,7 @@ impl Printer<'_> {
                 GoalMember::Meta(meta) => p.meta(meta, blank),
                 GoalMember::Objective(o) => p.objective(o, blank),
                 GoalMember::Kpi(k) => p.kpi(k, blank),
+                GoalMember::Event(e) => p.item(&event(e), e.span.start as usize, e.span.end as usize, blank),
             },
             |m| !matches!(m, GoalMember::Meta(_)),
         );
@@ -211,6 +212,7 @@ impl Printer<'_> {
         let member = |p: &mut Self, m: &ObjectiveMember, blank| match m {
             ObjectiveMember::Meta(meta) => p.meta(meta, blank),
             ObjectiveMember::Kpi(k) => p.kpi(k, blank),
+            ObjectiveMember::Event(e) => p.item(&event(e), e.span.start as usize, e.span.end as usize, blank),
         };
         self.block(head, blank, &o.members, member, |m| matches!(m, ObjectiveMember::Kpi(_)));
     }
@@ -267,7 +269,30 @@ pub fn clause(c: &KpiClause) -> String {
         KpiClauseKind::Baseline { period, value: None } => format!("{kw} {}", date(period.date)),
         KpiClauseKind::Baseline { period, value: Some(q) } => format!("{kw} {}: {}", date(period.date), quantity(q)),
         KpiClauseKind::Meta(m) => meta(m),
+        KpiClauseKind::Event(e) => event(e),
+        KpiClauseKind::Rebase(d) => format!("rebase at {}", date(d.date)),
+        KpiClauseKind::Benchmark { peer, name, value } => {
+            format!("{kw} {}{} {}", if *peer { "peer " } else { "" }, string(&name.value), quantity(value))
+        }
+        KpiClauseKind::Spc(options) => {
+            let options: Vec<String> = options
+                .iter()
+                .map(|o| match o {
+                    SpcOptionAst::On(_) => "on".to_string(),
+                    SpcOptionAst::Off(_) => "off".to_string(),
+                    SpcOptionAst::Baseline { n, .. } => format!("baseline {n}"),
+                    SpcOptionAst::Screening { on, .. } => format!("screening {}", if *on { "on" } else { "off" }),
+                    SpcOptionAst::TwoOfThree(i) => format!("two_of_three {}", i.name),
+                })
+                .collect();
+            format!("{kw} {}", options.join(", "))
+        }
     }
+}
+
+/// `event 2025-03-01 "New rota" [rebase]`.
+fn event(e: &EventAst) -> String {
+    format!("event {} {}{}", date(e.date.date), string(&e.text.value), if e.rebase { " rebase" } else { "" })
 }
 
 fn target(t: &TargetAst) -> String {

@@ -11,6 +11,7 @@
 //! plan::plan             Model      -> Vec<KpiPlan>      (no IO)
 //! run::run               plans      -> RunOutput         (reads data)
 //! series::finish         rows       -> final rows        (derived, fill, targets, comparisons)
+//! spc::analyse           final rows -> XmR charts, events' effects, benchmarks
 //! results::assemble      all above  -> Results
 //! report::write_report   Results    -> index.html + results.json
 //! ```
@@ -35,6 +36,7 @@ pub mod results;
 pub mod run;
 pub mod series;
 pub mod span;
+pub mod spc;
 
 use std::path::{Path, PathBuf};
 
@@ -168,7 +170,9 @@ pub fn compile_with(dir: &Path, options: Options) -> Result<Compiled, Failure> {
     };
     let mut errors = vec![];
     let config = match config::load_config(files.config, &sources.get(files.config).text) {
-        Ok(mut c) => match project::load_holidays(dir, &mut c, files.config, &mut sources, options.allow_outside) {
+        Ok(mut c) => match project::load_holidays(dir, &mut c, files.config, &mut sources, options.allow_outside)
+            .and_then(|()| project::load_annotations(dir, &mut c, files.config, &mut sources, options.allow_outside))
+        {
             Ok(()) => Some(c),
             Err(d) => {
                 errors.extend(d.0);
@@ -247,7 +251,8 @@ pub fn evaluate_with(dir: &Path, options: Options) -> Result<(Compiled, results:
         }
     }
     compiled.warnings.extend(run_warnings(&compiled.model, &output));
-    let results = results::assemble(&compiled.model, &compiled.sql(), output, &compiled.sources, options.as_of, &compiled.warnings);
+    let spc = spc::analyse(&compiled.model, &output.rows);
+    let results = results::assemble(&compiled.model, &compiled.sql(), output, spc, &compiled.sources, options.as_of, &compiled.warnings);
     Ok((compiled, results))
 }
 

@@ -15,3 +15,7 @@ pub const MAX_KPIS: usize = 50_000;
 
 /// `[` / `{` flow collections inside one another in yardstick.yaml (and block nesting levels).
 pub const MAX_YAML_NESTING: usize = 64;
+
+/// Events and rebases on one KPI (its own, its objective's and goal's, the events file's):
+/// each is drawn on every chart of the KPI and gets a before/after per group.
+pub const MAX_EVENTS: usize = 100;

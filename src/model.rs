@@ -86,6 +86,14 @@ pub struct CheckedKpi {
     pub filter_span: Option<Span>,
     /// The KPI's own `complete_after` (else its source's).
     pub complete_after: Option<crate::config::CompleteAfter>,
+    /// How its XmR chart is computed (`spc` clause over the project's `spc:` defaults).
+    pub spc: SpcOptions,
+    /// Interventions that touch this KPI (its own, its objective's, its goal's, the events
+    /// file's), sorted by date; `rebase` ones restart the SPC limits.
+    pub events: Vec<Event>,
+    /// Reference values to draw and compare with: fixed (`benchmark` clause) or per period
+    /// and group (the benchmarks file).
+    pub benchmarks: Vec<Benchmark>,
     /// `measure change(<measure>, <lag>)` on a KPI with `from`: its value is the change of
     /// the measure's per-period value against an earlier period (worked out in `series`).
     pub change: Option<(ChangeKind, Lag)>,
@@ -114,6 +122,65 @@ impl CheckedKpi {
         }
         out
     }
+}
+
+/// How a KPI's XmR chart is computed (docs/spc.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct SpcOptions {
+    /// `spc off` (or `spc: { enabled: false }`): no chart, no signals.
+    pub enabled: bool,
+    /// Moving ranges of 3.267 x the mean moving range or more are left out of the limits
+    /// once (NHSRplotthedots' default; the MDC Excel tool does not screen).
+    pub screening: bool,
+    /// Limits from the first N points of each segment only (`spc baseline 12`), N >= 12.
+    pub baseline: Option<u32>,
+    pub two_of_three: TwoOfThree,
+}
+
+impl Default for SpcOptions {
+    fn default() -> Self {
+        SpcOptions { enabled: true, screening: true, baseline: None, two_of_three: TwoOfThree::BetweenLimits }
+    }
+}
+
+pub use crate::config::TwoOfThree;
+
+/// Where an event was declared.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventOrigin {
+    Kpi,
+    Objective(String),
+    Goal(String),
+    /// The events file of yardstick.yaml (`events_file`).
+    File,
+}
+
+/// `event 2024-09-01 "New triage rule"` / `rebase at 2024-09-01`: something changed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    pub date: chrono::NaiveDate,
+    /// First day of the KPI's period holding `date` (the date itself without a grain).
+    pub period: chrono::NaiveDate,
+    /// What changed; `None` for a bare `rebase at`.
+    pub text: Option<String>,
+    /// The SPC limits restart at this period.
+    pub rebase: bool,
+    pub origin: EventOrigin,
+}
+
+/// A reference line: `benchmark "National standard" 90%`, or named values per period (and
+/// group) from the benchmarks file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Benchmark {
+    pub name: String,
+    /// A peer organisation's values (ranked against in the latest period), not a standard.
+    pub peer: bool,
+    /// `(period, group, value)`: period `None` = every period, group `None` = every group
+    /// (the group's values joined with " / "). Values in the KPI's unit.
+    pub values: Vec<(Option<chrono::NaiveDate>, Option<String>, f64)>,
+    /// From the KPI's `benchmark` clause (else the benchmarks file).
+    pub from_definition: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -260,6 +260,7 @@ impl Ctx {
             out.push(match m.as_rule() {
                 Rule::objective => GoalMember::Objective(self.objective(m)?),
                 Rule::kpi => GoalMember::Kpi(self.kpi(m)?),
+                Rule::event_clause => GoalMember::Event(self.event(m)?),
                 _ => GoalMember::Meta(self.meta(m)),
             });
         }
@@ -273,6 +274,7 @@ impl Ctx {
         for m in members {
             out.push(match m.as_rule() {
                 Rule::kpi => ObjectiveMember::Kpi(self.kpi(m)?),
+                Rule::event_clause => ObjectiveMember::Event(self.event(m)?),
                 _ => ObjectiveMember::Meta(self.meta(m)),
             });
         }
@@ -294,6 +296,9 @@ impl Ctx {
         let rule = pair.as_rule();
         if matches!(rule, Rule::owner_clause | Rule::description_clause | Rule::method_clause) {
             return Ok(KpiClause { kind: KpiClauseKind::Meta(self.meta(pair)), span });
+        }
+        if rule == Rule::event_clause {
+            return Ok(KpiClause { kind: KpiClauseKind::Event(self.event(pair)?), span });
         }
         let clause_text = pair.as_str();
         // Skip the keyword.
@@ -381,6 +386,24 @@ impl Ctx {
                 let lag = self.ident(inner.next().ok_or_else(missing)?);
                 KpiClauseKind::CompleteAfter(Ident { name: lag.name.split_whitespace().collect::<Vec<_>>().join(" "), ..lag })
             }
+            Rule::rebase_clause => {
+                let date = inner.find(|p| p.as_rule() == Rule::date).ok_or_else(missing)?;
+                KpiClauseKind::Rebase(self.date(&date)?)
+            }
+            Rule::benchmark_clause => {
+                let mut peer = false;
+                let (mut name, mut value) = (None, None);
+                for p in inner {
+                    match p.as_rule() {
+                        Rule::kw_peer => peer = true,
+                        Rule::string => name = Some(self.string(p)),
+                        Rule::quantity => value = Some(self.quantity(p)?),
+                        _ => {}
+                    }
+                }
+                KpiClauseKind::Benchmark { peer, name: name.ok_or_else(missing)?, value: value.ok_or_else(missing)? }
+            }
+            Rule::spc_clause => KpiClauseKind::Spc(inner.filter_map(|o| self.spc_option(o)).collect()),
             Rule::per_clause => {
                 let (mut keys, mut defs) = (vec![], vec![]);
                 for p in inner {
@@ -397,6 +420,36 @@ impl Ctx {
             _ => return Err(missing()),
         };
         Ok(KpiClause { kind, span })
+    }
+
+    /// `event <date> "<text>" [rebase]`.
+    fn event(&self, pair: Pair<Rule>) -> PResult<EventAst> {
+        let span = self.span(&pair);
+        let missing = || Diagnostic::error("YS0100", "incomplete event").at(span, "here");
+        let (mut date, mut text, mut rebase) = (None, None, false);
+        for p in pair.into_inner() {
+            match p.as_rule() {
+                Rule::date => date = Some(self.date(&p)?),
+                Rule::string => text = Some(self.string(p)),
+                Rule::event_rebase => rebase = true,
+                _ => {}
+            }
+        }
+        Ok(EventAst { date: date.ok_or_else(missing)?, text: text.ok_or_else(missing)?, rebase, span })
+    }
+
+    fn spc_option(&self, pair: Pair<Rule>) -> Option<SpcOptionAst> {
+        let inner = pair.into_inner().next()?;
+        let span = self.span(&inner);
+        Some(match inner.as_rule() {
+            Rule::kw_on => SpcOptionAst::On(span),
+            Rule::kw_off => SpcOptionAst::Off(span),
+            Rule::spc_baseline => {
+                SpcOptionAst::Baseline { n: inner.into_inner().find(|p| p.as_rule() == Rule::number)?.as_str().to_string(), span }
+            }
+            Rule::spc_screening => SpcOptionAst::Screening { on: inner.into_inner().any(|p| p.as_rule() == Rule::kw_on), span },
+            _ => SpcOptionAst::TwoOfThree(self.ident(inner.into_inner().find(|p| p.as_rule() == Rule::ident)?)),
+        })
     }
 
     fn date(&self, pair: &Pair<Rule>) -> PResult<DateLit> {

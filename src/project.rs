@@ -197,22 +197,7 @@ pub fn load_holidays(
     allow_outside: bool,
 ) -> Result<(), Diagnostics> {
     let Some(name) = config.calendar.holidays_file.clone() else { return Ok(()) };
-    let path = dir.join(&name);
-    let yaml_text = sources.get(yaml).text.clone();
-    let key = crate::config::yaml_key_span(yaml, &yaml_text, &["calendar", "holidays_file"]);
-    if path.exists() {
-        if let Err(why) = Confinement::new(dir, &config.allow_paths, allow_outside).check(&path) {
-            return Err(Diagnostics::one(outside_error("holidays_file", &name, &why).at(key, "outside the project")));
-        }
-    }
-    let bytes = std::fs::read(&path).map_err(|e| {
-        Diagnostics::one(
-            Diagnostic::error("YS0001", format!("cannot read holidays file {}: {e}", path.display()))
-                .at(key, "this file")
-                .help("the path is relative to the directory of yardstick.yaml; the file must be UTF-8 text"),
-        )
-    })?;
-    let file = add_text(sources, &name, bytes).map_err(Diagnostics::one)?;
+    let file = read_listed(dir, &config.allow_paths, yaml, sources, allow_outside, &["calendar", "holidays_file"], &name, "holidays file")?;
     let text = sources.get(file).text.clone();
     let mut errors = vec![];
     let mut offset = 0usize;
@@ -232,6 +217,63 @@ pub fn load_holidays(
                     .at(crate::span::Span::new(file, start..start + line.trim_end().len()), "this line")
                     .help("each line starts with a date such as 2025-12-25; anything after a comma is ignored"),
             ),
+        }
+    }
+    if errors.is_empty() { Ok(()) } else { Err(Diagnostics(errors)) }
+}
+
+/// A text file named in yardstick.yaml at `key` (relative to the project, confined like
+/// sources), added to the source map so errors can point into it.
+#[allow(clippy::too_many_arguments)]
+fn read_listed(
+    dir: &Path,
+    allow_paths: &[String],
+    yaml: FileId,
+    sources: &mut SourceMap,
+    allow_outside: bool,
+    key: &[&str],
+    name: &str,
+    what: &str,
+) -> Result<FileId, Diagnostics> {
+    let path = dir.join(name);
+    let yaml_text = sources.get(yaml).text.clone();
+    let key_span = crate::config::yaml_key_span(yaml, &yaml_text, key);
+    if let (true, Err(why)) = (path.exists(), Confinement::new(dir, allow_paths, allow_outside).check(&path)) {
+        let last = key.last().copied().unwrap_or_default();
+        return Err(Diagnostics::one(outside_error(last, name, &why).at(key_span, "outside the project")));
+    }
+    let bytes = std::fs::read(&path).map_err(|e| {
+        Diagnostics::one(
+            Diagnostic::error("YS0001", format!("cannot read {what} {}: {e}", path.display()))
+                .at(key_span, "this file")
+                .help("the path is relative to the directory of yardstick.yaml; the file must be UTF-8 text"),
+        )
+    })?;
+    add_text(sources, name, bytes).map_err(Diagnostics::one)
+}
+
+/// Read `events_file` and `benchmarks_file` (CSV text, parsed by `check`).
+pub fn load_annotations(
+    dir: &Path,
+    config: &mut crate::config::Config,
+    yaml: FileId,
+    sources: &mut SourceMap,
+    allow_outside: bool,
+) -> Result<(), Diagnostics> {
+    let mut errors = vec![];
+    for (key, what) in [("events_file", "events file"), ("benchmarks_file", "benchmarks file")] {
+        let name = if key == "events_file" { config.events_file.clone() } else { config.benchmarks_file.clone() };
+        let Some(name) = name else { continue };
+        match read_listed(dir, &config.allow_paths, yaml, sources, allow_outside, &[key], &name, what) {
+            Ok(file) => {
+                let loaded = Some((file, sources.get(file).text.clone()));
+                if key == "events_file" {
+                    config.events_text = loaded;
+                } else {
+                    config.benchmarks_text = loaded;
+                }
+            }
+            Err(d) => errors.extend(d.0),
         }
     }
     if errors.is_empty() { Ok(()) } else { Err(Diagnostics(errors)) }

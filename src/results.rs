@@ -92,6 +92,15 @@ pub struct KpiResult {
     /// The data lag after which a period is complete (the source's `complete_after`).
     pub complete_after: Option<String>,
     pub rows: Vec<ResultRow>,
+    /// Interventions on this KPI and their effect (docs/spc.md).
+    pub events: Vec<crate::spc::EventResult>,
+    /// Reference values (`benchmark` clauses, the benchmarks file).
+    pub benchmarks: Vec<crate::spc::BenchmarkResult>,
+    /// Where the KPI ranks among its peers in the latest period; null without peers.
+    pub peer_rank: Option<crate::spc::PeerRank>,
+    /// The XmR chart per group: limits, point types, verdicts; null without a grain or with
+    /// `spc off`.
+    pub spc: Option<crate::spc::SpcResult>,
 }
 
 /// A target as results.json shows it: the rule, in the KPI's unit.
@@ -299,6 +308,7 @@ pub fn assemble(
     model: &Model,
     sql: &IndexMap<String, String>,
     run: RunOutput,
+    mut spc: IndexMap<String, crate::spc::KpiSpc>,
     sources: &SourceMap,
     as_of: Option<chrono::NaiveDate>,
     warnings: &[crate::diagnostics::Diagnostic],
@@ -321,6 +331,8 @@ pub fn assemble(
                 .and_then(|s| model.sources.get(s))
                 .filter(|_| k.grain.is_some())
                 .map(|s| k.complete_after.unwrap_or(s.complete_after).text());
+            let a = spc.shift_remove(&k.id).unwrap_or_default();
+            (r.events, r.benchmarks, r.peer_rank, r.spc) = (a.events, a.benchmarks, a.peer_rank, a.spc);
             r
         })
         .collect();
@@ -405,5 +417,9 @@ fn kpi_result(k: &CheckedKpi, sql: String, rows: Vec<ResultRow>, sources: &Sourc
         row_counts: None,
         complete_after: None,
         rows,
+        events: vec![],
+        benchmarks: vec![],
+        peer_rank: None,
+        spc: None,
     }
 }

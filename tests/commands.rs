@@ -79,7 +79,7 @@ fn list_shows_goals_objectives_kpis_and_sources() {
     assert_eq!(k["source"], "calls_911");
     assert_eq!(k["grain"], "month");
     assert_eq!(k["targets"], serde_json::json!([">= 90% tolerance 2pp"]));
-    assert_eq!(k["defined_at"], "metrics/safety.kpi:20");
+    assert_eq!(k["defined_at"], "metrics/safety.kpi:23");
     let derived = kpi(&json, "cost_per_permit");
     assert_eq!(derived["source"], serde_json::Value::Null);
     assert_eq!(derived["inputs"], serde_json::json!(["permitting_cost", "permits_issued_per_month"]));

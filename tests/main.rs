@@ -21,5 +21,6 @@ mod real_data;
 mod real_files;
 mod report_output;
 mod row_functions;
+mod spc;
 mod trust;
 mod values;

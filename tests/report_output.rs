@@ -77,10 +77,13 @@ fn chart_text_fits_in_the_example() {
     copy_dir(&repo().join("examples/city"), dir.path());
     build_ok(dir.path(), &dir.path().join("out"));
     let html = std::fs::read_to_string(dir.path().join("out/index.html")).expect("html");
-    assert_eq!(charts(&html).len(), 17);
-    assert!(check_chart_text(&html) > 17 * 5);
+    // 2 trend charts (the KPIs with `by`), 26 XmR charts (15 KPIs without `by` with a grain,
+    // 6 districts, 5 categories) and 68 variation and assurance icons (scorecard and cards).
+    assert_eq!(charts(&html).len(), 2 + 26 + 68);
+    assert!(check_chart_text(&html) > 28 * 5);
     // The labels that used to lose their left end are whole.
-    for label in [">1,751.13 USD<", ">58,810 USD<", ">16.8 business days<"] {
+    // (The XmR charts' axes take in the process limits: cost_per_permit's runs to 1,321.2 USD.)
+    for label in [">1,321.2 USD<", ">58,810 USD<", ">18.1 business days<"] {
         assert!(html.contains(label), "{label}");
     }
 }
@@ -169,7 +172,10 @@ fn chart_text_fits_with_extreme_values_and_long_units() {
     let out = dir.path().join("out");
     build_ok(dir.path(), &out);
     let html = std::fs::read_to_string(out.join("index.html")).expect("html");
-    assert_eq!(charts(&html).len(), 7);
+    // 7 XmR charts (each KPI has a grain and no `by`) and their icons: 7 variation icons and
+    // 2 assurance icons (`tiny` and `long_word`: `big`'s two complete months are equal at
+    // 12 significant digits, so it has no limits), on the scorecard and on the cards.
+    assert_eq!(charts(&html).len(), 7 + 2 * (7 + 2));
     check_chart_text(&html);
     for shown in [
         "1,000,000,000,000 USD",
@@ -441,7 +447,7 @@ fn attribute_names(tag: &str) -> Vec<String> {
 const ELEMENTS: &[&str] = &[
     "!doctype", "html", "head", "meta", "title", "style", "body", "main", "header", "h1", "h2", "h3", "h4", "p", "ul", "li", "b",
     "section", "table", "thead", "tbody", "tr", "th", "td", "a", "small", "span", "code", "article", "details", "summary", "pre", "svg",
-    "line", "text", "path", "i", "footer", "br",
+    "line", "text", "path", "i", "footer", "br", "circle", "ol",
 ];
 
 #[test]

@@ -216,6 +216,12 @@ impl Checker<'_> {
         k.baseline = framing.baseline;
         k.direction = framing.direction;
         k.compare = framing.compare;
+        let mut k = k.clone();
+        self.annotations(ast_kpi, &mut k);
+        if self.errors.len() > errors_before {
+            return;
+        }
+        kpis[me] = k;
         self.unresolved.remove(&ast_kpi.id.name);
     }
 

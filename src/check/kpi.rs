@@ -202,7 +202,7 @@ impl Checker<'_> {
         if self.errors.len() > errors_before {
             return None;
         }
-        Some(CheckedKpi {
+        let mut checked = CheckedKpi {
             filter_span,
             complete_after,
             source: Some(source_id.clone()),
@@ -222,7 +222,9 @@ impl Checker<'_> {
             compare: framing.compare,
             change,
             ..kpi_header(kpi, meta, goal, objective, inherited_owner)
-        })
+        };
+        self.annotations(kpi, &mut checked);
+        (self.errors.len() == errors_before).then_some(checked)
     }
 }
 
@@ -242,6 +244,8 @@ pub(super) fn clause_slots(
                 targets.push((t, c.span));
                 continue;
             }
+            // May repeat: read in order by `Checker::annotations`.
+            KpiClauseKind::Event(_) | KpiClauseKind::Rebase(_) | KpiClauseKind::Benchmark { .. } => continue,
             k => k.slot(),
         };
         match by_kind.get(slot) {
@@ -285,6 +289,9 @@ pub(super) fn kpi_header(kpi: &ast::Kpi, meta: Meta, goal: &str, objective: Opti
         id_span: kpi.id.span,
         filter_span: None,
         complete_after: None,
+        spc: SpcOptions::default(),
+        events: vec![],
+        benchmarks: vec![],
         change: None,
     }
 }

@@ -10,10 +10,11 @@ use indexmap::IndexMap;
 use crate::ast::{self, BinaryOp, ExprKind, GoalMember, KpiClauseKind, MetaKind, ObjectiveMember, UnaryOp};
 use crate::config::{Config, SourceSpec};
 use crate::diagnostics::{Diagnostic, Diagnostics, suggest};
-use crate::limits::MAX_KPIS;
+use crate::limits::{MAX_EVENTS, MAX_KPIS};
 use crate::model::*;
-use crate::span::Span;
+use crate::span::{FileId, Span};
 
+mod annotations;
 mod change;
 mod derived;
 mod expr;
@@ -31,7 +32,48 @@ pub fn check(config: &Config, files: &[ast::File]) -> Result<(Model, Vec<Diagnos
     if let Some(d) = too_many_kpis(files) {
         return Err(Diagnostics::one(d));
     }
-    let mut cx = Checker { config, errors: vec![], warnings: vec![], seen: HashMap::new(), pending: vec![], unresolved: HashSet::new() };
+    let mut cx = Checker {
+        config,
+        errors: vec![],
+        warnings: vec![],
+        seen: HashMap::new(),
+        pending: vec![],
+        unresolved: HashSet::new(),
+        scope_events: HashMap::new(),
+        file_events: vec![],
+        file_benchmarks: vec![],
+    };
+    cx.read_annotation_files();
+    // Events of goals and objectives apply to every KPI under them, wherever they are written.
+    for goal in files.iter().flat_map(|f| &f.goals) {
+        for m in &goal.members {
+            match m {
+                GoalMember::Event(e) => cx.scope_events.entry(goal.id.name.clone()).or_default().push(e.clone()),
+                GoalMember::Objective(o) => {
+                    for om in &o.members {
+                        if let ObjectiveMember::Event(e) = om {
+                            cx.scope_events.entry(o.id.name.clone()).or_default().push(e.clone());
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    // A goal's or objective's events reach every KPI under it: too many is reported once here.
+    let mut crowded: Vec<(&String, &Vec<ast::EventAst>)> = cx.scope_events.iter().filter(|(_, v)| v.len() > MAX_EVENTS).collect();
+    crowded.sort_by_key(|(id, _)| *id);
+    let crowded: Vec<Diagnostic> = crowded
+        .into_iter()
+        .map(|(id, v)| {
+            Diagnostic::error("YS0102", format!("`{id}` has {} events, more than {MAX_EVENTS}", v.len()))
+                .at(v[MAX_EVENTS].span, format!("event {}", MAX_EVENTS + 1))
+                .help(format!("a goal or objective can have up to {MAX_EVENTS} events (docs/language.md, Limits)"))
+        })
+        .collect();
+    if !crowded.is_empty() {
+        return Err(Diagnostics(crowded));
+    }
     let mut goals = vec![];
     let mut kpis = vec![];
     for file in files {
@@ -50,7 +92,7 @@ pub fn check(config: &Config, files: &[ast::File]) -> Result<(Model, Vec<Diagnos
             };
             for member in &goal.members {
                 match member {
-                    GoalMember::Meta(_) => {}
+                    GoalMember::Meta(_) | GoalMember::Event(_) => {}
                     GoalMember::Kpi(k) => {
                         if let Some(k) = cx.kpi(k, &goal.id.name, None, meta.owner.as_deref()) {
                             kpis.push(k);
@@ -83,6 +125,7 @@ pub fn check(config: &Config, files: &[ast::File]) -> Result<(Model, Vec<Diagnos
         }
     }
     cx.resolve_derived(&mut kpis);
+    cx.apply_annotation_files(&mut kpis, &goals);
     if !cx.errors.is_empty() {
         cx.errors.extend(cx.warnings);
         return Err(Diagnostics(cx.errors).sorted());
@@ -122,7 +165,7 @@ fn too_many_kpis(files: &[ast::File]) -> Option<Diagnostic> {
                 _ => None,
             })
             .collect(),
-        GoalMember::Meta(_) => vec![],
+        GoalMember::Meta(_) | GoalMember::Event(_) => vec![],
     });
     let extra = kpis.nth(MAX_KPIS)?;
     Some(
@@ -149,6 +192,11 @@ struct Checker<'a> {
     /// Derived KPIs not (yet, or not successfully) resolved: inputs that are these have
     /// their own errors, or a cycle, already reported.
     unresolved: HashSet<String>,
+    /// `event` clauses of goals and objectives, by goal or objective id.
+    scope_events: HashMap<String, Vec<ast::EventAst>>,
+    /// The events and benchmarks files' rows, applied once every KPI is known.
+    file_events: Vec<annotations::FileEvent>,
+    file_benchmarks: Vec<annotations::FileBenchmark>,
 }
 
 #[derive(Default)]

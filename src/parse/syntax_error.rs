@@ -321,12 +321,27 @@ pub(super) fn describe_rule(rule: Rule) -> &'static str {
         | Rule::kw_complete_after
         | Rule::per_clause
         | Rule::kw_per
+        | Rule::rebase_clause
+        | Rule::benchmark_clause
+        | Rule::spc_clause
+        | Rule::kw_benchmark
+        | Rule::kw_spc
         | Rule::tolerance
         | Rule::kw_tolerance
         | Rule::deadline
         | Rule::effective
         | Rule::target_range => "a KPI clause",
         Rule::per_def => "`name = measure`, e.g. `first_arrival = min(minutes_between(received, on_scene))`",
+        Rule::event_clause | Rule::kw_event => "`event <date> \"<what changed>\"`",
+        Rule::spc_option | Rule::spc_baseline | Rule::spc_screening | Rule::spc_two_of_three => {
+            "an spc option (`off`, `baseline 12`, `screening off`, `two_of_three beyond_two_sigma`)"
+        }
+        Rule::event_rebase | Rule::kw_rebase => "`rebase`",
+        Rule::kw_at => "`at`",
+        Rule::kw_peer => "`peer`",
+        Rule::kw_screening => "`screening`",
+        Rule::kw_two_of_three => "`two_of_three`",
+        Rule::kw_on | Rule::kw_off => "`on` or `off`",
         Rule::lag => "a data lag such as `30 days`, `2 weeks`, `1 month` or `none`",
         Rule::minus => "`-`",
         Rule::ident => "a name",

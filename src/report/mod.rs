@@ -8,6 +8,7 @@
 //!   a manifest of what yardstick wrote, and a refusal to touch anything else.
 
 pub mod output;
+pub mod spc_chart;
 pub mod svg;
 
 use minijinja::{Environment, Value, context};
@@ -181,8 +182,141 @@ fn kpi_view(k: &KpiResult, results: &Results) -> Value {
         groups_judged => groups_judged,
         comparisons => comparisons,
         target_now => latest_rows.first().and_then(|r| r.target).map(|t| format_value(Some(t), &k.unit)),
-        chart => Value::from_safe_string(svg::trend_svg(k)),
+        chart => Value::from_safe_string(if k.by.is_empty() && k.spc.is_some() { String::new() } else { svg::trend_svg(k) }),
+        spc => spc_view(k),
+        events => events_view(k),
+        benchmarks => benchmarks_view(k, last_period.as_deref()),
+        peer_rank => k.peer_rank.as_ref().map(|r| context! {
+            rank => r.rank, of => r.of, quartile => r.quartile,
+            period => spc_chart::period_name(&r.period, k.grain.as_deref()),
+        }),
+        row_signals => row_signals(k),
     }
+}
+
+/// Per group: the XmR chart, its icons and the summary sentence (at most 8 groups drawn).
+fn spc_view(k: &KpiResult) -> Value {
+    let Some(spc) = &k.spc else { return Value::from(()) };
+    let shown = 8;
+    let groups: Vec<Value> = spc
+        .groups
+        .iter()
+        .take(shown)
+        .map(|g| {
+            let label = crate::spc::group_label(&g.group.iter().map(|(a, b)| (a.clone(), b.clone())).collect::<Vec<_>>());
+            context! {
+                label => if label.is_empty() && !k.by.is_empty() { "(none)".to_string() } else { label },
+                chart => Value::from_safe_string(spc_chart::xmr_svg(k, g)),
+                summary => spc_chart::summary(k, g),
+                variation => g.variation_icon.map(|i| Value::from_safe_string(spc_chart::variation_icon(i))),
+                assurance => g.assurance.map(|a| Value::from_safe_string(spc_chart::assurance_icon(a))),
+                notes => g.notes.clone(),
+            }
+        })
+        .collect();
+    let special = spc.groups.iter().filter(|g| g.variation.is_some_and(|v| v.is_special())).count();
+    let first = spc.groups.first();
+    context! {
+        groups => groups,
+        more => spc.groups.len().saturating_sub(shown),
+        special_groups => special,
+        total_groups => spc.groups.len(),
+        // The scorecard's icons (KPIs without groups).
+        variation => first.and_then(|g| g.variation_icon).filter(|_| k.by.is_empty()).map(|i| Value::from_safe_string(spc_chart::variation_icon(i))),
+        assurance => first.and_then(|g| g.assurance).filter(|_| k.by.is_empty()).map(|a| Value::from_safe_string(spc_chart::assurance_icon(a))),
+    }
+}
+
+/// Events in date order, numbered as on the charts, with their before/after (KPIs without
+/// groups; with groups, results.json has them per group).
+fn events_view(k: &KpiResult) -> Vec<Value> {
+    k.events
+        .iter()
+        .enumerate()
+        .map(|(n, e)| {
+            let effect = e.effects.first().filter(|_| k.by.is_empty());
+            context! {
+                n => n + 1,
+                date => e.date.clone(),
+                text => e.text.clone(),
+                rebase => e.rebase,
+                declared => match (e.declared_on, &e.declared_in) {
+                    ("kpi", _) => "this KPI".to_string(),
+                    ("events_file", _) => "the events file".to_string(),
+                    (on, Some(id)) => format!("{on} {id}"),
+                    (on, None) => on.to_string(),
+                },
+                before => effect.map(|f| format_value(f.before.mean, &k.unit)),
+                before_points => effect.map(|f| f.before.points),
+                after => effect.map(|f| format_value(f.after.mean, &k.unit)),
+                after_points => effect.map(|f| f.after.points),
+                change => effect.map(|f| format_change(f.change, &k.unit)),
+                signal => effect.and_then(|f| f.signal_after).map(|s| if !s {
+                    "no signal since".to_string()
+                } else {
+                    match effect.and_then(|f| f.signal_type) {
+                        Some(crate::spc::PointType::SpecialCauseImprovement) => "a special cause of improvement since".to_string(),
+                        Some(crate::spc::PointType::SpecialCauseConcern) => "a special cause of concern since".to_string(),
+                        _ => "a special cause since".to_string(),
+                    }
+                }),
+            }
+        })
+        .collect()
+}
+
+/// Each benchmark's value in the headline period and the KPI's difference from it.
+fn benchmarks_view(k: &KpiResult, period: Option<&str>) -> Vec<Value> {
+    let latest = k.rows.iter().find(|r| r.period.as_deref() == period && k.by.is_empty()).and_then(|r| r.value);
+    k.benchmarks
+        .iter()
+        .filter(|b| !b.peer)
+        .filter_map(|b| {
+            let v = b.at(period, "")?;
+            Some(context! {
+                name => b.name.clone(),
+                value => format_value(Some(v), &k.unit),
+                diff => latest.map(|l| format_change(Some(crate::results::round_value(l - v)), &k.unit)),
+            })
+        })
+        .collect()
+}
+
+/// The signal words of every row (empty for rows not on a chart), aligned with `k.rows`.
+fn row_signals(k: &KpiResult) -> Vec<String> {
+    let Some(spc) = &k.spc else { return vec![] };
+    let mut words: std::collections::HashMap<(String, &str), String> = std::collections::HashMap::new();
+    for g in &spc.groups {
+        let label = crate::spc::group_label(&g.group.iter().map(|(a, b)| (a.clone(), b.clone())).collect::<Vec<_>>());
+        for p in &g.points {
+            words.insert((label.clone(), p.period.as_str()), point_words(p));
+        }
+    }
+    k.rows
+        .iter()
+        .map(|r| {
+            let key = (crate::spc::group_label(&r.groups), r.period.as_deref().unwrap_or_default());
+            words.get(&key).cloned().unwrap_or_default()
+        })
+        .collect()
+}
+
+fn point_words(p: &crate::spc::Point) -> String {
+    use crate::spc::{PointType as T, Rule};
+    let kind = match p.point_type {
+        T::CommonCause => return "common cause".into(),
+        T::SpecialCauseImprovement => "improvement",
+        T::SpecialCauseConcern => "concern",
+        _ => "special cause",
+    };
+    let rule = match p.rule {
+        Some(Rule::OutsideLimits) => "outside the limits",
+        Some(Rule::Trend) => "trend",
+        Some(Rule::TwoOfThree) => "2 of 3 near a limit",
+        Some(Rule::Shift) => "shift",
+        None => "",
+    };
+    format!("{kind}: {rule}")
 }
 
 fn status_label(s: &str) -> &'static str {

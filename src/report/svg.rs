@@ -17,14 +17,14 @@ pub const FONT_SIZE: f64 = 11.0;
 pub const ASCENT: f64 = 0.95;
 pub const DESCENT: f64 = 0.25;
 
-const WIDTH: f64 = 640.0;
+pub(crate) const WIDTH: f64 = 640.0;
 const HEIGHT: f64 = 200.0;
-const RIGHT: f64 = 12.0;
-const BOTTOM: f64 = 28.0;
-const TOP: f64 = 10.0;
+pub(crate) const RIGHT: f64 = 12.0;
+pub(crate) const BOTTOM: f64 = 28.0;
+pub(crate) const TOP: f64 = 10.0;
 /// Space between an axis label and the plot, and the least space left at the drawing's edge.
 const GAP: f64 = 4.0;
-const EDGE: f64 = 2.0;
+pub(crate) const EDGE: f64 = 2.0;
 const MIN_LEFT: f64 = 40.0;
 /// Axis labels wider than this leave out their unit, which is written once above them.
 const MAX_LEFT: f64 = WIDTH * 0.4;
@@ -100,8 +100,69 @@ fn wrap(text: &str, width: f64) -> Vec<String> {
     lines
 }
 
+/// A chart's value axis: the range drawn (with a margin), three labelled grid lines, and the
+/// left margin their labels need (numbers alone and the unit once above them when labels with
+/// the unit would be too wide).
+pub(crate) struct Axis {
+    pub lo: f64,
+    pub hi: f64,
+    pub left: f64,
+    pub top: f64,
+    ticks: Vec<f64>,
+    labels: Vec<String>,
+    unit_caption: Option<String>,
+}
+
+impl Axis {
+    /// `None` when no value is finite. `top`: the plot's top without a unit caption.
+    pub(crate) fn new(mut values: Vec<f64>, unit: &str, top: f64) -> Option<Axis> {
+        values.retain(|v| v.is_finite());
+        if values.is_empty() {
+            return None;
+        }
+        let (mut lo, mut hi) = values.iter().fold((f64::MAX, f64::MIN), |(l, h), v| (l.min(*v), h.max(*v)));
+        if (hi - lo).abs() < 1e-12 * lo.abs().max(hi.abs()).max(1.0) {
+            // A flat line: a range of 10% around it (1 around zero).
+            let d = if lo == 0.0 { 1.0 } else { lo.abs() * 0.1 };
+            lo -= d;
+            hi += d;
+        }
+        let pad = (hi - lo) * 0.08;
+        let (lo, hi) = (lo - pad, hi + pad);
+        let ticks: Vec<f64> = [0.0, 0.5, 1.0].iter().map(|f| lo + (hi - lo) * f).collect();
+        let parts: Vec<(String, String)> = ticks.iter().map(|v| value_parts(*v, unit)).collect();
+        let with_unit: Vec<String> = parts.iter().map(|(n, u)| format!("{n}{u}")).collect();
+        let widest = |labels: &[String]| labels.iter().map(|l| text_width(l, FONT_SIZE)).fold(0.0, f64::max);
+        let (labels, unit_caption) = if EDGE + widest(&with_unit) + GAP <= MAX_LEFT {
+            (with_unit, None)
+        } else {
+            (parts.iter().map(|(n, _)| n.clone()).collect(), Some(parts[0].1.trim().to_string()))
+        };
+        let left = (EDGE + widest(&labels) + GAP).ceil().max(MIN_LEFT);
+        let top = if unit_caption.is_some() { top + LINE } else { top };
+        Some(Axis { lo, hi, left, top, ticks, labels, unit_caption })
+    }
+
+    /// The unit caption, the grid lines and their labels.
+    pub(crate) fn draw(&self, svg: &mut String, w: f64, right: f64, y: &dyn Fn(f64) -> f64) {
+        if let Some(unit) = &self.unit_caption {
+            text(svg, EDGE, EDGE + ASCENT * FONT_SIZE, "start", "axis", &fit_title(unit, w - EDGE - right));
+        }
+        let left = self.left;
+        for (v, label) in self.ticks.iter().zip(&self.labels) {
+            svg.push_str(&format!(
+                "<line x1=\"{left:.1}\" x2=\"{:.1}\" y1=\"{:.1}\" y2=\"{:.1}\" class=\"grid\"/>",
+                w - right,
+                y(*v),
+                y(*v)
+            ));
+            text(svg, left - GAP, y(*v) + 4.0, "end", "axis", label);
+        }
+    }
+}
+
 /// One `<text>` element; `x`, `y` (the baseline) in viewBox units.
-fn text(svg: &mut String, x: f64, y: f64, anchor: &str, class: &str, content: &str) {
+pub(crate) fn text(svg: &mut String, x: f64, y: f64, anchor: &str, class: &str, content: &str) {
     svg.push_str(&format!("<text x=\"{x:.1}\" y=\"{y:.1}\" class=\"{class}\" text-anchor=\"{anchor}\">{}</text>", html_escape(content)));
 }
 
@@ -144,33 +205,8 @@ pub(crate) fn trend_svg(k: &KpiResult) -> String {
     if let Some((l, h)) = band {
         values.extend([l, h]);
     }
-    values.retain(|v| v.is_finite());
-    if values.is_empty() {
-        return String::new();
-    }
-    let (mut lo, mut hi) = values.iter().fold((f64::MAX, f64::MIN), |(l, h), v| (l.min(*v), h.max(*v)));
-    if (hi - lo).abs() < 1e-12 * lo.abs().max(hi.abs()).max(1.0) {
-        // A flat line: a range of 10% around it (1 around zero).
-        let d = if lo == 0.0 { 1.0 } else { lo.abs() * 0.1 };
-        lo -= d;
-        hi += d;
-    }
-    let pad = (hi - lo) * 0.08;
-    let (lo, hi) = (lo - pad, hi + pad);
-    let ticks: Vec<f64> = [0.0, 0.5, 1.0].iter().map(|f| lo + (hi - lo) * f).collect();
-
-    // Axis labels in the unit; if the widest would take too much of the width, the numbers
-    // alone, and the unit once above them.
-    let parts: Vec<(String, String)> = ticks.iter().map(|v| value_parts(*v, &k.unit)).collect();
-    let with_unit: Vec<String> = parts.iter().map(|(n, u)| format!("{n}{u}")).collect();
-    let widest = |labels: &[String]| labels.iter().map(|l| text_width(l, FONT_SIZE)).fold(0.0, f64::max);
-    let (labels, unit_caption) = if EDGE + widest(&with_unit) + GAP <= MAX_LEFT {
-        (with_unit, None)
-    } else {
-        (parts.iter().map(|(n, _)| n.clone()).collect(), Some(parts[0].1.trim().to_string()))
-    };
-    let left = (EDGE + widest(&labels) + GAP).ceil().max(MIN_LEFT);
-    let top = if unit_caption.is_some() { TOP + LINE } else { TOP };
+    let Some(axis) = Axis::new(values, &k.unit, TOP) else { return String::new() };
+    let (lo, hi, left, top) = (axis.lo, axis.hi, axis.left, axis.top);
     let (w, h, right, bottom) = (WIDTH, HEIGHT, RIGHT, BOTTOM);
     let x = |i: usize| left + (w - left - right) * i as f64 / (periods.len() - 1) as f64;
     let y = |v: f64| top + (h - top - bottom) * (1.0 - (v - lo) / (hi - lo));
@@ -178,13 +214,7 @@ pub(crate) fn trend_svg(k: &KpiResult) -> String {
         "<svg class=\"chart\" viewBox=\"0 0 {w} {h}\" role=\"img\" aria-label=\"Trend of {} by period\" xmlns=\"http://www.w3.org/2000/svg\">",
         html_escape(&k.title)
     );
-    if let Some(unit) = &unit_caption {
-        text(&mut svg, EDGE, EDGE + ASCENT * FONT_SIZE, "start", "axis", &fit_title(unit, w - EDGE - right));
-    }
-    for (v, label) in ticks.iter().zip(&labels) {
-        svg.push_str(&format!("<line x1=\"{left:.1}\" x2=\"{:.1}\" y1=\"{:.1}\" y2=\"{:.1}\" class=\"grid\"/>", w - right, y(*v), y(*v)));
-        text(&mut svg, left - GAP, y(*v) + 4.0, "end", "axis", label);
-    }
+    axis.draw(&mut svg, w, right, &y);
     let period_baseline = h - 8.0;
     for (i, p) in [(0, periods[0]), (periods.len() - 1, periods[periods.len() - 1])] {
         let anchor = if i == 0 { "start" } else { "end" };
@@ -239,7 +269,7 @@ pub(crate) fn trend_svg(k: &KpiResult) -> String {
 /// it when there is no room above), wrapped to the plot's width. `plot` is (left, right,
 /// lowest y text may reach). A label that cannot fit even wrapped (hundreds of characters)
 /// is only `target`: the card's facts line has the target as written.
-fn target_label(svg: &mut String, label: &str, line_y: f64, plot: (f64, f64, f64)) {
+pub(crate) fn target_label(svg: &mut String, label: &str, line_y: f64, plot: (f64, f64, f64)) {
     let (left, right, floor) = plot;
     let mut lines = wrap(label, right - left);
     let (ascent, descent) = (ASCENT * FONT_SIZE, DESCENT * FONT_SIZE);
@@ -265,7 +295,7 @@ fn target_label(svg: &mut String, label: &str, line_y: f64, plot: (f64, f64, f64
 }
 
 /// SVG path data through the points that have a value; gaps lift the pen.
-fn polyline(values: &[Option<f64>], x: &dyn Fn(usize) -> f64, y: &dyn Fn(f64) -> f64) -> String {
+pub(crate) fn polyline(values: &[Option<f64>], x: &dyn Fn(usize) -> f64, y: &dyn Fn(f64) -> f64) -> String {
     let mut d = String::new();
     let mut pen_down = false;
     for (i, v) in values.iter().enumerate() {
