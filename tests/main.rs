@@ -15,3 +15,4 @@ mod real_data;
 mod report_output;
 mod trust;
 mod values;
+mod workflow;
