@@ -61,7 +61,10 @@ impl Console {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Printed {
     pub stdout: String,
+    /// Printed before `stdout` (errors and warnings).
     pub stderr: String,
+    /// Printed after `stdout` (what `--fail-on` found in a build that was written).
+    pub stderr_after: String,
     pub status: u8,
 }
 
@@ -228,7 +231,7 @@ pub fn check(dir: &Path, options: crate::Options, deny_warnings: bool, console: 
             diagnostics: render::json::render(&diagnostics, &shown_sources(&sources, &paths, Format::Json)),
             build: None,
         };
-        return Printed { stdout: json_document(&output), stderr, status };
+        return Printed { stdout: json_document(&output), stderr, stderr_after: String::new(), status };
     }
     let has_errors = diagnostics.iter().any(Diagnostic::is_error);
     if failed && !has_errors {
@@ -236,7 +239,7 @@ pub fn check(dir: &Path, options: crate::Options, deny_warnings: bool, console: 
     } else if !failed {
         stdout.push_str(&format!("ok: {} goals, {} KPIs, {} sources\n", counts.0, counts.1, counts.2));
     }
-    Printed { stdout, stderr, status }
+    Printed { stdout, stderr, stderr_after: String::new(), status }
 }
 
 /// What `--fail-on` found in a build that succeeded.
@@ -321,7 +324,7 @@ pub fn build(dir: &Path, out: Option<&Path>, options: crate::Options, fail_on: &
             let status = u8::from(!found.is_empty());
             let values: usize = built.results.kpis.iter().map(|k| k.rows.len()).sum();
             let written: Vec<String> = built.written.iter().map(|w| w.display().to_string()).collect();
-            let (mut stdout, mut stderr) = diagnostics_text(warnings, &built.compiled.sources, console, &paths);
+            let (mut stdout, stderr) = diagnostics_text(warnings, &built.compiled.sources, console, &paths);
             if console.format == Format::Json {
                 let m = &built.compiled.model;
                 let output = JsonOutput {
@@ -332,9 +335,10 @@ pub fn build(dir: &Path, out: Option<&Path>, options: crate::Options, fail_on: &
                     diagnostics: render::json::render(warnings, &shown_sources(&built.compiled.sources, &paths, Format::Json)),
                     build: Some(JsonBuild { values, written, findings: found }),
                 };
-                return Printed { stdout: json_document(&output), stderr, status };
+                return Printed { stdout: json_document(&output), stderr, stderr_after: String::new(), status };
             }
             stdout.push_str(&format!("built {} KPIs ({} values)\n", built.results.kpis.len(), values));
+            let mut after = String::new();
             for w in &written {
                 stdout.push_str(&format!("wrote {}\n", crate::diagnostics::escape_text(w)));
             }
@@ -346,14 +350,14 @@ pub fn build(dir: &Path, out: Option<&Path>, options: crate::Options, fail_on: &
                         (Some(file), Some(line)) => format!("{file}:{line}: "),
                         _ => String::new(),
                     };
-                    stderr.push_str(&format!("{}fail-on {}: {}\n", crate::diagnostics::escape_text(&place), f.kind, crate::diagnostics::escape_text(&f.message)));
+                    after.push_str(&format!("{}fail-on {}: {}\n", crate::diagnostics::escape_text(&place), f.kind, crate::diagnostics::escape_text(&f.message)));
                 }
             }
             if !found.is_empty() {
                 let s = if found.len() == 1 { "" } else { "s" };
-                stderr.push_str(&format!("(--fail-on: {} finding{s}; the report was written, the exit status is 1)\n", found.len()));
+                after.push_str(&format!("(--fail-on: {} finding{s}; the report was written, the exit status is 1)\n", found.len()));
             }
-            Printed { stdout, stderr, status }
+            Printed { stdout, stderr, stderr_after: after, status }
         }
         Err(f) => {
             let only_warnings = !f.diagnostics.has_errors();
@@ -367,12 +371,12 @@ pub fn build(dir: &Path, out: Option<&Path>, options: crate::Options, fail_on: &
                     diagnostics: render::json::render(&f.diagnostics.0, &shown_sources(&f.sources, &paths, Format::Json)),
                     build: Some(JsonBuild { values: 0, written: vec![], findings: vec![] }),
                 };
-                return Printed { stdout: json_document(&output), stderr, status: 1 };
+                return Printed { stdout: json_document(&output), stderr, stderr_after: String::new(), status: 1 };
             }
             if options.deny_warnings && only_warnings {
                 stderr.push_str("(--strict: warnings fail the build, nothing was written)\n");
             }
-            Printed { stdout, stderr, status: 1 }
+            Printed { stdout, stderr, stderr_after: String::new(), status: 1 }
         }
     }
 }
@@ -398,11 +402,11 @@ pub fn diff(rev: &str, dir: &Path, opts: crate::diff::DiffOptions, format: crate
                 DiffFormat::Text => crate::diff::render::text(&d),
                 DiffFormat::Markdown => crate::diff::render::markdown(&d),
             };
-            Printed { stdout, stderr: String::new(), status: 0 }
+            Printed { stdout, stderr: String::new(), stderr_after: String::new(), status: 0 }
         }
         Err(DiffError::Usage(diagnostics)) => {
             let (_, stderr) = diagnostics_text(&diagnostics.0, &SourceMap::default(), &Console { format: Format::Human, ..*console }, &Paths::for_dir(dir));
-            Printed { stdout: String::new(), stderr, status: 2 }
+            Printed { stdout: String::new(), stderr, stderr_after: String::new(), status: 2 }
         }
         Err(DiffError::Failed { side, failure }) => {
             let console = Console { format: Format::Human, ..*console };
@@ -414,7 +418,7 @@ pub fn diff(rev: &str, dir: &Path, opts: crate::diff::DiffOptions, format: crate
                 }
                 Side::New => diagnostics_text(&failure.diagnostics.0, &failure.sources, &console, &Paths::for_dir(dir)).1,
             };
-            Printed { stdout: String::new(), stderr: text, status: 1 }
+            Printed { stdout: String::new(), stderr: text, stderr_after: String::new(), status: 1 }
         }
     }
 }

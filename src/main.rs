@@ -153,6 +153,7 @@ fn main() -> ExitCode {
 fn print(p: yardstick::console::Printed) -> ExitCode {
     err(&p.stderr);
     out(&p.stdout);
+    err(&p.stderr_after);
     ExitCode::from(p.status)
 }
 
