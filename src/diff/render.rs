@@ -49,15 +49,15 @@ fn status_text(l: Option<&Latest>) -> &'static str {
     l.map(|l| l.status.name()).unwrap_or("–")
 }
 
-/// `91.2% -> 93% (period from 2024-12-01)`, `off_track -> on_track`, `12 of 24 periods changed`.
+/// `value 91.2% -> 93% (latest period: 2024-12-01); status off_track -> on_track; 12 of 24
+/// periods changed` (a side that is the same is written once).
 fn values_line(v: &ValueChange, arrow: &str) -> String {
     let period = v.new.as_ref().or(v.old.as_ref()).and_then(|l| l.period.clone()).map(|p| format!(" (latest period: {p})")).unwrap_or_default();
+    let moved = |a: String, b: String| if a == b { a } else { format!("{a} {arrow} {b}") };
     format!(
-        "value {} {arrow} {}{period}; status {} {arrow} {}; {} of {} periods changed",
-        latest_text(v.old.as_ref(), &v.old_unit),
-        latest_text(v.new.as_ref(), &v.unit),
-        status_text(v.old.as_ref()),
-        status_text(v.new.as_ref()),
+        "value {}{period}; status {}; {} of {} periods changed",
+        moved(latest_text(v.old.as_ref(), &v.old_unit), latest_text(v.new.as_ref(), &v.unit)),
+        moved(status_text(v.old.as_ref()).to_string(), status_text(v.new.as_ref()).to_string()),
         v.changed,
         v.total
     )
