@@ -155,8 +155,11 @@ fn diagnostics_text(diagnostics: &[Diagnostic], sources: &SourceMap, console: &C
     match console.format {
         Format::Human => {
             let all = Diagnostics(diagnostics.to_vec());
-            let text =
-                if console.graphic() { render::human::graphic(&all, &shown, console.colored()) } else { render::human::plain(&all, &shown) };
+            let text = if console.graphic() {
+                render::human::graphic(&all, &shown, console.colored())
+            } else {
+                render::human::plain(&all, &shown)
+            };
             (String::new(), text)
         }
         Format::Github => (render::github::render(diagnostics, &shown), String::new()),
@@ -350,7 +353,12 @@ pub fn build(dir: &Path, out: Option<&Path>, options: crate::Options, fail_on: &
                         (Some(file), Some(line)) => format!("{file}:{line}: "),
                         _ => String::new(),
                     };
-                    after.push_str(&format!("{}fail-on {}: {}\n", crate::diagnostics::escape_text(&place), f.kind, crate::diagnostics::escape_text(&f.message)));
+                    after.push_str(&format!(
+                        "{}fail-on {}: {}\n",
+                        crate::diagnostics::escape_text(&place),
+                        f.kind,
+                        crate::diagnostics::escape_text(&f.message)
+                    ));
                 }
             }
             if !found.is_empty() {
@@ -405,7 +413,12 @@ pub fn diff(rev: &str, dir: &Path, opts: crate::diff::DiffOptions, format: crate
             Printed { stdout, stderr: String::new(), stderr_after: String::new(), status: 0 }
         }
         Err(DiffError::Usage(diagnostics)) => {
-            let (_, stderr) = diagnostics_text(&diagnostics.0, &SourceMap::default(), &Console { format: Format::Human, ..*console }, &Paths::for_dir(dir));
+            let (_, stderr) = diagnostics_text(
+                &diagnostics.0,
+                &SourceMap::default(),
+                &Console { format: Format::Human, ..*console },
+                &Paths::for_dir(dir),
+            );
             Printed { stdout: String::new(), stderr, stderr_after: String::new(), status: 2 }
         }
         Err(DiffError::Failed { side, failure }) => {
@@ -414,7 +427,10 @@ pub fn diff(rev: &str, dir: &Path, opts: crate::diff::DiffOptions, format: crate
                 // Old files are already named `REV:path`.
                 Side::Old => {
                     let paths = Paths { here: String::new(), repo: String::new() };
-                    format!("the project at {rev} does not check:\n{}", diagnostics_text(&failure.diagnostics.0, &failure.sources, &console, &paths).1)
+                    format!(
+                        "the project at {rev} does not check:\n{}",
+                        diagnostics_text(&failure.diagnostics.0, &failure.sources, &console, &paths).1
+                    )
                 }
                 Side::New => diagnostics_text(&failure.diagnostics.0, &failure.sources, &console, &Paths::for_dir(dir)).1,
             };

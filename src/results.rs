@@ -60,12 +60,14 @@ impl Results {
     /// report's own output or a data file does not make the definitions dirty.
     pub fn attach_git(&mut self, lineage: &crate::git::Lineage, definitions: &[&str]) {
         let changed: Vec<String> = lineage.changed.iter().filter(|f| definitions.contains(&f.as_str())).cloned().collect();
-        let in_repo = |file: &str| if lineage.project_path.is_empty() { file.to_string() } else { format!("{}/{file}", lineage.project_path) };
+        let in_repo =
+            |file: &str| if lineage.project_path.is_empty() { file.to_string() } else { format!("{}/{file}", lineage.project_path) };
         for k in &mut self.kpis {
             let file = k.defined_at.rsplit_once(':').map(|(f, _)| f).unwrap_or(&k.defined_at).to_string();
             k.git = Some(KpiGit { commit: lineage.commit.clone(), path: in_repo(&file), modified: changed.contains(&file) });
         }
-        self.git = Some(GitResult { commit: lineage.commit.clone(), path: lineage.project_path.clone(), dirty: !changed.is_empty(), changed });
+        self.git =
+            Some(GitResult { commit: lineage.commit.clone(), path: lineage.project_path.clone(), dirty: !changed.is_empty(), changed });
     }
 }
 

@@ -564,7 +564,10 @@ fn workflow_github_annotations_are_relative_to_the_repository_top() {
     git(root, &["init", "-q"]);
     let base = std::fs::read_to_string(fixture("errors/base.yaml")).expect("base.yaml");
     write(&root.join("a/proj/yardstick.yaml"), &base);
-    write(&root.join("a/proj/metrics/x.kpi"), "goal g \"G\" {\n  kpi k \"K\" {\n    from tickets\n    measure count()\n    by distrct\n  }\n}\n");
+    write(
+        &root.join("a/proj/metrics/x.kpi"),
+        "goal g \"G\" {\n  kpi k \"K\" {\n    from tickets\n    measure count()\n    by distrct\n  }\n}\n",
+    );
     // From the project directory, from the top and from in between, GitHub sees one path.
     for (cwd, dir) in [(root.join("a/proj"), "."), (root.to_path_buf(), "a/proj"), (root.join("a"), "proj")] {
         let (code, out, err) = run_in(&cwd, &["check", dir, "--format", "github"]);
@@ -610,10 +613,19 @@ fn workflow_json_output_has_the_documented_shape() {
     assert_eq!(v["summary"]["errors"], 1);
     let d = &v["diagnostics"][0];
     let keys: Vec<&str> = d.as_object().expect("object").keys().map(String::as_str).collect();
-    assert_eq!(keys, ["code", "severity", "message", "help", "kpi", "file", "line", "column", "end_line", "end_column", "label", "related"]);
-    assert_eq!((d["code"].as_str(), d["severity"].as_str(), d["file"].as_str()), (Some("YS0201"), Some("error"), Some("metrics/safety.kpi")));
+    assert_eq!(
+        keys,
+        ["code", "severity", "message", "help", "kpi", "file", "line", "column", "end_line", "end_column", "label", "related"]
+    );
+    assert_eq!(
+        (d["code"].as_str(), d["severity"].as_str(), d["file"].as_str()),
+        (Some("YS0201"), Some("error"), Some("metrics/safety.kpi"))
+    );
     // `distrct` is 7 characters from column 10: the end is exclusive, column 17.
-    assert_eq!((&d["line"], &d["column"], &d["end_line"], &d["end_column"]), (&serde_json::json!(51), &serde_json::json!(10), &serde_json::json!(51), &serde_json::json!(17)));
+    assert_eq!(
+        (&d["line"], &d["column"], &d["end_line"], &d["end_column"]),
+        (&serde_json::json!(51), &serde_json::json!(10), &serde_json::json!(51), &serde_json::json!(17))
+    );
     // build: the same document with `build`.
     let out_dir = tempfile::tempdir().expect("tempdir");
     let (code, out, err) = run_in(&repo(), &["build", "examples/city", "--out", out_dir.path().to_str().expect("p"), "--format", "json"]);
@@ -622,7 +634,15 @@ fn workflow_json_output_has_the_documented_shape() {
     assert_eq!((v["command"].as_str(), v["ok"].as_bool()), (Some("build"), Some(true)));
     assert_eq!(v["build"]["findings"], serde_json::json!([]));
     assert_eq!(v["build"]["written"].as_array().map(Vec::len), Some(2));
-    assert_eq!(v["build"]["values"], results_json(out_dir.path())["kpis"].as_array().expect("kpis").iter().map(|k| k["rows"].as_array().map(Vec::len).unwrap_or(0)).sum::<usize>());
+    assert_eq!(
+        v["build"]["values"],
+        results_json(out_dir.path())["kpis"]
+            .as_array()
+            .expect("kpis")
+            .iter()
+            .map(|k| k["rows"].as_array().map(Vec::len).unwrap_or(0))
+            .sum::<usize>()
+    );
 }
 
 /// The README's mistake: the clause `by district` of safety.kpi (line 51) becomes `by distrct`.
@@ -662,7 +682,12 @@ fn workflow_fail_on_gates_a_build_after_writing_the_report() {
     let near = "goal g \"G\" { kpi k \"K\" { from s measure share(ok) grain month target >= 52% tolerance 5pp } }\n";
     let on = "goal g \"G\" { kpi k \"K\" { from s measure share(ok) grain month target >= 40% } }\n";
     for (kpis, fail_on, code, finding) in [
-        (off, "off_track", 1, Some("fail-on off_track: KPI `k` is off track at 50% in the period from 2024-02-01 (target >= 60% tolerance 5pp)")),
+        (
+            off,
+            "off_track",
+            1,
+            Some("fail-on off_track: KPI `k` is off track at 50% in the period from 2024-02-01 (target >= 60% tolerance 5pp)"),
+        ),
         (off, "near_target", 0, None),
         (near, "near_target", 1, Some("fail-on near_target: KPI `k` is near target at 50%")),
         (near, "off_track,warnings", 0, None),
@@ -862,8 +887,7 @@ fn workflow_github_actions_example_is_valid_and_uses_real_commands() {
     }
     // Every `yardstick <command>` it runs exists (`fmt` is checked once this build has it).
     let (_, help, _) = yardstick(&["--help"]);
-    let commands: Vec<&str> =
-        help.split("Commands:").nth(1).unwrap_or("").lines().filter_map(|l| l.split_whitespace().next()).collect();
+    let commands: Vec<&str> = help.split("Commands:").nth(1).unwrap_or("").lines().filter_map(|l| l.split_whitespace().next()).collect();
     for word in text.split("yardstick ").skip(1).filter_map(|rest| rest.split_whitespace().next()) {
         if !word.chars().all(|c| c.is_ascii_lowercase()) || ["is", "diff:", "report"].contains(&word) {
             continue;

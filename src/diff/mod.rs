@@ -21,10 +21,10 @@ pub mod values;
 
 use std::path::{Component, Path, PathBuf};
 
+use crate::Failure;
 use crate::diagnostics::{Diagnostic, Diagnostics};
 use crate::git::Repo;
 use crate::span::SourceMap;
-use crate::Failure;
 
 pub use semantic::Change;
 
@@ -43,7 +43,9 @@ pub enum Kind {
     Added,
     Removed,
     /// The same definition under a new id.
-    Renamed { from: String },
+    Renamed {
+        from: String,
+    },
     Changed,
 }
 
@@ -76,7 +78,8 @@ impl KpiDiff {
     /// Why a reviewer should look twice at this KPI: its flagged changes, and a status that
     /// improved on the same data (only the definition changed).
     pub fn attention(&self) -> Vec<String> {
-        let mut out: Vec<String> = self.changes.iter().filter_map(|c| c.attention.as_ref().map(|a| format!("{a} ({})", c.text("->")))).collect();
+        let mut out: Vec<String> =
+            self.changes.iter().filter_map(|c| c.attention.as_ref().map(|a| format!("{a} ({})", c.text("->")))).collect();
         if let Some(v) = &self.values {
             if let Some(why) = v.improved_by_definition("->") {
                 out.push(why);
@@ -141,7 +144,11 @@ pub fn diff(rev: &str, dir: &Path, opts: DiffOptions) -> Result<ProjectDiff, Dif
         ));
     };
     let commit = repo.resolve(rev).map_err(|why| {
-        usage("YS0601", why, "give a branch, tag or commit, e.g. `main`, `origin/main`, `HEAD~1`; in CI, fetch it first (`git fetch origin main`)")
+        usage(
+            "YS0601",
+            why,
+            "give a branch, tag or commit, e.g. `main`, `origin/main`, `HEAD~1`; in CI, fetch it first (`git fetch origin main`)",
+        )
     })?;
     let new = crate::compile_with(dir, opts.options).map_err(|failure| DiffError::Failed { side: Side::New, failure })?;
     let exported = export(&repo, &commit).map_err(|d| DiffError::Usage(d.into()))?;
@@ -181,7 +188,8 @@ pub fn diff(rev: &str, dir: &Path, opts: DiffOptions) -> Result<ProjectDiff, Dif
                 Kind::Renamed { from } => from.as_str(),
                 _ => k.id.as_str(),
             };
-            let old_kpi = if k.kind == Kind::Added { None } else { old_results.as_ref().and_then(|r| r.kpis.iter().find(|x| x.id == old_id)) };
+            let old_kpi =
+                if k.kind == Kind::Added { None } else { old_results.as_ref().and_then(|r| r.kpis.iter().find(|x| x.id == old_id)) };
             let new_kpi = if k.kind == Kind::Removed { None } else { new_results.kpis.iter().find(|x| x.id == k.id) };
             let mode = new_results.headline_period;
             k.values = Some(values::compare(old_kpi, new_kpi, old_results.as_ref().map(|r| r.headline_period).unwrap_or(mode), mode));
@@ -226,14 +234,20 @@ fn compare(old: &[semantic::Facts], new: &[semantic::Facts]) -> Vec<KpiDiff> {
                     continue;
                 }
                 if changes.is_empty() {
-                    changes.push(Change { what: "layout or comments changed (same meaning)".into(), old: None, new: None, attention: None });
+                    changes.push(Change {
+                        what: "layout or comments changed (same meaning)".into(),
+                        old: None,
+                        new: None,
+                        attention: None,
+                    });
                 }
                 out.push(kpi_diff(Some(o), Some(n), Kind::Changed, changes));
             }
             None => match removed.iter().position(|o| semantic::same_definition(o, n)) {
                 Some(i) => {
                     let o = removed.remove(i);
-                    let mut changes = vec![Change { what: "renamed".into(), old: Some(o.id.clone()), new: Some(n.id.clone()), attention: None }];
+                    let mut changes =
+                        vec![Change { what: "renamed".into(), old: Some(o.id.clone()), new: Some(n.id.clone()), attention: None }];
                     changes.extend(semantic::changes(o, n));
                     out.push(kpi_diff(Some(o), Some(n), Kind::Renamed { from: o.id.clone() }, changes));
                 }
@@ -275,7 +289,9 @@ impl TempTree {
             match std::fs::create_dir(&dir) {
                 Ok(()) => return Ok(TempTree(dir)),
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-                Err(e) => return Err(Diagnostic::error("YS0001", format!("cannot create a temporary directory in {}: {e}", base.display()))),
+                Err(e) => {
+                    return Err(Diagnostic::error("YS0001", format!("cannot create a temporary directory in {}: {e}", base.display())));
+                }
             }
         }
         Err(Diagnostic::error("YS0001", format!("cannot create a temporary directory in {}", base.display())))

@@ -52,7 +52,8 @@ fn status_text(l: Option<&Latest>) -> &'static str {
 /// `value 91.2% -> 93% (latest period: 2024-12-01); status off_track -> on_track; 12 of 24
 /// periods changed` (a side that is the same is written once).
 fn values_line(v: &ValueChange, arrow: &str) -> String {
-    let period = v.new.as_ref().or(v.old.as_ref()).and_then(|l| l.period.clone()).map(|p| format!(" (latest period: {p})")).unwrap_or_default();
+    let period =
+        v.new.as_ref().or(v.old.as_ref()).and_then(|l| l.period.clone()).map(|p| format!(" (latest period: {p})")).unwrap_or_default();
     let moved = |a: String, b: String| if a == b { a } else { format!("{a} {arrow} {b}") };
     format!(
         "value {}{period}; status {}; {} of {} periods changed",
@@ -183,7 +184,7 @@ pub fn markdown(d: &ProjectDiff) -> String {
         return out;
     }
     let place = if d.path.is_empty() { String::new() } else { format!(" in {}", code(&d.path, false)) };
-    out.push_str(&format!("**{}**{place}.", md(&counts(d)), ));
+    out.push_str(&format!("**{}**{place}.", md(&counts(d)),));
     if !d.files_changed.is_empty() {
         let files: Vec<String> = d.files_changed.iter().map(|f| code(f, false)).collect();
         out.push_str(&format!(" Definition files changed: {}.", files.join(", ")));

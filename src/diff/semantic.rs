@@ -301,13 +301,20 @@ pub fn changes(old: &Facts, new: &Facts) -> Vec<Change> {
     target_changes(old, new, &mut out);
     opt_change("direction", &old.direction, &new.direction, &mut out);
     opt_change("window", &old.window, &new.window, &mut out);
-    let scope = |f: &Facts| clause(f, "since").map(|s| format!("since {s}")).or_else(|| clause(f, "between").map(|s| format!("between {s}")));
+    let scope =
+        |f: &Facts| clause(f, "since").map(|s| format!("since {s}")).or_else(|| clause(f, "between").map(|s| format!("between {s}")));
     opt_change("scope", &scope(old), &scope(new), &mut out);
     for kw in ["baseline", "compare", "complete_after"] {
         opt_change(kw, &clause(old, kw), &clause(new, kw), &mut out);
     }
     if old.owner != new.owner {
-        let label = if old.owner.is_none() { "owner added" } else if new.owner.is_none() { "owner removed" } else { "owner changed" };
+        let label = if old.owner.is_none() {
+            "owner added"
+        } else if new.owner.is_none() {
+            "owner removed"
+        } else {
+            "owner changed"
+        };
         out.push(Change::new(label, old.owner.as_deref().map(quoted), new.owner.as_deref().map(quoted)));
     }
     if old.description != new.description {
@@ -339,7 +346,11 @@ fn filter_change(old: &Option<String>, new: &Option<String>, out: &mut Vec<Chang
             let c = Change::new("filter changed", Some(o.clone()), Some(n.clone()));
             // `a` -> `a and b` (or `(a) and b`): the old filter with more conditions.
             let narrowed = n.contains(o.as_str()) && n.contains(" and ");
-            out.push(if narrowed { c.attention("filter narrowed: more rows excluded") } else { c.attention("filter changed: check which rows are excluded now") });
+            out.push(if narrowed {
+                c.attention("filter narrowed: more rows excluded")
+            } else {
+                c.attention("filter changed: check which rows are excluded now")
+            });
         }
         _ => {}
     }
@@ -374,7 +385,9 @@ fn target_changes(old: &Facts, new: &Facts, out: &mut Vec<Change>) {
             return;
         }
         (Some(o), None) => {
-            out.push(Change::new("target removed", Some(rule_text(o, &old.unit)), None).attention("target removed: the KPI can no longer miss"));
+            out.push(
+                Change::new("target removed", Some(rule_text(o, &old.unit)), None).attention("target removed: the KPI can no longer miss"),
+            );
             return;
         }
         (Some(o), Some(n)) => {
@@ -387,7 +400,9 @@ fn target_changes(old: &Facts, new: &Facts, out: &mut Vec<Change>) {
                     let c = Change::new(what, Some(quantity(x, unit)), Some(quantity(y, unit)));
                     out.push(if easier { c.attention(format!("{what}: easier to meet")) } else { c });
                 }
-                (TargetRule::Between { low: a, high: b }, TargetRule::Between { low: c, high: d }) if (a, b) != (c, d) && old.unit == new.unit => {
+                (TargetRule::Between { low: a, high: b }, TargetRule::Between { low: c, high: d })
+                    if (a, b) != (c, d) && old.unit == new.unit =>
+                {
                     let ch = Change::new("target band changed", Some(rule_text(o, unit)), Some(rule_text(n, unit)));
                     out.push(if c <= a && d >= b { ch.attention("target band widened: easier to meet") } else { ch });
                 }
@@ -399,10 +414,12 @@ fn target_changes(old: &Facts, new: &Facts, out: &mut Vec<Change>) {
             match (o.tolerance, n.tolerance) {
                 (None, Some(t)) => out.push(Change::new("tolerance added", None, Some(tolerance(t, unit))).attention("tolerance loosened")),
                 (Some(t), None) => out.push(Change::new("tolerance removed", Some(tolerance(t, &old.unit)), None)),
-                (Some(a), Some(b)) if b > a => {
-                    out.push(Change::new("tolerance loosened", Some(tolerance(a, unit)), Some(tolerance(b, unit))).attention("tolerance loosened"))
+                (Some(a), Some(b)) if b > a => out.push(
+                    Change::new("tolerance loosened", Some(tolerance(a, unit)), Some(tolerance(b, unit))).attention("tolerance loosened"),
+                ),
+                (Some(a), Some(b)) if b < a => {
+                    out.push(Change::new("tolerance tightened", Some(tolerance(a, unit)), Some(tolerance(b, unit))))
                 }
-                (Some(a), Some(b)) if b < a => out.push(Change::new("tolerance tightened", Some(tolerance(a, unit)), Some(tolerance(b, unit)))),
                 _ => {}
             }
             if o.deadline != n.deadline {
@@ -414,8 +431,15 @@ fn target_changes(old: &Facts, new: &Facts, out: &mut Vec<Change>) {
     // Schedules: steps added or removed, or an earlier step changed.
     let steps = |f: &Facts| f.targets.iter().map(|t| (t.from, rule_text(t, &f.unit), t.tolerance)).collect::<Vec<_>>();
     let (a, b) = (steps(old), steps(new));
-    if a.len() != b.len() || a[..a.len().saturating_sub(1)] != b[..b.len().saturating_sub(1)] || a.last().map(|s| s.0) != b.last().map(|s| s.0) {
-        out.push(Change::new("target schedule changed", Some(clause(old, "target").unwrap_or_default()), Some(clause(new, "target").unwrap_or_default())));
+    if a.len() != b.len()
+        || a[..a.len().saturating_sub(1)] != b[..b.len().saturating_sub(1)]
+        || a.last().map(|s| s.0) != b.last().map(|s| s.0)
+    {
+        out.push(Change::new(
+            "target schedule changed",
+            Some(clause(old, "target").unwrap_or_default()),
+            Some(clause(new, "target").unwrap_or_default()),
+        ));
     }
 }
 

@@ -53,8 +53,12 @@ fn same(a: Option<f64>, b: Option<f64>) -> bool {
 }
 
 pub fn compare(old: Option<&KpiResult>, new: Option<&KpiResult>, old_mode: HeadlinePeriod, new_mode: HeadlinePeriod) -> ValueChange {
-    let key = |r: &crate::results::ResultRow| (r.period.clone(), serde_json::to_string(&r.groups.iter().map(|(_, v)| v).collect::<Vec<_>>()).unwrap_or_default());
-    let rows = |k: Option<&KpiResult>| -> indexmap::IndexMap<_, _> { k.map(|k| k.rows.iter().map(|r| (key(r), (r.value, r.status))).collect()).unwrap_or_default() };
+    let key = |r: &crate::results::ResultRow| {
+        (r.period.clone(), serde_json::to_string(&r.groups.iter().map(|(_, v)| v).collect::<Vec<_>>()).unwrap_or_default())
+    };
+    let rows = |k: Option<&KpiResult>| -> indexmap::IndexMap<_, _> {
+        k.map(|k| k.rows.iter().map(|r| (key(r), (r.value, r.status))).collect()).unwrap_or_default()
+    };
     let (a, b) = (rows(old), rows(new));
     let mut keys: Vec<_> = a.keys().chain(b.keys()).cloned().collect();
     keys.sort();
