@@ -527,12 +527,7 @@ fn workflow_diff_exit_codes() {
 fn formats_of(path: &Path) -> String {
     use yardstick::diagnostics::render;
     let text = std::fs::read_to_string(path).expect("fixture");
-    let base = std::fs::read_to_string(fixture("errors/base.yaml")).expect("base.yaml");
-    let dir = if path.extension().is_some_and(|e| e == "yaml") {
-        project(&text, &[("ok.kpi", "goal g \"G\" { kpi n \"N\" { from tickets measure count() } }\n")])
-    } else {
-        project(&base, &[("case.kpi", &text)])
-    };
+    let dir = error_fixture_project(path, &text);
     let f = yardstick::compile(dir.path()).map(|_| ()).expect_err("fixture fails");
     let json = serde_json::to_string_pretty(&render::json::render(&f.diagnostics.0, &f.sources)).expect("json");
     let human = render::human::plain(&f.diagnostics, &f.sources);
@@ -542,13 +537,7 @@ fn formats_of(path: &Path) -> String {
 
 #[test]
 fn workflow_formats_snapshots_on_the_error_fixtures() {
-    let mut paths: Vec<_> = std::fs::read_dir(fixture("errors"))
-        .expect("errors dir")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.file_name().is_some_and(|n| n != "base.yaml"))
-        .collect();
-    paths.sort();
-    for path in paths {
+    for path in error_fixtures() {
         let name = path.file_stem().expect("stem").to_string_lossy().to_string();
         let rendered = formats_of(&path);
         // Plain output draws nothing and is never wrapped.
