@@ -95,7 +95,7 @@ pub enum KpiClauseKind {
     Time(Ident),
     Measure(Expr),
     Where(Expr),
-    By(Vec<Ident>),
+    By(Vec<ByItem>),
     Grain(Ident),
     Target(TargetAst),
     Unit(Str),
@@ -261,6 +261,57 @@ pub enum ExprKind {
         name: Ident,
         args: Vec<Arg>,
     },
+    /// `30 days`: only meaningful added to or subtracted from a date or timestamp.
+    Interval {
+        amount: f64,
+        unit: IntervalUnit,
+    },
+}
+
+/// One group of a `by` clause: a column, or a named computed value (`region = trim(r)`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ByItem {
+    pub name: Ident,
+    pub expr: Option<Expr>,
+}
+
+/// The unit of an interval literal (`30 days`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IntervalUnit {
+    Seconds,
+    Minutes,
+    Hours,
+    Days,
+    Weeks,
+    Months,
+    Years,
+}
+
+impl IntervalUnit {
+    pub fn from_word(word: &str) -> Option<IntervalUnit> {
+        Some(match word.trim_end_matches('s') {
+            "second" => IntervalUnit::Seconds,
+            "minute" => IntervalUnit::Minutes,
+            "hour" => IntervalUnit::Hours,
+            "day" => IntervalUnit::Days,
+            "week" => IntervalUnit::Weeks,
+            "month" => IntervalUnit::Months,
+            "year" => IntervalUnit::Years,
+            _ => return None,
+        })
+    }
+
+    pub fn word(self) -> &'static str {
+        match self {
+            IntervalUnit::Seconds => "seconds",
+            IntervalUnit::Minutes => "minutes",
+            IntervalUnit::Hours => "hours",
+            IntervalUnit::Days => "days",
+            IntervalUnit::Weeks => "weeks",
+            IntervalUnit::Months => "months",
+            IntervalUnit::Years => "years",
+        }
+    }
 }
 
 /// A call argument: `[distinct] expr [where condition]`.

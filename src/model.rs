@@ -59,6 +59,9 @@ pub struct CheckedKpi {
     pub time: Option<String>,
     pub grain: Option<Grain>,
     pub by: Vec<String>,
+    /// The `by` groups that are computed (`region = trim(region_name)`), by name; the
+    /// others are columns.
+    pub by_computed: Vec<(String, TypedExpr)>,
     pub filter: Option<TypedExpr>,
     pub measure: Measure,
     pub unit: Unit,
@@ -380,6 +383,80 @@ pub enum TExprKind {
         from: Box<TypedExpr>,
         to: Box<TypedExpr>,
     },
+    /// A row function (`trim`, `lower`, `coalesce`, `if`, `year`, ...), arguments checked.
+    Func {
+        func: RowFunc,
+        args: Vec<TypedExpr>,
+    },
+    /// `t + 30 days` / `t - 2 hours` (`amount` negative for `-`).
+    Shift {
+        expr: Box<TypedExpr>,
+        amount: i64,
+        unit: crate::ast::IntervalUnit,
+    },
+    /// Several values compared as one: the argument of `count(distinct a, b)`. Null when any
+    /// part is null.
+    Tuple(Vec<TypedExpr>),
+}
+
+/// Row functions beyond durations. Names, arities and types: `check::expr`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowFunc {
+    Trim,
+    Lower,
+    Upper,
+    StartsWith,
+    EndsWith,
+    Contains,
+    /// SQL LIKE: `%` any text, `_` one character; case-sensitive.
+    Like,
+    Coalesce,
+    /// `if(condition, then, else)`: `else` when the condition is false or null.
+    If,
+    /// A part of a date or timestamp as an integer.
+    Extract(DatePart),
+    /// The day of a timestamp (a date stays itself).
+    Date,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DatePart {
+    Year,
+    Quarter,
+    Month,
+    /// ISO 8601 week of the year (1-53; weeks start on Monday).
+    Week,
+    Day,
+    /// ISO day of the week: Monday 1 .. Sunday 7.
+    Weekday,
+    DayOfYear,
+    Hour,
+    Minute,
+    Second,
+}
+
+impl DatePart {
+    pub const ALL: [(&'static str, DatePart); 10] = [
+        ("year", DatePart::Year),
+        ("quarter", DatePart::Quarter),
+        ("month", DatePart::Month),
+        ("week", DatePart::Week),
+        ("day", DatePart::Day),
+        ("weekday", DatePart::Weekday),
+        ("day_of_year", DatePart::DayOfYear),
+        ("hour", DatePart::Hour),
+        ("minute", DatePart::Minute),
+        ("second", DatePart::Second),
+    ];
+
+    pub fn name(self) -> &'static str {
+        DatePart::ALL.iter().find(|(_, p)| *p == self).map(|(n, _)| *n).unwrap_or("year")
+    }
+
+    /// Parts a date (without a time of day) does not have.
+    pub fn needs_time(self) -> bool {
+        matches!(self, DatePart::Hour | DatePart::Minute | DatePart::Second)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -435,6 +512,8 @@ impl TypedExpr {
                     stack.extend(list);
                 }
                 TExprKind::Duration { from, to, .. } | TExprKind::BusinessDays { from, to } => stack.extend([&**from, &**to]),
+                TExprKind::Func { args, .. } | TExprKind::Tuple(args) => stack.extend(args),
+                TExprKind::Shift { expr, .. } => stack.push(expr),
             }
         }
     }

@@ -237,7 +237,7 @@ impl Ctx {
             Rule::time_clause => KpiClauseKind::Time(self.column_ref(inner.next().ok_or_else(missing)?)),
             Rule::measure_clause => KpiClauseKind::Measure(self.top_expr(inner.next().ok_or_else(missing)?)?),
             Rule::where_clause => KpiClauseKind::Where(self.top_expr(inner.next().ok_or_else(missing)?)?),
-            Rule::by_clause => KpiClauseKind::By(inner.map(|p| self.column_ref(p)).collect()),
+            Rule::by_clause => KpiClauseKind::By(inner.map(|p| self.by_item(p)).collect::<PResult<Vec<_>>>()?),
             Rule::grain_clause => KpiClauseKind::Grain(self.ident(inner.next().ok_or_else(missing)?)),
             Rule::unit_clause => {
                 let p = inner.next().ok_or_else(missing)?;
@@ -453,6 +453,20 @@ impl Ctx {
             .parse(pairs)
     }
 
+    /// `district` or `region = trim(region_name)`.
+    fn by_item(&self, pair: Pair<Rule>) -> PResult<ByItem> {
+        let mut inner = pair.into_inner();
+        let first = inner.next().ok_or_else(|| Diagnostic::error("YS0100", "an empty `by` item"))?;
+        Ok(match first.as_rule() {
+            Rule::column_ref => ByItem { name: self.column_ref(first), expr: None },
+            _ => {
+                let name = self.ident(first);
+                let expr = inner.next().map(|e| self.top_expr(e)).transpose()?;
+                ByItem { name, expr }
+            }
+        })
+    }
+
     fn primary(&self, pair: Pair<Rule>) -> PResult<Expr> {
         let span = self.span(&pair);
         let kind = match pair.as_rule() {
@@ -469,6 +483,16 @@ impl Ctx {
             Rule::kw_null => ExprKind::Null,
             Rule::date => ExprKind::Date(self.date(&pair)?.date),
             Rule::column_ref => ExprKind::Column(self.column_ref(pair)),
+            Rule::interval => {
+                let mut inner = pair.into_inner();
+                let (number, unit) = (inner.next(), inner.next());
+                let (Some(number), Some(unit)) = (number, unit) else {
+                    return Err(Diagnostic::error("YS0100", "an interval without its number or unit").at(span, "here"));
+                };
+                let unit = IntervalUnit::from_word(unit.as_str())
+                    .ok_or_else(|| Diagnostic::error("YS0100", "an interval with an unknown unit").at(span, "here"))?;
+                ExprKind::Interval { amount: self.number(&number)?, unit }
+            }
             Rule::call => {
                 let mut inner = pair.into_inner();
                 let name = self.ident(inner.next().ok_or_else(|| Diagnostic::error("YS0100", "call without a name"))?);
@@ -663,6 +687,8 @@ fn describe_rule(rule: Rule) -> &'static str {
         Rule::number => "a number",
         Rule::percent => "a percentage",
         Rule::date => "a date (YYYY-MM-DD)",
+        Rule::interval | Rule::interval_unit => "an interval such as `30 days`",
+        Rule::by_item => "a column name or `name = expression`",
         Rule::quantity => "a number such as `90%`, `5` or `8 min`",
         Rule::unit_word => "a unit such as `%`, `pp`, `min`, `days`",
         Rule::comparator => "a comparison (`>=`, `<=`, `>`, `<`)",

@@ -366,7 +366,7 @@ fn hardening_deep_yaml_is_an_error_and_wide_yaml_is_fast() {
         let ((codes, rendered), took) = timed(|| failing(dir.path()));
         assert_eq!(codes, ["YS0002"], "{open}: {rendered}");
         assert!(rendered.contains("nested more than 64 levels"), "{open}: {rendered}");
-        assert!(took < Duration::from_secs(1), "{open}: {took:?}");
+        assert!(took < Duration::from_secs(3), "{open}: {took:?}");
     }
     // Brackets in quoted scalars and comments are not nesting.
     let yaml = format!("name: '{}'\ntitle: \"{}\" # {}\n", "[".repeat(100), "{".repeat(100), "[".repeat(100));
@@ -389,7 +389,7 @@ fn hardening_deep_yaml_is_an_error_and_wide_yaml_is_fast() {
     }
     let (result, took) = timed(|| yardstick::config::load_config(FileId(0), &yaml).map(|_| ()));
     assert_eq!(result.expect_err("bad names").0.len(), 1_000);
-    assert!(took < Duration::from_secs(1), "1,000 bad source names took {took:?}");
+    assert!(took < Duration::from_secs(3), "1,000 bad source names took {took:?}");
 }
 
 #[test]

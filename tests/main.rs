@@ -13,6 +13,7 @@ mod papercuts;
 mod parse;
 mod real_data;
 mod report_output;
+mod row_functions;
 mod trust;
 mod values;
 mod workflow;

@@ -34,6 +34,7 @@ fn sexpr(e: &Expr) -> String {
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
+        ExprKind::Interval { amount, unit } => format!("[{amount} {}]", unit.word()),
     }
 }
 
@@ -53,6 +54,11 @@ fn precedence() {
     assert_eq!(parse("d >= 2024-07-01"), "(>= d 2024-07-01)");
     assert_eq!(parse("`Call Type` = \"Fire\""), "(= Call Type 'Fire')");
     assert_eq!(parse("a <> b"), "(!= a b)");
+    // Intervals bind like numbers; a name that only starts like a unit is a column.
+    assert_eq!(parse("t + 30 days > u - 2 hours"), "(> (+ t [30 days]) (- u [2 hours]))");
+    assert_eq!(parse("t + 1 month"), "(+ t [1 months])");
+    assert_eq!(parse("x + 2 * dayspan"), "(+ x (* 2 dayspan))");
+    assert_eq!(parse("count(distinct a, b where c)"), "count(distinct a, b where c)");
 }
 
 #[test]

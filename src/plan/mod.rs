@@ -87,6 +87,8 @@ pub fn arrow_type(ty: Type) -> DataType {
     }
 }
 
+mod row_functions;
+
 type DfResult<T> = datafusion::error::Result<T>;
 
 /// The project's own functions, built once per model (the calendar is part of them).
@@ -119,9 +121,8 @@ fn plan_kpi(
     let table = Arc::new(LogicalTableSource::new(schema.clone()));
     // The scan reads only the columns the KPI uses: a plan's size never depends on how wide
     // its source is.
-    let mut used: Vec<&str> = kpi.time.iter().chain(&kpi.by).map(String::as_str).collect();
-    kpi.filter.iter().for_each(|f| f.columns(&mut used));
-    kpi.measure.columns(&mut used);
+    let mut used = vec![];
+    read_columns(kpi, &mut used);
     let used: std::collections::HashSet<&str> = used.into_iter().collect();
     // The plan's own column names (`m0`, `base_period`, ...) must not be a column the KPI
     // reads: a `_` is added until they differ.
@@ -190,7 +191,7 @@ fn plan_kpi(
         (None, Some(_)) => group.push(period.clone().alias("period")),
     }
     for b in &kpi.by {
-        group.push(column(b));
+        group.push(by_expr(fx, kpi, b));
     }
     if aggregates.is_empty() && group.is_empty() {
         // A constant measure without a grain (`measure 3`): an Aggregate needs something to
@@ -204,6 +205,23 @@ fn plan_kpi(
     projection.push(float(value).alias("value"));
     projection.extend(last_base);
     builder.project(projection)?.build()
+}
+
+/// Every column a KPI reads (time, groups and what they are computed from, `where`, measure),
+/// and the names of its computed groups.
+fn read_columns<'a>(kpi: &'a CheckedKpi, out: &mut Vec<&'a str>) {
+    out.extend(kpi.time.iter().chain(&kpi.by).map(String::as_str));
+    kpi.by_computed.iter().for_each(|(_, e)| e.columns(out));
+    kpi.filter.iter().for_each(|f| f.columns(out));
+    kpi.measure.columns(out);
+}
+
+/// A `by` group as grouped on: its column, or its computed value under its name.
+fn by_expr(fx: &Functions, kpi: &CheckedKpi, name: &str) -> Expr {
+    match kpi.by_computed.iter().find(|(n, _)| n == name) {
+        Some((_, e)) => row_expr(fx, e).alias(name),
+        None => column(name),
+    }
 }
 
 fn time_is_timestamp(kpi: &CheckedKpi, source: &SourceSpec) -> bool {
@@ -360,17 +378,20 @@ pub struct FusedPlan {
 /// order; a group of one is still a fused plan (same output shape).
 pub fn fused_plans(model: &Model, options: PlanOptions) -> Result<Vec<FusedPlan>, Diagnostics> {
     let fx = Functions::new(model);
-    let mut groups: IndexMap<(String, Option<String>, Option<Grain>, Vec<String>), Vec<&CheckedKpi>> = IndexMap::new();
+    type Key = (String, Option<String>, Option<Grain>, Vec<String>, String);
+    let mut groups: IndexMap<Key, Vec<&CheckedKpi>> = IndexMap::new();
     for kpi in &model.kpis {
         let Some(source) = &kpi.source else { continue };
         if kpi.window.is_some_and(|w| w != Window::Cumulative) {
             continue;
         }
         let time = kpi.grain.and(kpi.time.clone());
-        groups.entry((source.clone(), time, kpi.grain, kpi.by.clone())).or_default().push(kpi);
+        // Computed groups join the key as written out: `r = trim(a)` and `r = lower(a)` differ.
+        let computed = format!("{:?}", kpi.by_computed);
+        groups.entry((source.clone(), time, kpi.grain, kpi.by.clone(), computed)).or_default().push(kpi);
     }
     let mut out = vec![];
-    for ((source, _, grain, by), kpis) in groups {
+    for ((source, _, grain, by, _), kpis) in groups {
         let spec = &model.sources[&source];
         let plan = fused_plan(&fx, model, &source, spec, &kpis, options).map_err(|e| {
             Diagnostic::error("YS0400", format!("cannot plan the query of source `{source}` for KPIs {}: {e}", ids(&kpis)))
@@ -406,9 +427,7 @@ fn fused_plan(
     // added until they differ.
     let mut used: Vec<&str> = vec![];
     for k in kpis {
-        used.extend(k.time.iter().chain(&k.by).map(String::as_str));
-        k.filter.iter().for_each(|f| f.columns(&mut used));
-        k.measure.columns(&mut used);
+        read_columns(k, &mut used);
     }
     let used: std::collections::HashSet<&str> = used.into_iter().collect();
     let fresh = |base: String| {
@@ -436,7 +455,7 @@ fn fused_plan(
         let ts = if time_is_timestamp(first, source) { column(time) } else { cast(column(time), arrow_type(Type::Timestamp)) };
         group.push(period_expr(ts, grain, &model.calendar).alias("period"));
     }
-    group.extend(first.by.iter().map(|b| column(b)));
+    group.extend(first.by.iter().map(|b| by_expr(fx, first, b)));
     // Identical aggregates (the same count under the same condition) are computed once.
     let mut aggregates: Vec<Expr> = vec![];
     let mut seen: std::collections::HashMap<String, String> = std::collections::HashMap::new();
@@ -717,6 +736,9 @@ pub fn row_expr(fx: &Functions, e: &TypedExpr) -> Expr {
             joined.unwrap_or_else(|| lit(*negated))
         }
         TExprKind::BusinessDays { from, to } => fx.business_days.call(vec![row_expr(fx, from), row_expr(fx, to)]),
+        TExprKind::Func { func, args } => row_functions::row_function(fx, *func, args, e.ty),
+        TExprKind::Shift { expr, amount, unit } => row_functions::shift(fx, expr, *amount, *unit, e.ty),
+        TExprKind::Tuple(parts) => row_functions::tuple(fx, parts),
         TExprKind::Duration { unit, from, to } => {
             let epoch = |x: &TypedExpr| {
                 let t = if x.ty == Type::Timestamp { row_expr(fx, x) } else { cast(row_expr(fx, x), arrow_type(Type::Timestamp)) };
