@@ -24,6 +24,8 @@ fn git(dir: &Path, args: &[&str]) -> Result<Vec<u8>, String> {
     let out = Command::new("git")
         .arg("-C")
         .arg(dir)
+        // No file-system monitor program (a repository's config could name one).
+        .args(["-c", "core.fsmonitor=false"])
         .args(args)
         // Never ask for credentials or open an editor or pager: this runs in CI too.
         .env("GIT_TERMINAL_PROMPT", "0")
