@@ -888,3 +888,128 @@ fn workflow_github_actions_example_is_valid_and_uses_real_commands() {
         assert!(commands.contains(&word), "`yardstick {word}` is not a command: {commands:?}");
     }
 }
+
+// ------------------------------------------------------------------- changes in words
+
+/// Two sources with the same columns, so a KPI can move from one to the other.
+const WORDS_YAML: &str = "name: Words
+sources:
+  s:
+    path: s.csv
+    time: day
+    columns:
+      day: date
+      day2: date
+      ok: boolean
+      amount: float
+      team: string
+  t:
+    path: t.csv
+    time: day
+    columns:
+      day: date
+      day2: date
+      ok: boolean
+      amount: float
+      team: string
+";
+
+/// The changes `diff` reports between one KPI `k` written two ways (inside goal `g`).
+fn words(old: &str, new: &str, yaml_new: Option<&str>) -> Vec<String> {
+    let side = |yaml: &str, kpi: &str| {
+        let dir = project(yaml, &[("k.kpi", kpi)]);
+        let compiled = yardstick::compile(dir.path()).unwrap_or_else(|f| panic!("{kpi}: {}", f.render(false)));
+        yardstick::diff::semantic::facts(&compiled).into_iter().find(|f| f.id == "k").expect("k")
+    };
+    let wrap = |body: &str| format!("goal g \"G\" {{ kpi k \"K\" {{ from s {body} }} }}\ngoal h \"H\" {{ }}\n");
+    let (a, b) = (side(WORDS_YAML, &wrap(old)), side(yaml_new.unwrap_or(WORDS_YAML), &wrap(new)));
+    yardstick::diff::semantic::changes(&a, &b)
+        .iter()
+        .map(|c| match &c.attention {
+            Some(why) => format!("{} [{why}]", c.text("->")),
+            None => c.text("->"),
+        })
+        .collect()
+}
+
+#[test]
+fn workflow_each_kind_of_change_in_words() {
+    let count = "measure count() grain month";
+    for (old, new, expected) in [
+        // `<=`: a higher maximum is easier to meet.
+        ("measure sum(amount) target <= 10", "measure sum(amount) target <= 12", "target raised 10 -> 12 [target raised: easier to meet]"),
+        ("measure sum(amount) target <= 12", "measure sum(amount) target <= 10", "target lowered 12 -> 10"),
+        ("measure sum(amount) target >= 10", "measure sum(amount) target >= 12", "target raised 10 -> 12"),
+        ("measure sum(amount) target >= 10", "measure sum(amount)", "target removed: >= 10 [target removed: the KPI can no longer miss]"),
+        ("measure sum(amount)", "measure sum(amount) target >= 10", "target added: >= 10"),
+        (
+            "measure sum(amount) target between 5 and 8",
+            "measure sum(amount) target between 4 and 9",
+            "target band changed: between 5 and 8 -> between 4 and 9 [target band widened: easier to meet]",
+        ),
+        ("measure sum(amount) target >= 10 tolerance 5", "measure sum(amount) target >= 10 tolerance 2", "tolerance tightened 5 -> 2"),
+        ("measure sum(amount) target >= 10 tolerance 2", "measure sum(amount) target >= 10", "tolerance removed: 2"),
+        ("measure count()", "measure count(amount)", "measure changed: count() -> count(amount)"),
+        (count, "measure count() grain month by team", "by added: team"),
+        ("measure count() grain month by team", count, "by removed: team"),
+        ("measure count() grain month time day", "measure count() grain month time day2", "time column changed: day -> day2"),
+        ("measure count() since 2024-01-01", "measure count() since 2024-02-01", "scope changed: since 2024-01-01 -> since 2024-02-01"),
+        (
+            "measure sum(amount) grain month rolling 3 months",
+            "measure sum(amount) grain month rolling 6 months",
+            "window changed: rolling 3 months -> rolling 6 months",
+        ),
+        ("measure count() where ok", "measure count()", "filter removed: ok"),
+        (
+            "measure count() where ok",
+            "measure count() where not ok",
+            "filter changed: ok -> not ok [filter changed: check which rows are excluded now]",
+        ),
+        (
+            "measure count() where ok",
+            "measure count() where ok and amount > 0",
+            "filter changed: ok -> ok and amount > 0 [filter narrowed: more rows excluded]",
+        ),
+        ("measure sum(amount)", "measure sum(amount) direction increasing", "direction added: increasing"),
+        ("measure count()", "measure count() description \"All rows\"", "description changed"),
+        ("measure count()", "measure count() owner \"Dee\"", "owner added: \"Dee\""),
+        (
+            "measure count() grain month complete_after 0 days",
+            "measure count() grain month complete_after 30 days",
+            "complete_after changed: 0 days -> 30 days",
+        ),
+    ] {
+        assert_eq!(words(old, new, None), [expected], "{old} -> {new}");
+    }
+    // Another source; another goal; another title.
+    let text = |from: &str, goal: &str, title: &str| {
+        let other = if goal == "g" { "h" } else { "g" };
+        format!("goal {goal} \"G\" {{ kpi k \"{title}\" {{ from {from} measure count() }} }}\ngoal {other} \"O\" {{ }}\n")
+    };
+    let facts = |kpi: &str, yaml: &str| {
+        let dir = project(yaml, &[("k.kpi", kpi)]);
+        let c = yardstick::compile(dir.path()).unwrap_or_else(|f| panic!("{}", f.render(false)));
+        yardstick::diff::semantic::facts(&c).into_iter().find(|f| f.id == "k").expect("k")
+    };
+    let texts = |a: &yardstick::diff::semantic::Facts, b: &yardstick::diff::semantic::Facts| {
+        yardstick::diff::semantic::changes(a, b).iter().map(|c| c.text("->")).collect::<Vec<_>>()
+    };
+    let base = facts(&text("s", "g", "K"), WORDS_YAML);
+    assert_eq!(texts(&base, &facts(&text("t", "g", "K"), WORDS_YAML)), ["source changed: s -> t"]);
+    assert_eq!(texts(&base, &facts(&text("s", "h", "K"), WORDS_YAML)), ["moved: g -> h"]);
+    assert_eq!(texts(&base, &facts(&text("s", "g", "K2"), WORDS_YAML)), ["title changed: \"K\" -> \"K2\""]);
+    // yardstick.yaml: the source's file, and its declared columns.
+    let moved = WORDS_YAML.replacen("path: s.csv", "path: data/s.csv", 1);
+    assert_eq!(texts(&base, &facts(&text("s", "g", "K"), &moved)), ["source path changed: s.csv -> data/s.csv"]);
+    let retyped = WORDS_YAML.replacen("amount: float", "amount: integer", 1);
+    assert_eq!(
+        texts(&base, &facts(&text("s", "g", "K"), &retyped)),
+        ["source `s` declaration changed in yardstick.yaml (columns or settings)"]
+    );
+    // Comments and layout change nothing.
+    assert_eq!(words("measure count() where ok", "measure   count()\n // note\n where   ok", None), Vec::<String>::new());
+    assert_eq!(
+        words("measure count() where team = 'a  b'", "measure count() where team = 'a b'", None),
+        ["filter changed: team = 'a  b' -> team = 'a b' [filter changed: check which rows are excluded now]"]
+    );
+}

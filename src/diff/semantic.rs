@@ -69,7 +69,6 @@ pub struct Facts {
     pub clauses: IndexMap<&'static str, Vec<String>>,
     pub unit: String,
     pub targets: Vec<Target>,
-    pub direction: Option<String>,
     pub window: Option<String>,
     /// The definition as written (the `kpi { ... }` block, dedented).
     pub definition: String,
@@ -113,7 +112,6 @@ pub fn facts(compiled: &Compiled) -> Vec<Facts> {
                 clauses,
                 unit: k.unit.label(),
                 targets: k.targets.clone(),
-                direction: k.direction.map(|d| format!("{d:?}").to_lowercase()),
                 window: k.window.map(|w| w.label(k.grain)),
                 definition: dedent(compiled.sources.slice(k.span)),
                 sql: sql.get(&k.id).cloned(),
@@ -299,7 +297,8 @@ pub fn changes(old: &Facts, new: &Facts) -> Vec<Change> {
         out.push(Change::new("unit changed", Some(old.unit.clone()), Some(new.unit.clone())));
     }
     target_changes(old, new, &mut out);
-    opt_change("direction", &old.direction, &new.direction, &mut out);
+    // The `direction` clause: a direction implied by the target changes with the target.
+    opt_change("direction", &clause(old, "direction"), &clause(new, "direction"), &mut out);
     opt_change("window", &old.window, &new.window, &mut out);
     let scope =
         |f: &Facts| clause(f, "since").map(|s| format!("since {s}")).or_else(|| clause(f, "between").map(|s| format!("between {s}")));
