@@ -914,13 +914,16 @@ sources:
       team: string
 ";
 
+/// What `diff` knows of KPI `k` of a project.
+fn kpi_facts(yaml: &str, kpi: &str) -> yardstick::diff::semantic::Facts {
+    let dir = project(yaml, &[("k.kpi", kpi)]);
+    let compiled = yardstick::compile(dir.path()).unwrap_or_else(|f| panic!("{kpi}: {}", f.render(false)));
+    yardstick::diff::semantic::facts(&compiled).into_iter().find(|f| f.id == "k").expect("k")
+}
+
 /// The changes `diff` reports between one KPI `k` written two ways (inside goal `g`).
 fn words(old: &str, new: &str, yaml_new: Option<&str>) -> Vec<String> {
-    let side = |yaml: &str, kpi: &str| {
-        let dir = project(yaml, &[("k.kpi", kpi)]);
-        let compiled = yardstick::compile(dir.path()).unwrap_or_else(|f| panic!("{kpi}: {}", f.render(false)));
-        yardstick::diff::semantic::facts(&compiled).into_iter().find(|f| f.id == "k").expect("k")
-    };
+    let side = kpi_facts;
     let wrap = |body: &str| format!("goal g \"G\" {{ kpi k \"K\" {{ from s {body} }} }}\ngoal h \"H\" {{ }}\n");
     let (a, b) = (side(WORDS_YAML, &wrap(old)), side(yaml_new.unwrap_or(WORDS_YAML), &wrap(new)));
     yardstick::diff::semantic::changes(&a, &b)
@@ -986,11 +989,7 @@ fn workflow_each_kind_of_change_in_words() {
         let other = if goal == "g" { "h" } else { "g" };
         format!("goal {goal} \"G\" {{ kpi k \"{title}\" {{ from {from} measure count() }} }}\ngoal {other} \"O\" {{ }}\n")
     };
-    let facts = |kpi: &str, yaml: &str| {
-        let dir = project(yaml, &[("k.kpi", kpi)]);
-        let c = yardstick::compile(dir.path()).unwrap_or_else(|f| panic!("{}", f.render(false)));
-        yardstick::diff::semantic::facts(&c).into_iter().find(|f| f.id == "k").expect("k")
-    };
+    let facts = |kpi: &str, yaml: &str| kpi_facts(yaml, kpi);
     let texts = |a: &yardstick::diff::semantic::Facts, b: &yardstick::diff::semantic::Facts| {
         yardstick::diff::semantic::changes(a, b).iter().map(|c| c.text("->")).collect::<Vec<_>>()
     };
