@@ -782,6 +782,8 @@ fn workflow_closed_pipes_exit_quietly_for_the_new_outputs() {
         (vec!["check", "proj", "--format", "json"], 0),
         (vec!["check", "proj", "--format", "github"], 0),
         (vec!["build", "proj", "--format", "json", "--verbose"], 0),
+        (vec!["build", "proj"], 0),
+        (vec!["build", "proj", "--fail-on", "near_target,off_track", "--format", "github"], 1),
     ] {
         for closed in ["stdout", "stderr"] {
             let (reader, writer) = std::io::pipe().expect("pipe");
