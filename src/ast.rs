@@ -96,6 +96,11 @@ pub enum KpiClauseKind {
     Measure(Expr),
     Where(Expr),
     By(Vec<ByItem>),
+    /// `per key, ... (name = measure, ...)`: the KPI's rows are one per key, computed first.
+    Per {
+        keys: Vec<Ident>,
+        defs: Vec<(Ident, Expr)>,
+    },
     Grain(Ident),
     Target(TargetAst),
     Unit(Str),
@@ -171,6 +176,7 @@ impl KpiClauseKind {
             KpiClauseKind::Baseline { .. } => "baseline",
             KpiClauseKind::Direction(_) => "direction",
             KpiClauseKind::CompleteAfter(_) => "complete_after",
+            KpiClauseKind::Per { .. } => "per",
             KpiClauseKind::Meta(m) => m.kind.keyword(),
         }
     }

@@ -223,11 +223,47 @@ pub struct SourceSpec {
     /// a value outside is invalid (a `%Y` that read `24` as the year 24, a typo'd 2300).
     #[serde(default = "default_valid_years")]
     pub valid_years: [i32; 2],
+    /// CSV: the line of each file that holds the header (1 = the first line); the lines
+    /// above it are skipped, whatever they hold. Blank lines at the header's place are
+    /// skipped too.
+    #[serde(default = "default_header_row")]
+    pub header_row: usize,
+    /// CSV: what to do with lines after the last readable row of a file that cannot be read
+    /// as rows (notes, totals with missing fields): `error` (default) or `skip` (counted).
+    #[serde(default)]
+    pub trailing_notes: TrailingNotes,
+    /// Remove spaces around the values of every string column (a column's `trim` overrides).
+    #[serde(default)]
+    pub trim: bool,
     #[serde(deserialize_with = "unique_keys")]
     pub columns: IndexMap<String, ColumnSpec>,
     /// Where `path:` is in yardstick.yaml (set by [`load_config`]), for file errors.
     #[serde(skip)]
     pub path_span: Span,
+    /// The month the calendar's fiscal year starts in (set by [`load_config`]), for
+    /// fiscal-year labels in date columns.
+    #[serde(skip, default = "january")]
+    pub fiscal_start_month: u32,
+}
+
+fn default_header_row() -> usize {
+    1
+}
+
+fn january() -> u32 {
+    1
+}
+
+/// Lines at the end of a CSV file that are not rows (source key `trailing_notes`).
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum TrailingNotes {
+    /// A line that cannot be read is an error, wherever it is.
+    #[default]
+    Error,
+    /// Lines after the last readable row that cannot be read are skipped and counted
+    /// (`trailing_notes` in the source's stats); a readable row after them makes them errors.
+    Skip,
 }
 
 fn default_valid_years() -> [i32; 2] {
@@ -241,6 +277,11 @@ fn default_delimiter() -> char {
 impl SourceSpec {
     pub fn format(&self) -> Format {
         self.format.unwrap_or(if self.path.to_lowercase().ends_with(".parquet") { Format::Parquet } else { Format::Csv })
+    }
+
+    /// Whether the values of a string column are trimmed (the column's `trim`, else the source's).
+    pub fn trims(&self, column: &ColumnSpec) -> bool {
+        column.ty == ColumnType::String && column.trim.unwrap_or(self.trim)
     }
 }
 
@@ -285,9 +326,21 @@ pub struct ColumnSpec {
     /// The column's position in the file (1 = first), when its header name is repeated or
     /// empty; overrides `header` and `aliases`.
     pub position: Option<usize>,
+    /// Files without the column give it null values (counted in the source's stats)
+    /// instead of an error.
+    pub optional: bool,
+    /// Remove spaces around the value (string columns); `None`: the source's `trim`.
+    pub trim: Option<bool>,
+    /// The value is read from each file's name with this pattern (`{}` marks the value,
+    /// `*` any text), not from a column of the file.
+    pub from_file_name: Option<String>,
     /// Where the column is declared in yardstick.yaml (set by [`load_config`]).
     pub span: Span,
 }
+
+/// Format keywords yardstick reads itself (beside chrono formats): Excel serial day numbers,
+/// fiscal-year labels (`FY2020`, `2019/20`) and quarter labels (`Q3 2021`, `2021Q3`).
+pub const FORMAT_KEYWORDS: &[&str] = &["excel", "fiscal_year", "quarter"];
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -307,6 +360,12 @@ struct ColumnSpecFull {
     header: Option<String>,
     #[serde(default)]
     position: Option<usize>,
+    #[serde(default)]
+    optional: bool,
+    #[serde(default)]
+    trim: Option<bool>,
+    #[serde(default)]
+    from_file_name: Option<String>,
 }
 
 fn yaml_null_is_null_policy<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<OnInvalid>, D::Error> {
@@ -338,6 +397,9 @@ impl<'de> Deserialize<'de> for ColumnSpec {
                     on_invalid: None,
                     header: None,
                     position: None,
+                    optional: false,
+                    trim: None,
+                    from_file_name: None,
                     span: Span::default(),
                 })
             }
@@ -359,6 +421,19 @@ impl<'de> Deserialize<'de> for ColumnSpec {
                 if !formats.is_empty() && !matches!(full.ty, ColumnType::Date | ColumnType::Timestamp) {
                     return Err(de::Error::custom("`format` applies to date and timestamp columns only"));
                 }
+                if full.trim.is_some() && full.ty != ColumnType::String {
+                    return Err(de::Error::custom("`trim` applies to string columns only (other types ignore spaces around values)"));
+                }
+                if let Some(pattern) = &full.from_file_name {
+                    if let Err(why) = crate::ingest::FileNamePattern::parse(pattern) {
+                        return Err(de::Error::custom(format!("invalid `from_file_name` {pattern:?}: {why}")));
+                    }
+                    if full.header.is_some() || !full.aliases.is_empty() || full.position.is_some() || full.optional {
+                        return Err(de::Error::custom(
+                            "a column read `from_file_name` is not in the file: it takes no `header`, `aliases`, `position` or `optional`",
+                        ));
+                    }
+                }
                 Ok(ColumnSpec {
                     ty: full.ty,
                     formats,
@@ -367,6 +442,9 @@ impl<'de> Deserialize<'de> for ColumnSpec {
                     on_invalid: full.on_invalid,
                     header: full.header,
                     position: full.position,
+                    optional: full.optional,
+                    trim: full.trim,
+                    from_file_name: full.from_file_name,
                     span: Span::default(),
                 })
             }
@@ -375,14 +453,36 @@ impl<'de> Deserialize<'de> for ColumnSpec {
     }
 }
 
-/// A chrono strftime format must parse, and must not be empty.
+/// Whether yardstick reads a format itself, not DataFusion (Parquet text columns): the
+/// keywords, and chrono formats without a day (`%Y-%m`, `%b-%Y`), read as the first day.
+pub fn needs_own_parser(f: &str) -> bool {
+    use chrono::format::{Item, Numeric, StrftimeItems};
+    let day = [Numeric::Day, Numeric::Ordinal, Numeric::IsoWeek, Numeric::WeekFromMon, Numeric::WeekFromSun, Numeric::Timestamp];
+    FORMAT_KEYWORDS.contains(&f) || !StrftimeItems::new(f).any(|i| matches!(&i, Item::Numeric(n, _) if day.contains(n)))
+}
+
+/// A chrono strftime format must parse, and must not be empty; the keywords of
+/// [`FORMAT_KEYWORDS`] are formats too. A format that reads a year without a month and
+/// speaks of fiscal years (`FY%Y`) would read FY2020 as 1 January 2020: refused, with the
+/// keyword that reads it.
 fn validate_time_format(f: &str) -> Result<(), String> {
-    use chrono::format::{Item, StrftimeItems};
+    use chrono::format::{Fixed, Item, Numeric, StrftimeItems};
+    if FORMAT_KEYWORDS.contains(&f) {
+        return Ok(());
+    }
     if f.trim().is_empty() {
         return Err("the format is empty".into());
     }
     if StrftimeItems::new(f).any(|i| matches!(i, Item::Error)) {
         return Err("not a valid chrono format (see https://docs.rs/chrono/latest/chrono/format/strftime)".into());
+    }
+    let has = |want: &[Numeric]| StrftimeItems::new(f).any(|i| matches!(&i, Item::Numeric(n, _) if want.contains(n)));
+    let month_name = StrftimeItems::new(f).any(|i| matches!(i, Item::Fixed(Fixed::ShortMonthName | Fixed::LongMonthName)));
+    let year_only = has(&[Numeric::Year, Numeric::YearMod100]) && !has(&[Numeric::Month, Numeric::Ordinal]) && !month_name;
+    if year_only && f.to_lowercase().contains("fy") {
+        return Err(format!(
+            "{f:?} would read a fiscal-year label as a calendar year (FY2020 as 2020-01-01): write `format: fiscal_year`, which reads FY2020, FY20, 2019/20 and 2019-20 as the first day of that fiscal year (calendar.fiscal_year_start)"
+        ));
     }
     Ok(())
 }
@@ -394,7 +494,9 @@ pub fn load_config(file: FileId, text: &str) -> Result<Config, Diagnostics> {
     config.file = file;
     let keys = YamlKeys::new(text);
     let yaml_key_span = |file: FileId, _: &str, path: &[&str]| keys.span(file, path);
+    let fiscal_start_month = config.calendar.fiscal_start_month();
     for (id, source) in config.sources.iter_mut() {
+        source.fiscal_start_month = fiscal_start_month;
         source.path_span = yaml_key_span(file, text, &["sources", id, "path"]);
         for (name, column) in source.columns.iter_mut() {
             column.span = yaml_key_span(file, text, &["sources", id, "columns", name]);
@@ -431,6 +533,13 @@ pub fn load_config(file: FileId, text: &str) -> Result<Config, Diagnostics> {
                         .help("name the file-name column something the files do not have, e.g. `file_column: source_file`"),
                 );
             }
+        }
+        if source.header_row == 0 {
+            errors.push(
+                Diagnostic::error("YS0002", format!("source `{id}`: `header_row` counts from 1 (the first line of the file)"))
+                    .at(yaml_key_span(file, text, &["sources", id, "header_row"]), "0 is not a line")
+                    .help("write the line number of the header as a text editor shows it, e.g. `header_row: 3` for a header below a title and a blank line"),
+            );
         }
         if !source.delimiter.is_ascii() {
             errors.push(

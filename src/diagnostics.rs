@@ -117,11 +117,13 @@ pub const CODES: &[(&str, &str)] = &[
     ("YS0223", "time window or comparison does not fit the KPI's grain"),
     ("YS0224", "invalid date scope"),
     ("YS0230", "derived KPI cannot be computed from its inputs"),
+    ("YS0232", "`change` or `relative_change` written wrong"),
     ("YS0300", "data file not found"),
     ("YS0301", "bad value in a data file"),
     ("YS0302", "column missing from a data file"),
     ("YS0303", "cannot decode a data file"),
     ("YS0304", "path outside the project"),
+    ("YS0305", "file name does not give a column's value"),
     ("YS0400", "query failed"),
     ("YS0401", "too many periods"),
     ("YS0500", "cannot write the report"),
@@ -131,6 +133,8 @@ pub const CODES: &[(&str, &str)] = &[
     ("YS0900", "rows a grained or scoped KPI cannot place in time"),
     ("YS0901", "`where` matches no row"),
     ("YS0902", "KPI has no value in any period"),
+    ("YS0906", "groups that differ only in spaces around the text"),
+    ("YS0910", "relative change against an earlier value of 0"),
 ];
 
 /// Closest candidate by edit distance, for "did you mean" help lines.

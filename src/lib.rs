@@ -102,7 +102,19 @@ impl Compiled {
     pub fn sql(&self) -> IndexMap<String, String> {
         self.plans
             .iter()
-            .map(|p| (p.kpi.clone(), plan::to_sql(&p.plan).unwrap_or_else(|e| format!("-- cannot show as SQL: {e}"))))
+            .map(|p| {
+                let sql = plan::to_sql(&p.plan).unwrap_or_else(|e| format!("-- cannot show as SQL: {e}"));
+                // `measure change(m, lag)`: the query gives `m`; the change is worked out after it.
+                let note = match self.model.kpi(&p.kpi).and_then(|k| k.change) {
+                    Some((kind, lag)) => format!(
+                        "-- the KPI's value is {}(value, {}), worked out per period from this query's value\n",
+                        kind.name(),
+                        lag.name()
+                    ),
+                    None => String::new(),
+                };
+                (p.kpi.clone(), note + &sql)
+            })
             .collect()
     }
 }
@@ -218,7 +230,10 @@ pub fn evaluate_compiled(mut compiled: Compiled) -> Result<(Compiled, results::R
         };
     output.rows =
         match series::finish(&compiled.model, std::mem::take(&mut output.rows), &output.data_ends, &output.time_ends, options.as_of) {
-            Ok(rows) => rows,
+            Ok((rows, warnings)) => {
+                compiled.warnings.extend(warnings);
+                rows
+            }
             Err(diagnostics) => return Err(Failure { sources: compiled.sources, diagnostics }),
         };
     for kpi in &compiled.model.kpis {
@@ -269,10 +284,16 @@ fn run_warnings(model: &model::Model, output: &results::RunOutput) -> Vec<diagno
             }
         }
         let rows = output.rows.get(&kpi.id).map(Vec::as_slice).unwrap_or_default();
+        out.extend(spaced_groups(kpi, rows));
         if !where_empty && rows.iter().all(|r| r.value.is_none()) {
+            let lags: Vec<&str> = kpi.change_lags().iter().map(|l| l.name()).collect();
             let why = match counts {
                 Some(c) if c.read == 0 => format!("source `{source}` has no rows"),
                 Some(c) if c.counted == 0 => "no row of its source is in its time scope and meets its `where`".to_string(),
+                _ if !lags.is_empty() => format!(
+                    "it is a change against {}, and no period and its earlier period both have a value (the data, its scope or `--as-of` leave less than that)",
+                    lags.join(" and ")
+                ),
                 Some(_) => "every value is empty (its measure's inputs are null, or a division by zero)".to_string(),
                 None => "its inputs have no value in a common period".to_string(),
             };
@@ -285,6 +306,37 @@ fn run_warnings(model: &model::Model, output: &results::RunOutput) -> Vec<diagno
         }
     }
     out
+}
+
+/// YS0906: groups of a `by` column that differ only in spaces around the text (`"North "`
+/// and `"North"`): one group split in two, each value too small.
+fn spaced_groups(kpi: &model::CheckedKpi, rows: &[results::ResultRow]) -> Option<diagnostics::Diagnostic> {
+    for (j, column) in kpi.by.iter().enumerate() {
+        let mut seen: std::collections::BTreeMap<&str, &str> = std::collections::BTreeMap::new();
+        for row in rows {
+            let Some(serde_json::Value::String(text)) = row.groups.get(j).map(|(_, v)| v) else { continue };
+            match seen.get(text.trim()) {
+                Some(other) if *other != text.as_str() => {
+                    return Some(
+                        diagnostics::Diagnostic::warning(
+                            "YS0906",
+                            format!("KPI `{}`: the groups {other:?} and {text:?} of `{column}` differ only in spaces around the text", kpi.id),
+                        )
+                        .at(kpi.id_span, "one group split in two")
+                        .help(format!(
+                            "declare `{column}` with `trim: true` in yardstick.yaml (or `trim: true` on its source) so spaces around values are removed when the data is read, or group by a cleaned value: `by {column}_clean = trim({column})`"
+                        ))
+                        .about_kpi(&kpi.id),
+                    );
+                }
+                Some(_) => {}
+                None => {
+                    seen.insert(text.trim(), text.as_str());
+                }
+            }
+        }
+    }
+    None
 }
 
 /// The output directory: `--out` if given, else the config's `output` under the project.

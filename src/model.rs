@@ -62,6 +62,8 @@ pub struct CheckedKpi {
     /// The `by` groups that are computed (`region = trim(region_name)`), by name; the
     /// others are columns.
     pub by_computed: Vec<(String, TypedExpr)>,
+    /// `per`: the measure reads one row per key (and group), computed from the rows first.
+    pub per: Option<Per>,
     pub filter: Option<TypedExpr>,
     pub measure: Measure,
     pub unit: Unit,
@@ -84,6 +86,9 @@ pub struct CheckedKpi {
     pub filter_span: Option<Span>,
     /// The KPI's own `complete_after` (else its source's).
     pub complete_after: Option<crate::config::CompleteAfter>,
+    /// `measure change(<measure>, <lag>)` on a KPI with `from`: its value is the change of
+    /// the measure's per-period value against an earlier period (worked out in `series`).
+    pub change: Option<(ChangeKind, Lag)>,
 }
 
 impl CheckedKpi {
@@ -98,6 +103,16 @@ impl CheckedKpi {
             }
         }
         current
+    }
+
+    /// The earlier periods this KPI's value is a change against (`change(...)` as its
+    /// measure, or inside a derived KPI's expression), first use first.
+    pub fn change_lags(&self) -> Vec<Lag> {
+        let mut out: Vec<Lag> = self.change.iter().map(|(_, l)| *l).collect();
+        if let Some(d) = &self.derived {
+            d.lags(&mut out);
+        }
+        out
     }
 }
 
@@ -238,6 +253,15 @@ pub enum Comparison {
 }
 
 impl Comparison {
+    /// The earlier period this comparison looks at, if it is one (`baseline` is not).
+    pub fn lag(self) -> Option<Lag> {
+        match self {
+            Comparison::PreviousPeriod => Some(Lag::PreviousPeriod),
+            Comparison::SamePeriodLastYear => Some(Lag::SamePeriodLastYear),
+            Comparison::Baseline => None,
+        }
+    }
+
     pub const ALL: [(&'static str, Comparison); 3] = [
         ("previous_period", Comparison::PreviousPeriod),
         ("same_period_last_year", Comparison::SamePeriodLastYear),
@@ -245,6 +269,64 @@ impl Comparison {
     ];
     pub fn name(self) -> &'static str {
         Comparison::ALL.iter().find(|(_, c)| *c == self).map(|(n, _)| *n).unwrap_or("baseline")
+    }
+}
+
+/// An earlier period a value is compared with, relative to each period.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Lag {
+    PreviousPeriod,
+    SamePeriodLastYear,
+}
+
+impl Lag {
+    pub const ALL: [(&'static str, Lag); 2] =
+        [("previous_period", Lag::PreviousPeriod), ("same_period_last_year", Lag::SamePeriodLastYear)];
+
+    pub fn name(self) -> &'static str {
+        Lag::ALL.iter().find(|(_, l)| *l == self).map(|(n, _)| *n).unwrap_or("previous_period")
+    }
+
+    /// The first day of the earlier period for the period starting on `period`: the period
+    /// before; or a year back, which is 52 weeks for weeks (the same weekday) and 12 months
+    /// for every other grain (days: the same date; 29 February gives 28 February).
+    pub fn period_before(self, grain: Grain, period: chrono::NaiveDate) -> Option<chrono::NaiveDate> {
+        match (self, grain) {
+            (Lag::PreviousPeriod, _) => grain.shift(period, -1),
+            (Lag::SamePeriodLastYear, Grain::Week) => grain.shift(period, -52),
+            (Lag::SamePeriodLastYear, _) => period.checked_sub_months(chrono::Months::new(12)),
+        }
+    }
+}
+
+/// `change(x, lag)`: this value minus the earlier one; `relative_change(x, lag)`: that
+/// difference over the earlier value's magnitude.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ChangeKind {
+    Absolute,
+    Relative,
+}
+
+impl ChangeKind {
+    pub const ALL: [(&'static str, ChangeKind); 2] = [("change", ChangeKind::Absolute), ("relative_change", ChangeKind::Relative)];
+
+    pub fn from_name(name: &str) -> Option<ChangeKind> {
+        ChangeKind::ALL.iter().find(|(n, _)| *n == name).map(|(_, k)| *k)
+    }
+
+    pub fn name(self) -> &'static str {
+        ChangeKind::ALL.iter().find(|(_, k)| *k == self).map(|(n, _)| *n).unwrap_or("change")
+    }
+
+    /// The unit of a change of a value in `of`: an absolute change keeps the unit, except
+    /// that a change of a percentage is in percentage points; a relative change is a
+    /// percentage (of the earlier value).
+    pub fn unit(self, of: &Unit) -> Unit {
+        match (self, of) {
+            (ChangeKind::Relative, _) => Unit::Percent,
+            (ChangeKind::Absolute, Unit::Percent) => Unit::PercentagePoints,
+            (ChangeKind::Absolute, u) => u.clone(),
+        }
     }
 }
 
@@ -264,10 +346,40 @@ pub enum DerivedExpr {
     Kpi(String),
     Number(f64),
     Neg(Box<DerivedExpr>),
-    Binary { op: BinaryOp, lhs: Box<DerivedExpr>, rhs: Box<DerivedExpr> },
+    Binary {
+        op: BinaryOp,
+        lhs: Box<DerivedExpr>,
+        rhs: Box<DerivedExpr>,
+    },
+    /// `change(of, lag)` / `relative_change(of, lag)`: `of` in this period against `of` in
+    /// the earlier period (same groups).
+    Change {
+        kind: ChangeKind,
+        of: Box<DerivedExpr>,
+        lag: Lag,
+    },
 }
 
 impl DerivedExpr {
+    /// The lags of every `change` in the expression, each once.
+    #[recursive::recursive]
+    pub fn lags(&self, out: &mut Vec<Lag>) {
+        match self {
+            DerivedExpr::Kpi(_) | DerivedExpr::Number(_) => {}
+            DerivedExpr::Neg(x) => x.lags(out),
+            DerivedExpr::Change { of, lag, .. } => {
+                if !out.contains(lag) {
+                    out.push(*lag);
+                }
+                of.lags(out);
+            }
+            DerivedExpr::Binary { lhs, rhs, .. } => {
+                lhs.lags(out);
+                rhs.lags(out);
+            }
+        }
+    }
+
     #[recursive::recursive]
     pub fn inputs(&self, out: &mut Vec<String>) {
         match self {
@@ -277,7 +389,7 @@ impl DerivedExpr {
                 }
             }
             DerivedExpr::Number(_) => {}
-            DerivedExpr::Neg(x) => x.inputs(out),
+            DerivedExpr::Neg(x) | DerivedExpr::Change { of: x, .. } => x.inputs(out),
             DerivedExpr::Binary { lhs, rhs, .. } => {
                 lhs.inputs(out);
                 rhs.inputs(out);
@@ -331,6 +443,15 @@ impl From<crate::config::ColumnType> for Type {
             C::Timestamp => Type::Timestamp,
         }
     }
+}
+
+/// Two-level aggregation: the source's rows (after `where`, time and scope) grouped by
+/// `keys` and the KPI's `by` groups; each such entity gets `defs` (measures over its rows)
+/// and its time, the earliest of its rows'. The KPI's measure then runs over entities.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Per {
+    pub keys: Vec<String>,
+    pub defs: Vec<(String, Measure)>,
 }
 
 /// A typed row-level expression (evaluated per row, before aggregation).
@@ -596,6 +717,8 @@ pub enum Unit {
     None,
     /// A fraction 0..1 shown as a percentage.
     Percent,
+    /// A difference of percentages, as a fraction (0.02 is 2 percentage points, `2pp`).
+    PercentagePoints,
     Count,
     Duration(DurationUnit),
     /// Working days per the project calendar.
@@ -610,6 +733,7 @@ impl Unit {
         match self {
             Unit::None => "number".into(),
             Unit::Percent => "percent".into(),
+            Unit::PercentagePoints => "percentage points".into(),
             Unit::Count => "count".into(),
             Unit::Duration(DurationUnit::Seconds) => "seconds".into(),
             Unit::Duration(DurationUnit::Minutes) => "minutes".into(),
@@ -624,6 +748,7 @@ impl Unit {
     pub fn from_word(word: &str) -> Unit {
         match word.to_lowercase().as_str() {
             "%" | "percent" => Unit::Percent,
+            "pp" | "percentage_points" | "percentage points" => Unit::PercentagePoints,
             "count" => Unit::Count,
             "s" | "sec" | "secs" | "second" | "seconds" => Unit::Duration(DurationUnit::Seconds),
             "min" | "mins" | "minute" | "minutes" => Unit::Duration(DurationUnit::Minutes),

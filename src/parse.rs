@@ -310,6 +310,19 @@ impl Ctx {
             }
             Rule::direction_clause => KpiClauseKind::Direction(self.ident(inner.next().ok_or_else(missing)?)),
             Rule::complete_after_clause => KpiClauseKind::CompleteAfter(self.ident(inner.next().ok_or_else(missing)?)),
+            Rule::per_clause => {
+                let (mut keys, mut defs) = (vec![], vec![]);
+                for p in inner {
+                    if p.as_rule() == Rule::per_def {
+                        let mut def = p.into_inner();
+                        let name = self.ident(def.next().ok_or_else(missing)?);
+                        defs.push((name, self.top_expr(def.next().ok_or_else(missing)?)?));
+                    } else {
+                        keys.push(self.column_ref(p));
+                    }
+                }
+                KpiClauseKind::Per { keys, defs }
+            }
             _ => return Err(missing()),
         };
         Ok(KpiClause { kind, span })
@@ -671,7 +684,9 @@ fn describe_rule(rule: Rule) -> &'static str {
         | Rule::compare_clause
         | Rule::baseline_clause
         | Rule::direction_clause
-        | Rule::complete_after_clause => "a KPI clause (from, measure, where, by, grain, target, ...)",
+        | Rule::complete_after_clause
+        | Rule::per_clause
+        | Rule::kw_per => "a KPI clause (from, measure, where, by, grain, target, ...)",
         Rule::lag => "a data lag such as `30 days`, `2 weeks`, `1 month` or `none`",
         Rule::target_range | Rule::kw_between => "`between`",
         Rule::tolerance | Rule::kw_tolerance => "`tolerance`",
@@ -689,6 +704,7 @@ fn describe_rule(rule: Rule) -> &'static str {
         Rule::date => "a date (YYYY-MM-DD)",
         Rule::interval | Rule::interval_unit => "an interval such as `30 days`",
         Rule::by_item => "a column name or `name = expression`",
+        Rule::per_def => "`name = measure`, e.g. `first_arrival = min(minutes_between(received, on_scene))`",
         Rule::quantity => "a number such as `90%`, `5` or `8 min`",
         Rule::unit_word => "a unit such as `%`, `pp`, `min`, `days`",
         Rule::comparator => "a comparison (`>=`, `<=`, `>`, `<`)",

@@ -5,21 +5,20 @@ use std::path::Path;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, AsArray, RecordBatch};
-use datafusion::arrow::datatypes::{DataType, Date32Type};
+use datafusion::arrow::datatypes::Date32Type;
 use datafusion::catalog::TableProvider;
 use datafusion::common::ScalarValue;
 use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::datasource::{MemTable, provider_as_source};
 use datafusion::execution::context::{SessionConfig, SessionContext};
-use datafusion::logical_expr::{Expr, LogicalPlan, cast};
-use datafusion::prelude::ParquetReadOptions;
+use datafusion::logical_expr::LogicalPlan;
 use indexmap::IndexMap;
 
-use crate::config::{ColumnType, Format, OnInvalid};
+use crate::config::Format;
 use crate::diagnostics::{Diagnostic, Diagnostics};
 use crate::ingest::{self, SourceStats};
 use crate::model::Model;
-use crate::plan::{ACCOUNTING_FIELDS, AccountingPlan, FusedPlan, KpiPlan, arrow_type, declared_schema};
+use crate::plan::{ACCOUNTING_FIELDS, AccountingPlan, FusedPlan, KpiPlan, declared_schema};
 use crate::results::{ResultRow, RowCounts, RunOutput, Status, round_value, sort_rows};
 
 /// Run every plan over the project's data, and the row accounting of every source.
@@ -233,7 +232,7 @@ async fn load_source(
             Ok((mem_table(id, schema, batches, partitions)?, stats))
         }
         Format::Parquet => {
-            let (batches, stats) = load_parquet(ctx, id, spec, &files).await?;
+            let (batches, stats) = ingest::load_parquet(ctx, id, spec, &files).await?;
             Ok((mem_table(id, schema, batches, partitions)?, stats))
         }
     }
@@ -252,246 +251,6 @@ fn mem_table(
     }
     let table = MemTable::try_new(schema, parts).map_err(|e| Diagnostic::error("YS0400", format!("source `{id}`: {e}")))?;
     Ok(Arc::new(table))
-}
-
-/// Parquet files are read by DataFusion, one file at a time: columns are selected by name
-/// (or alias) and cast to their declared types, so plans always see the declared schema,
-/// `file_column` holds each row's own file, and a value that cannot be converted is an
-/// error naming the file and the column (a YS0301, not a failed KPI query).
-async fn load_parquet(
-    ctx: &SessionContext,
-    id: &str,
-    spec: &crate::config::SourceSpec,
-    files: &[(std::path::PathBuf, String)],
-) -> Result<(Vec<RecordBatch>, SourceStats), Diagnostic> {
-    use futures::FutureExt;
-    let mut batches = vec![];
-    let mut stats = SourceStats::default();
-    for (path, shown) in files {
-        validate_parquet(path, shown, id)?;
-        // The last line of defence: a reader that panics on a corrupt file is an error that
-        // names the file, not a crash of the build.
-        let read =
-            std::panic::AssertUnwindSafe(load_parquet_file(ctx, id, spec, path, shown, &mut batches, &mut stats)).catch_unwind().await;
-        match read {
-            Ok(result) => result?,
-            Err(panic) => return Err(reader_failed(id, shown, panic.as_ref())),
-        }
-    }
-    Ok((batches, stats))
-}
-
-/// A Parquet file must end with its footer: `<metadata> <length: u32 LE> PAR1`, start with
-/// `PAR1`, and its metadata must parse. Checked before any reader sees the file (truncated
-/// and mangled files made the reader panic).
-fn validate_parquet(path: &std::path::Path, shown: &str, id: &str) -> Result<(), Diagnostic> {
-    use std::io::{Read, Seek, SeekFrom};
-    let bad = |why: String| {
-        Diagnostic::error("YS0301", format!("source `{id}`: {shown} is not a readable Parquet file: {why}"))
-            .help("the file is damaged, truncated or not Parquet: export it again, or check the source's `path` and `format`")
-    };
-    let mut file = std::fs::File::open(path).map_err(|e| Diagnostic::error("YS0001", format!("cannot read {shown}: {e}")))?;
-    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
-    if size < 12 {
-        return Err(bad(format!("{size} bytes, shorter than the smallest Parquet file")));
-    }
-    let mut head = [0u8; 4];
-    let mut tail = [0u8; 8];
-    file.read_exact(&mut head).map_err(|e| bad(e.to_string()))?;
-    file.seek(SeekFrom::End(-8)).and_then(|_| file.read_exact(&mut tail)).map_err(|e| bad(e.to_string()))?;
-    if &head != b"PAR1" || &tail[4..] != b"PAR1" {
-        return Err(bad("it does not start and end with the Parquet magic bytes `PAR1`".into()));
-    }
-    let footer = u32::from_le_bytes([tail[0], tail[1], tail[2], tail[3]]) as u64;
-    if footer > size - 12 {
-        return Err(bad(format!("its footer says {footer} bytes of metadata, but the file has {size} bytes")));
-    }
-    let parsed = std::panic::catch_unwind(|| datafusion::parquet::file::metadata::ParquetMetaDataReader::new().parse_and_finish(&file));
-    match parsed {
-        Ok(Ok(metadata)) => {
-            // Every column chunk must lie inside the file.
-            for rg in metadata.row_groups() {
-                for c in rg.columns() {
-                    let (start, len) = c.byte_range();
-                    if start.checked_add(len).is_none_or(|end| end > size) {
-                        return Err(bad(format!("a column chunk of `{}` lies beyond the end of the file", c.column_path())));
-                    }
-                }
-            }
-            Ok(())
-        }
-        Ok(Err(e)) => Err(bad(e.to_string())),
-        Err(panic) => Err(reader_failed(id, shown, panic.as_ref())),
-    }
-}
-
-fn reader_failed(id: &str, shown: &str, panic: &(dyn std::any::Any + Send)) -> Diagnostic {
-    let why = panic.downcast_ref::<String>().cloned().or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_default();
-    Diagnostic::error("YS0301", format!("source `{id}`: the Parquet reader failed on {shown}: {why}"))
-        .help("the file is damaged or uses a feature the reader does not support: export it again")
-}
-
-/// One Parquet file into `batches`.
-async fn load_parquet_file(
-    ctx: &SessionContext,
-    id: &str,
-    spec: &crate::config::SourceSpec,
-    path: &std::path::Path,
-    shown: &str,
-    batches: &mut Vec<RecordBatch>,
-    stats: &mut SourceStats,
-) -> Result<(), Diagnostic> {
-    let schema = declared_schema(spec);
-    let err = |e: datafusion::error::DataFusionError| Diagnostic::error("YS0301", format!("source `{id}`: cannot read {shown}: {e}"));
-    let df = ctx.read_parquet(path.to_string_lossy().to_string(), ParquetReadOptions::default()).await.map_err(err)?;
-    let available: Vec<String> = df.schema().fields().iter().map(|f| f.name().clone()).collect();
-    let mut exprs: Vec<(String, Expr)> = vec![];
-    for (name, cs) in &spec.columns {
-        let found = match ingest::locate_column(name, cs, &available) {
-            Ok(i) => &available[i],
-            Err(why) => return Err(why.diagnostic(name, &available, shown, id).at(cs.span, "declared here")),
-        };
-        let column = Expr::Column(datafusion::common::Column::new_unqualified(found));
-        let ty = arrow_type(cs.ty.into());
-        let source_is_text = df
-            .schema()
-            .field_with_unqualified_name(found)
-            .map(|f| f.data_type() == &DataType::Utf8 || f.data_type() == &DataType::Utf8View || f.data_type() == &DataType::LargeUtf8)
-            .unwrap_or(false);
-        let expr = match cs.ty {
-            ColumnType::Timestamp | ColumnType::Date if source_is_text && !cs.formats.is_empty() => {
-                let mut args = vec![column];
-                args.extend(cs.formats.iter().map(|f| datafusion::logical_expr::lit(f.clone())));
-                cast(datafusion::functions::expr_fn::to_timestamp_micros(args), ty)
-            }
-            _ => cast(column, ty),
-        };
-        exprs.push((name.clone(), expr.alias(name)));
-    }
-    let mut select: Vec<Expr> = exprs.iter().map(|(_, e)| e.clone()).collect();
-    if let Some(fc) = &spec.file_column {
-        select.push(datafusion::logical_expr::lit(shown.to_string()).alias(fc));
-    }
-    let collected = match df.clone().select(select).map_err(err)?.collect().await {
-        Ok(b) => b,
-        Err(e) => return Err(conversion_error(&df, id, spec, shown, &exprs, e).await),
-    };
-    stats.files.push(shown.to_string());
-    let mut row = 0u64;
-    for b in collected {
-        let n = b.num_rows() as u64;
-        stats.rows_read += n;
-        // Same columns, same types: only the field metadata may differ per file.
-        let b = RecordBatch::try_new(schema.clone(), b.columns().to_vec())
-            .map_err(|e| Diagnostic::error("YS0301", format!("source `{id}`: {shown} does not fit the declared columns: {e}")))?;
-        batches.push(enforce_valid_years(b, spec, id, shown, row, stats)?);
-        row += n;
-    }
-    Ok(())
-}
-
-/// Dates and timestamps outside the source's `valid_years` are invalid values, as in CSV:
-/// an error naming the file, row and column, or null / a skipped row under `on_invalid`.
-fn enforce_valid_years(
-    batch: RecordBatch,
-    spec: &crate::config::SourceSpec,
-    id: &str,
-    shown: &str,
-    first_row: u64,
-    stats: &mut SourceStats,
-) -> Result<RecordBatch, Diagnostic> {
-    use datafusion::arrow::array::BooleanArray;
-    use datafusion::arrow::datatypes::TimestampMicrosecondType;
-    let mut columns = batch.columns().to_vec();
-    let mut keep = vec![true; batch.num_rows()];
-    for (i, (name, cs)) in spec.columns.iter().enumerate() {
-        if !matches!(cs.ty, ColumnType::Date | ColumnType::Timestamp) {
-            continue;
-        }
-        let array = &columns[i];
-        let value = |r: usize| -> Option<ingest::Value<'static>> {
-            if array.is_null(r) {
-                return None;
-            }
-            match cs.ty {
-                ColumnType::Date => array.as_primitive_opt::<Date32Type>().map(|a| ingest::Value::Date(a.value(r))),
-                _ => array.as_primitive_opt::<TimestampMicrosecondType>().map(|a| ingest::Value::Timestamp(a.value(r))),
-            }
-        };
-        let bad: Vec<usize> =
-            (0..batch.num_rows()).filter(|r| value(*r).is_some_and(|v| !ingest::in_valid_years(&v, spec.valid_years))).collect();
-        if bad.is_empty() {
-            continue;
-        }
-        *stats.invalid_values.entry(name.clone()).or_insert(0) += bad.len() as u64;
-        match cs.on_invalid.unwrap_or(spec.on_invalid) {
-            OnInvalid::Error => {
-                let shown_value = datafusion::arrow::util::display::array_value_to_string(array, bad[0]).unwrap_or_default();
-                return Err(Diagnostic::error(
-                    "YS0301",
-                    format!(
-                        "{shown}: source `{id}`, column `{name}`, row {}: {shown_value} is outside the source's valid years {}-{} ({} such value(s) in this part of the file)",
-                        first_row + bad[0] as u64 + 1,
-                        spec.valid_years[0],
-                        spec.valid_years[1],
-                        bad.len()
-                    ),
-                )
-                .help(format!("fix the data, widen `valid_years` on source `{id}`, or set `on_invalid: null` (or `skip`) on the column")));
-            }
-            OnInvalid::Null => {
-                let mask = BooleanArray::from((0..batch.num_rows()).map(|r| !bad.contains(&r)).collect::<Vec<bool>>());
-                columns[i] = datafusion::arrow::compute::nullif(
-                    array,
-                    &datafusion::arrow::compute::not(&mask).map_err(|e| Diagnostic::error("YS0400", format!("source `{id}`: {e}")))?,
-                )
-                .map_err(|e| Diagnostic::error("YS0400", format!("source `{id}`: {e}")))?;
-            }
-            OnInvalid::Skip => bad.iter().for_each(|r| keep[*r] = false),
-        }
-    }
-    let skipped = keep.iter().filter(|k| !**k).count();
-    let batch = RecordBatch::try_new(batch.schema(), columns).map_err(|e| Diagnostic::error("YS0400", format!("source `{id}`: {e}")))?;
-    if skipped == 0 {
-        return Ok(batch);
-    }
-    stats.rows_skipped += skipped as u64;
-    datafusion::arrow::compute::filter_record_batch(&batch, &BooleanArray::from(keep))
-        .map_err(|e| Diagnostic::error("YS0400", format!("source `{id}`: {e}")))
-}
-
-/// A Parquet file failed to convert: find the declared column responsible (one query per
-/// column, on this error path only) so the error names it and its `format`.
-async fn conversion_error(
-    df: &datafusion::dataframe::DataFrame,
-    id: &str,
-    spec: &crate::config::SourceSpec,
-    shown: &str,
-    exprs: &[(String, Expr)],
-    first: datafusion::error::DataFusionError,
-) -> Diagnostic {
-    for (name, expr) in exprs {
-        let Ok(one) = df.clone().select(vec![expr.clone()]) else { continue };
-        if let Err(e) = one.collect().await {
-            let cs = &spec.columns[name];
-            let help = if cs.formats.is_empty() {
-                format!(
-                    "declare the column's type as it is in the file, or give `format:` for a date or timestamp column `{name}` of source `{id}`"
-                )
-            } else {
-                format!(
-                    "none of the formats {:?} of column `{name}` (source `{id}`) reads this value: add the right chrono format (docs/configuration.md)",
-                    cs.formats
-                )
-            };
-            return Diagnostic::error(
-                "YS0301",
-                format!("{shown}: source `{id}`, column `{name}`: cannot convert a value to {}: {}", cs.ty.name(), e.strip_backtrace()),
-            )
-            .help(help);
-        }
-    }
-    Diagnostic::error("YS0301", format!("source `{id}`: cannot read {shown}: {}", first.strip_backtrace()))
 }
 
 /// Record batches of `period, <by...>, value [, last_base]` -> rows (statuses come later,

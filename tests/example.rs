@@ -41,6 +41,19 @@ fn example_builds_with_expected_values() {
         }
     }
     assert!(compared > 100);
+    // A change against the same month last year: the months of 2024 have nothing to compare
+    // with (no value); 2025's equal expected.py's (this - then) / then.
+    let want = expected["requests_311_vs_last_year"].as_object().expect("expected kpi");
+    let rows = kpi(&results, "requests_311_vs_last_year")["rows"].as_array().expect("rows");
+    assert_eq!(rows.len(), 18, "January 2024 to June 2025");
+    let with_value: Vec<_> = rows.iter().filter(|r| !r["value"].is_null()).collect();
+    assert_eq!(with_value.len(), want.len());
+    for row in with_value {
+        let w = want[row["period"].as_str().expect("period")].as_f64().expect("expected value");
+        assert!(close(row["value"].as_f64().expect("value"), w), "requests_311_vs_last_year {row}");
+    }
+    assert!(rows.iter().take(12).all(|r| r["value"].is_null() && r["status"] == "no_data"));
+    assert_eq!(kpi(&results, "requests_311_vs_last_year")["unit"], "percent");
     // 16 answer times in calls_911.csv are garbled (generate.py) and were made null.
     assert_eq!(results["sources"]["calls_911"]["invalid_values"]["answered_at"], 16);
     // Each KPI says what its numbers do not see: the 16 garbled answer times (made null).

@@ -381,7 +381,9 @@ fn hardening_deep_yaml_is_an_error_and_wide_yaml_is_fast() {
     let dir = project(&yaml, &[("k.kpi", &kpis)]);
     let (compiled, took) = timed(|| yardstick::compile(dir.path()).map(|c| c.plans.len()).ok());
     assert_eq!(compiled, Some(100));
-    assert!(took < Duration::from_secs(10), "100,000 columns took {took:?}");
+    // Linear work takes about 10 s of CPU in a debug build on a busy machine; quadratic work
+    // would take hours.
+    assert!(took < Duration::from_secs(40), "100,000 columns took {took:?}");
 
     let mut yaml = String::from("name: P\nsources:\n");
     for i in 0..1_000 {

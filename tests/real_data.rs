@@ -15,10 +15,11 @@ use crate::common::*;
 /// Relative prefix of every source path in the fixture's yardstick.yaml.
 const DATA_PREFIX: &str = "../../../../shared/data";
 
-/// Copy the fixture to a temporary project whose source paths point at `data` (absolute).
-fn project_on(data: &Path) -> tempfile::TempDir {
+/// Copy a real-data fixture (three sources under [`DATA_PREFIX`]) to a temporary project
+/// whose source paths point at `data` (absolute).
+pub fn project_on(name: &str, data: &Path) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
-    copy_dir(&fixture("real"), dir.path());
+    copy_dir(&fixture(name), dir.path());
     let yaml_path = dir.path().join("yardstick.yaml");
     let yaml = std::fs::read_to_string(&yaml_path).expect("yaml");
     assert_eq!(yaml.matches(&format!("path: {DATA_PREFIX}/")).count(), 3, "three sources under {DATA_PREFIX}");
@@ -48,7 +49,7 @@ fn single(results: &Value, id: &str) -> f64 {
 fn real_data_matches_the_oracle() {
     // shared_data() prints the "skipping" line when the folder is absent.
     let Some(data) = shared_data() else { return };
-    let project = project_on(&data);
+    let project = project_on("real", &data);
     let out = tempfile::tempdir().expect("tempdir");
     yardstick::build(project.path(), Some(out.path())).map_err(|f| f.render(false)).expect("real fixture builds");
     let results = results_json(out.path());

@@ -201,6 +201,17 @@ def main():
         if days <= int(row["sla_days"]):
             sla_num[k] = sla_num.get(k, 0) + 1
     closed_within_sla = {k: sla_num.get(k, 0) / sla_den[k] for k in sla_den}
+    # Requests per month (by opened_at) against the same month a year earlier:
+    # (this - then) / then, only for months whose month a year earlier has requests.
+    opened_month = {}
+    for row in read("requests_311.csv"):
+        k = month_key(dt.datetime.strptime(row["opened_at"], REQ_TS_FMT))
+        opened_month[k] = opened_month.get(k, 0) + 1
+    requests_vs_last_year = {}
+    for k, n in opened_month.items():
+        then = opened_month.get(f"{int(k[:4]) - 1:04d}{k[4:]}")
+        if then:
+            requests_vs_last_year[k] = (n - then) / then
 
     out = {
         "calls_per_month": calls_per_month,
@@ -212,6 +223,7 @@ def main():
         "permit_business_days": permit_bdays,
         "permits_issued_fytd": fytd,
         "cost_per_permit": cost_per_permit,
+        "requests_311_vs_last_year": requests_vs_last_year,
     }
     # json uses float.__repr__ (shortest round-tripping repr) for floats
     json.dump(out, sys.stdout, sort_keys=True, indent=2)

@@ -1,5 +1,6 @@
 //! Derived KPIs (KPIs over KPIs): resolution in dependency order, cycles, alignment, units.
 
+use super::change::is_change_call;
 use super::kpi::{clause_slots, kpi_header};
 use super::*;
 
@@ -172,6 +173,11 @@ impl Checker<'_> {
                 );
             }
         }
+        if let Some(call) = walk_operands(measure).find(|e| is_change_call(e)) {
+            if !self.change_needs_grain(grain, call) {
+                return;
+            }
+        }
         let inferred = derived_unit(measure, &inputs);
         let mut expr = expr;
         let unit = match ast_kpi.clauses.iter().find_map(|c| match &c.kind {
@@ -232,6 +238,19 @@ impl Checker<'_> {
                 let r = self.derived_expr(rhs, me, kpis, positions, inputs);
                 Some(DerivedExpr::Binary { op: *op, lhs: Box::new(l?), rhs: Box::new(r?) })
             }
+            ExprKind::Call { .. } if is_change_call(e) => {
+                let call = self.change_call(e)??;
+                if let Some(f) = &call.of.filter {
+                    self.errors.push(
+                        Diagnostic::error("YS0232", format!("a derived KPI's `{}` has no `where`", call.kind.name()))
+                            .at(f.span, "a derived KPI has no rows to filter")
+                            .help("put the condition on the KPI it uses, or use `change` as the measure of a KPI with `from`"),
+                    );
+                    return None;
+                }
+                let of = self.derived_expr(&call.of.expr, me, kpis, positions, inputs)?;
+                Some(DerivedExpr::Change { kind: call.kind, of: Box::new(of), lag: call.lag })
+            }
             ExprKind::Column(id) => {
                 if id.name == me {
                     self.errors.push(
@@ -282,7 +301,8 @@ pub(super) fn kpi_positions(kpis: &[CheckedKpi]) -> HashMap<String, usize> {
     out
 }
 
-/// The operands of unary and binary operators below `e`, and `e`, without recursion.
+/// The operands of unary and binary operators below `e`, and `e`, without recursion; for
+/// `change(x, lag)` also `x` (what changes), not the lag.
 pub(super) fn walk_operands(e: &ast::Expr) -> impl Iterator<Item = &ast::Expr> {
     let mut stack = vec![e];
     std::iter::from_fn(move || {
@@ -293,14 +313,17 @@ pub(super) fn walk_operands(e: &ast::Expr) -> impl Iterator<Item = &ast::Expr> {
                 stack.push(rhs);
                 stack.push(lhs);
             }
+            ExprKind::Call { args, .. } if is_change_call(e) => stack.extend(args.first().map(|a| &a.expr)),
             _ => {}
         }
         Some(e)
     })
 }
 
+/// Whether the measure calls an aggregate (a call other than `change`): then it reads a
+/// source and needs `from`.
 pub(super) fn has_call(e: &ast::Expr) -> bool {
-    walk_operands(e).any(|e| matches!(e.kind, ExprKind::Call { .. }))
+    walk_operands(e).any(|e| matches!(e.kind, ExprKind::Call { .. }) && !is_change_call(e))
 }
 
 /// Names used in a derived KPI's measure (the KPIs it reads), in order.
@@ -319,6 +342,10 @@ pub(super) fn derived_unit(e: &ast::Expr, inputs: &[(ast::Ident, Option<Grain>, 
     match &e.kind {
         ExprKind::Column(id) => inputs.iter().find(|(i, ..)| i.name == id.name).map(|(.., u)| u.clone()).unwrap_or(Unit::None),
         ExprKind::Unary { expr, .. } => derived_unit(expr, inputs),
+        ExprKind::Call { name, args } => match (ChangeKind::from_name(&name.name), args.first()) {
+            (Some(kind), Some(of)) => kind.unit(&derived_unit(&of.expr, inputs)),
+            _ => Unit::None,
+        },
         ExprKind::Binary { op, lhs, rhs } => {
             let (l, r) = (derived_unit(lhs, inputs), derived_unit(rhs, inputs));
             match op {

@@ -44,7 +44,7 @@ impl Checker<'_> {
         match &e.kind {
             ExprKind::Column(c) => {
                 let ty = self.column(scope, c)?;
-                plain(TExprKind::Column(c.name.clone()), ty)
+                Some(TypedExpr { kind: TExprKind::Column(c.name.clone()), ty, unit: scope.unit(&c.name) })
             }
             ExprKind::Number { value, text } => {
                 if !text.contains('.') && *value < 9.0e15 {

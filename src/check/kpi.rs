@@ -49,7 +49,7 @@ impl Checker<'_> {
             );
             return None;
         };
-        let scope = Scope { source_id, source };
+        let scope = Scope { source_id, source, entity: None };
 
         // time + grain
         let time = match by_kind.get("time").map(|c| &c.kind) {
@@ -130,9 +130,18 @@ impl Checker<'_> {
         };
         let filter_span = by_kind.get("where").map(|c| c.span);
 
+        // per: entities first, then the measure over them
+        let per = by_kind.get("per").and_then(|c| self.per(&scope, c, &by, &by_computed, time.as_deref()));
+        let entity_columns = per.as_ref().map(|(_, columns)| columns);
+        let measure_scope = Scope { entity: entity_columns, ..scope };
+        if by_kind.contains_key("per") && per.is_none() {
+            return None;
+        }
+
         // measure
+        let mut change = None;
         let measure = match by_kind.get("measure").map(|c| &c.kind) {
-            Some(KpiClauseKind::Measure(e)) => self.measure(&scope, e, None),
+            Some(KpiClauseKind::Measure(e)) => self.own_change(&measure_scope, e, grain, &mut change),
             _ => {
                 self.errors.push(
                     Diagnostic::error("YS0204", format!("KPI `{}` has no `measure` clause", kpi.id.name))
@@ -177,8 +186,18 @@ impl Checker<'_> {
             _ => None,
         };
         let window = self.window(&by_kind, grain, &measure);
+        if let (Some(_), Some(w), Some(c)) = (&per, window, by_kind.get("window")) {
+            let what = if w == Window::Cumulative { "`cumulative`" } else { "a window" };
+            self.errors.push(
+                Diagnostic::error("YS0212", format!("{what} cannot be combined with `per` yet"))
+                    .at(c.span, "here")
+                    .help("remove the window or the `per`: windows over entities are not supported (docs/language.md, `per`)"),
+            );
+        }
         let framing = self.framing(&by_kind, &target_clauses, grain, &unit);
-        self.reachable_targets(&framing.targets, &measure, &unit);
+        if change.is_none() {
+            self.reachable_targets(&framing.targets, &measure, &unit);
+        }
 
         if self.errors.len() > errors_before {
             return None;
@@ -191,6 +210,7 @@ impl Checker<'_> {
             grain,
             by,
             by_computed,
+            per: per.map(|(p, _)| p),
             filter,
             measure,
             unit,
@@ -200,6 +220,7 @@ impl Checker<'_> {
             baseline: framing.baseline,
             direction: framing.direction,
             compare: framing.compare,
+            change,
             ..kpi_header(kpi, meta, goal, objective, inherited_owner)
         })
     }
@@ -249,6 +270,7 @@ pub(super) fn kpi_header(kpi: &ast::Kpi, meta: Meta, goal: &str, objective: Opti
         grain: None,
         by: vec![],
         by_computed: vec![],
+        per: None,
         filter: None,
         measure: Measure::Number(0.0),
         unit: Unit::None,
@@ -263,6 +285,7 @@ pub(super) fn kpi_header(kpi: &ast::Kpi, meta: Meta, goal: &str, objective: Opti
         id_span: kpi.id.span,
         filter_span: None,
         complete_after: None,
+        change: None,
     }
 }
 

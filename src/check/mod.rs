@@ -5,6 +5,8 @@
 
 use std::collections::{HashMap, HashSet};
 
+use indexmap::IndexMap;
+
 use crate::ast::{self, BinaryOp, ExprKind, GoalMember, KpiClauseKind, MetaKind, ObjectiveMember, UnaryOp};
 use crate::config::{Config, SourceSpec};
 use crate::diagnostics::{Diagnostic, Diagnostics, suggest};
@@ -12,12 +14,14 @@ use crate::limits::MAX_KPIS;
 use crate::model::*;
 use crate::span::Span;
 
+mod change;
 mod derived;
 mod expr;
 mod functions;
 mod kpi;
 mod measure;
 mod names;
+mod per;
 mod target;
 mod time;
 
@@ -158,16 +162,29 @@ struct Meta {
 struct Scope<'a> {
     source_id: &'a str,
     source: &'a SourceSpec,
+    /// Under `per`, the measure reads the entities' values (keys, groups, time, `per`
+    /// definitions), not the source's columns.
+    entity: Option<&'a IndexMap<String, (Type, Unit)>>,
 }
 
 impl Scope<'_> {
     fn column(&self, name: &str) -> Option<Type> {
+        if let Some(entity) = self.entity {
+            return entity.get(name).map(|(t, _)| *t);
+        }
         if self.source.file_column.as_deref() == Some(name) {
             return Some(Type::String);
         }
         self.source.columns.get(name).map(|c| c.ty.into())
     }
+    /// What a column measures: the unit of a `per` definition, else none.
+    fn unit(&self, name: &str) -> Unit {
+        self.entity.and_then(|e| e.get(name)).map(|(_, u)| u.clone()).unwrap_or(Unit::None)
+    }
     fn names(&self) -> Vec<&str> {
+        if let Some(entity) = self.entity {
+            return entity.keys().map(String::as_str).collect();
+        }
         let mut v: Vec<&str> = self.source.columns.keys().map(String::as_str).collect();
         v.extend(self.source.file_column.as_deref());
         v

@@ -8,12 +8,12 @@ impl Checker<'_> {
         let ty = self.column(scope, &ident)?;
         if scope.source.file_column.as_deref() == Some(name) {
             // The file-name column is text and cannot be declared otherwise (its name is
-            // taken); dates in file names are read by a date pattern (not yet supported).
+            // taken); dates in file names are read by a `from_file_name` column.
             self.errors.push(
                 Diagnostic::error("YS0207", format!("time column `{name}` is the source's file-name column, which holds text"))
                     .at(span, "the file name, not a date")
                     .help(format!(
-                        "use a date or timestamp column of source `{}` as the time, or, while dates from file names are not supported, add the date as a column to the files",
+                        "use a date or timestamp column of source `{}` as the time; for a date in the file names, declare a date column with `from_file_name` (docs/configuration.md, \"Values from file names\")",
                         scope.source_id
                     )),
             );
@@ -36,6 +36,23 @@ impl Checker<'_> {
     pub(super) fn column(&mut self, scope: &Scope, col: &ast::Ident) -> Option<Type> {
         match scope.column(&col.name) {
             Some(t) => Some(t),
+            None if scope.entity.is_some() => {
+                self.errors.push(
+                    Diagnostic::error(
+                        "YS0201",
+                        format!("unknown column `{}`: under `per` the measure reads each entity's values", col.name),
+                    )
+                    .at(col.span, "not a key, group, time or `per` definition")
+                    .help(format!(
+                        "{}; to use a column of `{}`, add a definition such as `({} = max({}))` to `per`",
+                        suggest("value", &col.name, scope.names()),
+                        scope.source_id,
+                        col.name,
+                        col.name
+                    )),
+                );
+                None
+            }
             None => {
                 self.errors.push(
                     Diagnostic::error("YS0201", format!("unknown column `{}` in source `{}`", col.name, scope.source_id))

@@ -130,6 +130,8 @@ impl Checker<'_> {
     pub(super) fn declared_unit(&mut self, measured: &Unit, declared: Unit, span: Span, written: &str) -> Option<(Unit, Option<f64>)> {
         match (measured, &declared) {
             (m, d) if m == d => Some((declared, None)),
+            // `unit pp` on a plain number names it, as before percentage points were a unit.
+            (Unit::None | Unit::Named(_) | Unit::Count, Unit::PercentagePoints) => Some((Unit::Named("pp".into()), None)),
             (Unit::Duration(from), Unit::Duration(to)) => Some((declared.clone(), Some(from.seconds() / to.seconds()))),
             // A plain number (a sum of a column, a ratio of like units) can be named.
             (Unit::None | Unit::Named(_), _) => Some((declared, None)),
@@ -144,6 +146,7 @@ impl Checker<'_> {
                         )
                     }
                     Unit::Percent => "a share is a fraction shown as a percentage: remove `unit`, or measure something else".to_string(),
+                    Unit::PercentagePoints => "a change of a share is in percentage points: remove `unit`".to_string(),
                     Unit::BusinessDays => "business days cannot be converted to calendar time: remove `unit`".to_string(),
                     Unit::Count => "a count can be given a name (`unit \"calls\"`), not a time or percentage unit".to_string(),
                     _ => "remove `unit` or make it match the measure".to_string(),
@@ -222,10 +225,10 @@ impl Checker<'_> {
             Some(q) => {
                 let is_pp = q.unit.as_ref().is_some_and(|u| u.name == "pp");
                 let v = if is_pp {
-                    if *unit != Unit::Percent {
+                    if !matches!(unit, Unit::Percent | Unit::PercentagePoints) {
                         self.errors.push(
                             Diagnostic::error("YS0220", format!("tolerance in percentage points on a KPI measured in {}", unit.label()))
-                                .at(q.span, "pp only fits percentages")
+                                .at(q.span, "pp only fits percentages and their changes")
                                 .help("write the tolerance in the KPI's unit"),
                         );
                         return None;
@@ -277,8 +280,18 @@ impl Checker<'_> {
                 );
                 None
             }
+            (None, Unit::PercentagePoints) => {
+                self.errors.push(
+                    Diagnostic::error("YS0220", format!("a change of a percentage needs a {what} in percentage points"))
+                        .at(q.span, "no `pp`")
+                        .help(format!("write the {what} with `pp`: `{}pp` (percentage points)", q.text)),
+                );
+                None
+            }
             (None, _) => Some(q.number),
-            (Some(Unit::Percent), Unit::Percent) => Some(q.number / 100.0),
+            (Some(Unit::Percent), Unit::Percent) | (Some(Unit::PercentagePoints), Unit::PercentagePoints) => Some(q.number / 100.0),
+            // A KPI whose unit is named "pp" (a plain number so labelled).
+            (Some(Unit::PercentagePoints), Unit::Named(n)) if n == "pp" => Some(q.number),
             (Some(Unit::Duration(from)), Unit::Duration(to)) => Some(q.number * from.seconds() / to.seconds()),
             (Some(Unit::Duration(DurationUnit::Days) | Unit::BusinessDays), Unit::BusinessDays) => Some(q.number),
             (Some(w), u) if &w == u => Some(q.number),
@@ -286,6 +299,9 @@ impl Checker<'_> {
                 let label = q.unit.as_ref().map(|u| u.span).unwrap_or(q.span);
                 let help = match u {
                     Unit::Percent => format!("this KPI is a percentage: write the {what} with `%`"),
+                    Unit::PercentagePoints => {
+                        format!("this KPI is a change of a percentage, in percentage points: write the {what} with `pp` (`{}pp`)", q.text)
+                    }
                     Unit::Count | Unit::None => format!("this KPI is a {}: write the {what} as a plain number", u.label()),
                     Unit::Duration(_) => format!("this KPI is a duration: write the {what} in s, min, h or days"),
                     Unit::BusinessDays => format!("this KPI counts business days: write the {what} in days"),

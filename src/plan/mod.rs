@@ -143,6 +143,9 @@ fn plan_kpi(
     if let Some(f) = conditions.into_iter().reduce(Expr::and) {
         builder = builder.filter(f)?;
     }
+    if let Some(per) = &kpi.per {
+        builder = entities(fx, kpi, per, builder, &fresh)?;
+    }
 
     let period = match (&kpi.time, kpi.grain) {
         (Some(time), Some(grain)) => {
@@ -191,7 +194,8 @@ fn plan_kpi(
         (None, Some(_)) => group.push(period.clone().alias("period")),
     }
     for b in &kpi.by {
-        group.push(by_expr(fx, kpi, b));
+        // Under `per`, computed groups were computed with the entities.
+        group.push(if kpi.per.is_some() { column(b) } else { by_expr(fx, kpi, b) });
     }
     if aggregates.is_empty() && group.is_empty() {
         // A constant measure without a grain (`measure 3`): an Aggregate needs something to
@@ -214,6 +218,43 @@ fn read_columns<'a>(kpi: &'a CheckedKpi, out: &mut Vec<&'a str>) {
     kpi.by_computed.iter().for_each(|(_, e)| e.columns(out));
     kpi.filter.iter().for_each(|f| f.columns(out));
     kpi.measure.columns(out);
+    if let Some(per) = &kpi.per {
+        out.extend(per.keys.iter().map(String::as_str));
+        per.defs.iter().for_each(|(_, m)| m.columns(out));
+    }
+}
+
+/// `per`: the kept rows grouped into entities (keys and `by` groups); each entity's columns
+/// are its keys, groups, time (the earliest of its rows') and `per` definitions. Rows
+/// without a key belong to no entity (the row accounting counts them as null inputs).
+fn entities(
+    fx: &Functions,
+    kpi: &CheckedKpi,
+    per: &Per,
+    builder: LogicalPlanBuilder,
+    fresh: &dyn Fn(&str) -> String,
+) -> DfResult<LogicalPlanBuilder> {
+    let keyed = per.keys.iter().map(|k| column(k).is_not_null()).reduce(Expr::and);
+    let builder = match keyed {
+        Some(k) => builder.filter(k)?,
+        None => builder,
+    };
+    let mut group: Vec<Expr> = per.keys.iter().map(|k| column(k)).collect();
+    group.extend(kpi.by.iter().map(|b| by_expr(fx, kpi, b)));
+    let mut aggregates = vec![];
+    let mut values = vec![];
+    for (name, m) in &per.defs {
+        values.push(float(measure_expr(fx, m, &mut aggregates, fresh)?).alias(name));
+    }
+    if let Some(t) = &kpi.time {
+        aggregates.push(min(column(t)).alias(t));
+    }
+    if aggregates.is_empty() {
+        aggregates.push(count(lit(1i64)).alias(fresh("m0")));
+    }
+    let mut projection: Vec<Expr> = per.keys.iter().chain(&kpi.by).chain(&kpi.time).map(|c| column(c)).collect();
+    projection.extend(values);
+    builder.aggregate(group, aggregates)?.project(projection)
 }
 
 /// A `by` group as grouped on: its column, or its computed value under its name.
@@ -314,7 +355,15 @@ fn accounting_plan(
         let placed = all(vec![selected.clone(), f.time_known.clone()]);
         let kept = all(vec![placed.clone(), f.in_scope.clone()]);
         let mut nulls = vec![];
-        null_inputs(fx, &kpi.measure, &mut nulls);
+        match &kpi.per {
+            // Under `per` the measure reads entities: a row's inputs are its keys and what the
+            // definitions read.
+            Some(per) => {
+                nulls.extend(per.keys.iter().map(|k| column(k).is_null()));
+                per.defs.iter().for_each(|(_, m)| null_inputs(fx, m, &mut nulls));
+            }
+            None => null_inputs(fx, &kpi.measure, &mut nulls),
+        }
         // A step the KPI does not have drops no row: its counter is FILTER (WHERE false).
         let step = |applies: Option<Expr>, drops: &dyn Fn(Expr) -> Option<Expr>| applies.map(|a| drops(a)).unwrap_or(Some(lit(false)));
         aggregates.push(counter(name("read"), None)?);
@@ -374,7 +423,7 @@ pub struct FusedPlan {
 }
 
 /// Fuse every KPI that can share a query with others: all but windowed ones (`rolling`,
-/// year to date), whose rows are copied into several periods. Groups are formed in model
+/// year to date), whose rows are copied into several periods, and `per` ones (two levels). Groups are formed in model
 /// order; a group of one is still a fused plan (same output shape).
 pub fn fused_plans(model: &Model, options: PlanOptions) -> Result<Vec<FusedPlan>, Diagnostics> {
     let fx = Functions::new(model);
@@ -382,7 +431,7 @@ pub fn fused_plans(model: &Model, options: PlanOptions) -> Result<Vec<FusedPlan>
     let mut groups: IndexMap<Key, Vec<&CheckedKpi>> = IndexMap::new();
     for kpi in &model.kpis {
         let Some(source) = &kpi.source else { continue };
-        if kpi.window.is_some_and(|w| w != Window::Cumulative) {
+        if kpi.window.is_some_and(|w| w != Window::Cumulative) || kpi.per.is_some() {
             continue;
         }
         let time = kpi.grain.and(kpi.time.clone());

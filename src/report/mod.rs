@@ -212,6 +212,7 @@ pub fn format_value(v: Option<f64>, unit: &str) -> String {
 pub(crate) fn value_parts(v: f64, unit: &str) -> (String, String) {
     match unit {
         "percent" => (trim_number(v * 100.0, 1), "%".into()),
+        "percentage points" => (trim_number(v * 100.0, 1), " pp".into()),
         "count" => (group_thousands(v), String::new()),
         "seconds" => (trim_number(v, 1), " s".into()),
         "minutes" => (trim_number(v, 1), " min".into()),
@@ -223,12 +224,12 @@ pub(crate) fn value_parts(v: f64, unit: &str) -> (String, String) {
     }
 }
 
-/// A change in a KPI's unit: percentages change in percentage points.
+/// A change in a KPI's unit: percentages (and percentage points) change in percentage points.
 fn format_change(d: Option<f64>, unit: &str) -> String {
     let Some(d) = d else { return "–".to_string() };
     let sign = if d > 0.0 { "+" } else { "" };
     match unit {
-        "percent" => format!("{sign}{} pp", trim_number(d * 100.0, 1)),
+        "percent" | "percentage points" => format!("{sign}{} pp", trim_number(d * 100.0, 1)),
         _ => format!("{sign}{}", format_value(Some(d), unit)),
     }
 }
