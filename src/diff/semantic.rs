@@ -149,12 +149,21 @@ fn kpi_asts(compiled: &Compiled) -> IndexMap<String, ast::Kpi> {
     out
 }
 
-/// A source's declaration without its spans and path, comparable across commits.
+/// A source's declaration without its spans and path, comparable across commits: every
+/// column's type, formats, names and handling, and the source's reading settings.
 fn source_settings(spec: &crate::config::SourceSpec) -> String {
-    let schema = crate::plan::declared_schema(spec);
-    let columns: Vec<String> = schema.fields().iter().map(|f| format!("{}: {}", f.name(), f.data_type())).collect();
+    let columns: Vec<String> = spec
+        .columns
+        .iter()
+        .map(|(name, c)| {
+            format!(
+                "{name}: {:?} formats {:?} aliases {:?} thousands {:?} on_invalid {:?} header {:?} position {:?} optional {} trim {:?} from_file_name {:?}",
+                c.ty, c.formats, c.aliases, c.thousands, c.on_invalid, c.header, c.position, c.optional, c.trim, c.from_file_name
+            )
+        })
+        .collect();
     format!(
-        "columns {}; format {:?}; encoding {:?}; delimiter {:?}; nulls {:?}; on_invalid {:?}; time {:?}; complete_after {}; valid_years {:?}",
+        "columns {}; format {:?}; encoding {:?}; delimiter {:?}; nulls {:?}; on_invalid {:?}; time {:?}; file_column {:?}; complete_after {}; valid_years {:?}; header_row {}; trailing_notes {:?}; trim {}",
         columns.join(", "),
         spec.format(),
         spec.encoding,
@@ -162,8 +171,12 @@ fn source_settings(spec: &crate::config::SourceSpec) -> String {
         spec.null_values,
         spec.on_invalid,
         spec.time,
+        spec.file_column,
         spec.complete_after.text(),
-        spec.valid_years
+        spec.valid_years,
+        spec.header_row,
+        spec.trailing_notes,
+        spec.trim
     )
 }
 
