@@ -8,6 +8,8 @@ use std::fmt;
 
 use crate::span::{SourceMap, Span};
 
+pub mod render;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Severity {
     Error,
@@ -129,6 +131,8 @@ pub const CODES: &[(&str, &str)] = &[
     ("YS0400", "query failed"),
     ("YS0401", "too many periods"),
     ("YS0500", "cannot write the report"),
+    ("YS0600", "not in a git repository"),
+    ("YS0601", "git revision cannot be read"),
     // Warnings: the build succeeds, the affected values are flagged.
     ("YS0900", "rows a grained or scoped KPI cannot place in time"),
     ("YS0901", "`where` matches no row"),
@@ -190,30 +194,38 @@ impl Diagnostics {
         for d in self.0.iter().take(MAX_SHOWN) {
             out.push_str(&render_one(d, sources, color));
         }
-        let count = |ds: &[Diagnostic]| {
-            let errors = ds.iter().filter(|d| d.is_error()).count();
-            (errors, ds.len() - errors)
-        };
-        let plural = |n: usize, what: &str| format!("{} {what}{}", thousands(n), if n == 1 { "" } else { "s" });
-        if self.0.len() > MAX_SHOWN {
-            let (errors, warnings) = count(&self.0[MAX_SHOWN..]);
-            let mut parts = vec![];
-            if errors > 0 {
-                parts.push(plural(errors, "more error"));
-            }
-            if warnings > 0 {
-                parts.push(plural(warnings, "more warning"));
-            }
-            out.push_str(&format!("... and {} (not shown)\n\n", parts.join(" and ")));
-        }
-        let (errors, warnings) = count(&self.0);
-        out.push_str(&plural(errors, "error"));
-        if warnings > 0 {
-            out.push_str(&format!(", {}", plural(warnings, "warning")));
-        }
-        out.push('\n');
+        out.push_str(&summary(&self.0));
         out
     }
+}
+
+/// What ends every human rendering: how many diagnostics were not drawn (beyond
+/// [`MAX_SHOWN`]), then the count of errors and warnings (`2 errors, 1 warning`).
+fn summary(all: &[Diagnostic]) -> String {
+    let mut out = String::new();
+    let count = |ds: &[Diagnostic]| {
+        let errors = ds.iter().filter(|d| d.is_error()).count();
+        (errors, ds.len() - errors)
+    };
+    let plural = |n: usize, what: &str| format!("{} {what}{}", thousands(n), if n == 1 { "" } else { "s" });
+    if all.len() > MAX_SHOWN {
+        let (errors, warnings) = count(&all[MAX_SHOWN..]);
+        let mut parts = vec![];
+        if errors > 0 {
+            parts.push(plural(errors, "more error"));
+        }
+        if warnings > 0 {
+            parts.push(plural(warnings, "more warning"));
+        }
+        out.push_str(&format!("... and {} (not shown)\n\n", parts.join(" and ")));
+    }
+    let (errors, warnings) = count(all);
+    out.push_str(&plural(errors, "error"));
+    if warnings > 0 {
+        out.push_str(&format!(", {}", plural(warnings, "warning")));
+    }
+    out.push('\n');
+    out
 }
 
 /// At most this many diagnostics are drawn by [`Diagnostics::render`] (the rest are counted).

@@ -19,10 +19,13 @@
 pub mod ast;
 pub mod check;
 pub mod config;
+pub mod console;
 pub mod diagnostics;
+pub mod diff;
 pub mod explain;
 pub mod fmt;
 pub mod functions;
+pub mod git;
 pub mod ingest;
 pub mod init;
 pub mod limits;
@@ -30,6 +33,7 @@ pub mod list;
 pub mod model;
 pub mod parse;
 pub mod plan;
+pub mod progress;
 pub mod project;
 pub mod report;
 pub mod results;
@@ -222,9 +226,23 @@ pub fn evaluate(dir: &Path) -> Result<(Compiled, results::Results), Failure> {
     evaluate_with(dir, Options::default())
 }
 
-/// [`evaluate`] with build options.
+/// [`evaluate`] with build options. In a git repository, the results say which commit
+/// and files the definitions came from ([`results::Results::git`]).
 pub fn evaluate_with(dir: &Path, options: Options) -> Result<(Compiled, results::Results), Failure> {
-    let mut compiled = compile_with(dir, options)?;
+    let compiled = compile_with(dir, options)?;
+    let (compiled, mut results) = evaluate_compiled(compiled)?;
+    if let Some(lineage) = git::lineage(dir) {
+        let definitions: Vec<&str> = compiled.sources.files().map(|(_, f)| f.name.as_str()).collect();
+        results.attach_git(&lineage, &definitions);
+    }
+    Ok((compiled, results))
+}
+
+/// Run a compiled project on the data under `compiled.dir` (source paths are relative to
+/// it) and assemble the results, without git lineage. `yardstick diff --values` compiles
+/// the definitions of an older commit and runs them on today's data this way.
+pub fn evaluate_compiled(mut compiled: Compiled) -> Result<(Compiled, results::Results), Failure> {
+    let options = compiled.options;
     if compiled.model.kpis.is_empty() && !options.allow_empty {
         let diagnostics = Diagnostics::one(
             diagnostics::Diagnostic::error("YS0004", "nothing to build: the project defines no KPIs")

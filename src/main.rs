@@ -1,12 +1,14 @@
 //! The `yardstick` command line. All logic lives in the library; this file maps
 //! subcommands to pipeline calls and results to exit codes (0 ok, 1 errors, 2 usage).
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use yardstick::console::{Color, Console, FailOn};
 use yardstick::diagnostics::escape_text;
+use yardstick::diagnostics::render::Format;
 
 #[derive(Parser)]
 #[command(
@@ -21,13 +23,6 @@ struct Cli {
     color: Color,
     #[command(subcommand)]
     command: Command,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum Color {
-    Auto,
-    Always,
-    Never,
 }
 
 #[derive(Subcommand)]
@@ -60,6 +55,17 @@ enum Command {
         /// values; for comparing and debugging).
         #[arg(long)]
         no_fuse: bool,
+        /// After writing the report, exit 1 if any of these is found (repeatable or
+        /// comma-separated): off_track, near_target (KPIs' headline statuses), warnings,
+        /// check_failures (reserved: no data checks exist yet).
+        #[arg(long, value_enum, value_delimiter = ',', value_name = "WHAT")]
+        fail_on: Vec<FailOn>,
+        /// Output: human (default), json (one document on stdout), github (annotations).
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+        /// Show progress (sources read, rows) even when not on a terminal or in CI.
+        #[arg(long, short)]
+        verbose: bool,
     },
     /// Check all definitions statically; reads no data.
     #[command(
@@ -72,6 +78,30 @@ enum Command {
         /// Exit 1 when there is any warning.
         #[arg(long)]
         deny_warnings: bool,
+        /// Let yardstick.yaml name files and directories outside the project directory.
+        #[arg(long)]
+        allow_outside: bool,
+        /// Output: human (default), json (one document on stdout), github (annotations).
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
+    /// Compare the project at a git revision with the working tree: KPIs added, removed,
+    /// renamed and changed, in words, with the diffs of definitions and SQL.
+    #[command(
+        after_help = "Examples:\n  yardstick diff main                      this directory's project against main\n  yardstick diff HEAD~1 examples/city --values\n  yardstick diff origin/main --values --format markdown > comment.md\n\nReads the revision from git objects: no checkout, nothing in the working tree changes.\nExit status: 0 compared, 1 a side does not check or build, 2 not a git repository or no such revision."
+    )]
+    Diff {
+        /// The revision to compare with: a branch, tag or commit (`main`, `HEAD~1`).
+        rev: String,
+        /// Project directory (holds yardstick.yaml).
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// Build both sides on today's data and compare each changed KPI's values and status.
+        #[arg(long)]
+        values: bool,
+        /// Output: text (default) or markdown (a pull-request comment).
+        #[arg(long, value_enum, default_value_t = yardstick::diff::render::DiffFormat::Text)]
+        format: yardstick::diff::render::DiffFormat,
         /// Let yardstick.yaml name files and directories outside the project directory.
         #[arg(long)]
         allow_outside: bool,
@@ -173,53 +203,40 @@ fn err(text: &str) {
 }
 
 fn main() -> ExitCode {
+    // A panic is a bug in yardstick: exit 2 (usage or internal error), not 101.
+    std::panic::catch_unwind(run).unwrap_or_else(|_| {
+        err("internal error: yardstick panicked (a bug: please report it with the command and the files)\n");
+        ExitCode::from(2)
+    })
+}
+
+fn print(p: yardstick::console::Printed) -> ExitCode {
+    err(&p.stderr);
+    out(&p.stdout);
+    err(&p.stderr_after);
+    ExitCode::from(p.status)
+}
+
+fn run() -> ExitCode {
     let cli = Cli::parse();
-    let color = match cli.color {
-        Color::Always => true,
-        Color::Never => false,
-        Color::Auto => std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
-    };
-    let fail = |f: yardstick::Failure| {
-        err(&f.render(color));
+    let console = Console { color: cli.color, ..Console::default() };
+    let fail = |f: yardstick::Failure, dir: &std::path::Path| {
+        err(&yardstick::console::render_failure(&f, dir, &console));
         ExitCode::from(1)
     };
+    let color = console.colored();
     match cli.command {
-        Command::Build { dir, out: out_dir, as_of, strict, allow_empty, allow_outside, no_fuse } => {
+        Command::Build { dir, out: out_dir, as_of, strict, allow_empty, allow_outside, no_fuse, fail_on, format, verbose } => {
             let options = yardstick::Options { as_of, deny_warnings: strict, allow_empty, allow_outside, unfused: no_fuse };
-            match yardstick::build_with(&dir, out_dir.as_deref(), options) {
-                Ok(built) => {
-                    err(&built.compiled.render_warnings(color));
-                    let rows: usize = built.results.kpis.iter().map(|k| k.rows.len()).sum();
-                    let mut text = format!("built {} KPIs ({} values)\n", built.results.kpis.len(), rows);
-                    for w in built.written {
-                        text.push_str(&format!("wrote {}\n", escape_text(&w.display().to_string())));
-                    }
-                    out(&text);
-                    ExitCode::SUCCESS
-                }
-                Err(f) => {
-                    let only_warnings = !f.diagnostics.has_errors();
-                    let code = fail(f);
-                    if strict && only_warnings {
-                        err("(--strict: warnings fail the build, nothing was written)\n");
-                    }
-                    code
-                }
-            }
+            print(yardstick::console::build(&dir, out_dir.as_deref(), options, &fail_on, &Console { format, verbose, ..console }))
         }
-        Command::Check { dir, deny_warnings, allow_outside } => {
-            match yardstick::compile_with(&dir, yardstick::Options { allow_outside, ..Default::default() }) {
-                Ok(c) => {
-                    err(&c.render_warnings(color));
-                    if deny_warnings && !c.warnings.is_empty() {
-                        err("(--deny-warnings: warnings fail the check)\n");
-                        return ExitCode::from(1);
-                    }
-                    out(&format!("ok: {} goals, {} KPIs, {} sources\n", c.model.goals.len(), c.model.kpis.len(), c.model.sources.len()));
-                    ExitCode::SUCCESS
-                }
-                Err(f) => fail(f),
-            }
+        Command::Check { dir, deny_warnings, allow_outside, format } => {
+            let options = yardstick::Options { allow_outside, ..Default::default() };
+            print(yardstick::console::check(&dir, options, deny_warnings, &Console { format, ..console }))
+        }
+        Command::Diff { rev, dir, values, format, allow_outside } => {
+            let opts = yardstick::diff::DiffOptions { values, options: yardstick::Options { allow_outside, ..Default::default() } };
+            print(yardstick::console::diff(&rev, &dir, opts, format, &console))
         }
         Command::Fmt { check, paths } => emit(yardstick::fmt::run(&paths, check, color)),
         Command::Init { dir } => emit(yardstick::init::run(&dir, color)),
@@ -236,7 +253,7 @@ fn main() -> ExitCode {
                         out(&escape_text(&c.fused_sql()));
                         ExitCode::SUCCESS
                     }
-                    Err(f) => fail(f),
+                    Err(f) => fail(f, &dir),
                 };
             }
             let (dir, kpi) = match args.as_slice() {
@@ -277,7 +294,7 @@ fn main() -> ExitCode {
                         ExitCode::from(1)
                     }
                 },
-                Err(f) => fail(f),
+                Err(f) => fail(f, &dir),
             }
         }
     }

@@ -25,6 +25,50 @@ pub struct Results {
     pub sources: IndexMap<String, SourceResult>,
     /// Every warning of the build, in file order.
     pub warnings: Vec<WarningResult>,
+    /// The git commit the definitions were built from; absent outside a git repository.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub git: Option<GitResult>,
+}
+
+/// Where the definitions came from, when the project is in a git repository.
+#[derive(Debug, Clone, Serialize)]
+pub struct GitResult {
+    /// The commit checked out (full hash).
+    pub commit: String,
+    /// The project directory relative to the repository's top (`""` at the top).
+    pub path: String,
+    /// Whether any definition file (yardstick.yaml, a `.kpi` file, the holidays file)
+    /// differs from the commit: the report is then not the commit's.
+    pub dirty: bool,
+    /// Those files, relative to the project.
+    pub changed: Vec<String>,
+}
+
+/// A KPI's definition in git: the file (from the repository's top) at the commit.
+#[derive(Debug, Clone, Serialize)]
+pub struct KpiGit {
+    pub commit: String,
+    /// `examples/city/metrics/safety.kpi`.
+    pub path: String,
+    /// The file differs from the commit (uncommitted changes).
+    pub modified: bool,
+}
+
+impl Results {
+    /// Record the lineage: the commit, and per KPI the file it is defined in. Only
+    /// definition files (`definitions`, relative to the project) count as changes: the
+    /// report's own output or a data file does not make the definitions dirty.
+    pub fn attach_git(&mut self, lineage: &crate::git::Lineage, definitions: &[&str]) {
+        let changed: Vec<String> = lineage.changed.iter().filter(|f| definitions.contains(&f.as_str())).cloned().collect();
+        let in_repo =
+            |file: &str| if lineage.project_path.is_empty() { file.to_string() } else { format!("{}/{file}", lineage.project_path) };
+        for k in &mut self.kpis {
+            let file = k.defined_at.rsplit_once(':').map(|(f, _)| f).unwrap_or(&k.defined_at).to_string();
+            k.git = Some(KpiGit { commit: lineage.commit.clone(), path: in_repo(&file), modified: changed.contains(&file) });
+        }
+        self.git =
+            Some(GitResult { commit: lineage.commit.clone(), path: lineage.project_path.clone(), dirty: !changed.is_empty(), changed });
+    }
 }
 
 /// A warning as results.json shows it.
@@ -91,6 +135,9 @@ pub struct KpiResult {
     pub row_counts: Option<RowCounts>,
     /// The data lag after which a period is complete (the source's `complete_after`).
     pub complete_after: Option<String>,
+    /// The file and commit the definition was built from; absent outside git.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub git: Option<KpiGit>,
     pub rows: Vec<ResultRow>,
     /// Interventions on this KPI and their effect (docs/spc.md).
     pub events: Vec<crate::spc::EventResult>,
@@ -374,6 +421,7 @@ pub fn assemble(
                 help: w.help.clone(),
             })
             .collect(),
+        git: None,
     }
 }
 
@@ -416,6 +464,7 @@ fn kpi_result(k: &CheckedKpi, sql: String, rows: Vec<ResultRow>, sources: &Sourc
         invalid_values: IndexMap::new(),
         row_counts: None,
         complete_after: None,
+        git: None,
         rows,
         events: vec![],
         benchmarks: vec![],

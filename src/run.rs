@@ -56,8 +56,10 @@ async fn run_async(
         if !plans.iter().any(|p| &p.source == id) {
             continue;
         }
+        crate::progress::report(|| format!("reading source `{id}`"));
         match load_source(&ctx, id, spec, project_dir, confine, partitions).await {
             Ok((provider, stats)) => {
+                crate::progress::report(|| format!("read source `{id}`: {} files, {} rows", stats.files.len(), stats.rows_read));
                 providers.insert(id.clone(), provider);
                 out.sources.insert(id.clone(), stats);
             }
@@ -70,6 +72,7 @@ async fn run_async(
     // Fused queries first (one per source, grain and `by`), then each KPI no fused query
     // covers (windowed ones) on its own.
     let mut covered = std::collections::HashSet::new();
+    crate::progress::report(|| format!("running the queries of {} KPIs", plans.len()));
     for f in fused {
         let provider = providers[&f.source].clone();
         let batches = execute(&ctx, &f.plan, provider).await.map_err(|e| {

@@ -131,3 +131,20 @@ impl SourceMap {
         self.try_get(span.file).map(|f| f.line_col(span.start as usize)).unwrap_or((1, 1))
     }
 }
+
+impl SourceMap {
+    /// The same files under other names (`rename(name)`), for showing them relative to
+    /// another directory than the project's (the current one, a repository's top).
+    pub fn renamed(&self, rename: impl Fn(&str) -> String) -> SourceMap {
+        SourceMap { files: self.files.iter().map(|f| SourceFile { name: rename(&f.name), ..f.clone() }).collect() }
+    }
+
+    /// 1-based line and column of a span's end (exclusive: the column after its last
+    /// character; a span ending with a newline ends on that line).
+    pub fn end_line_col(&self, span: Span) -> (usize, usize) {
+        let Some(f) = self.try_get(span.file) else { return (1, 1) };
+        let range = f.clamp(span.range());
+        let end = if range.end > range.start && f.text[..range.end].ends_with('\n') { range.end - 1 } else { range.end };
+        f.line_col(end)
+    }
+}

@@ -85,3 +85,25 @@ pub fn write_parquet(path: &Path, sql_values: &str, columns: &str) {
         ctx.sql(&sql).await.expect("plan copy").collect().await.expect("write parquet");
     });
 }
+
+/// The mistakes of tests/fixtures/errors/ (each `.kpi` or `.yaml` but `base.yaml`), sorted.
+pub fn error_fixtures() -> Vec<PathBuf> {
+    let mut paths: Vec<_> = std::fs::read_dir(fixture("errors"))
+        .expect("errors dir")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.file_name().is_some_and(|n| n != "base.yaml"))
+        .collect();
+    paths.sort();
+    paths
+}
+
+/// A project for one error fixture: a `.kpi` fixture as `case.kpi` beside base.yaml, a
+/// `.yaml` fixture as the yardstick.yaml of a project with one valid KPI.
+pub fn error_fixture_project(path: &Path, text: &str) -> tempfile::TempDir {
+    if path.extension().is_some_and(|e| e == "yaml") {
+        project(text, &[("ok.kpi", "goal g \"G\" { kpi n \"N\" { from tickets measure count() } }\n")])
+    } else {
+        let base = std::fs::read_to_string(fixture("errors/base.yaml")).expect("base.yaml");
+        project(&base, &[("case.kpi", text)])
+    }
+}

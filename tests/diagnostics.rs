@@ -14,13 +14,7 @@ fn expected_codes(text: &str) -> Vec<String> {
 
 fn check_case(path: &Path) -> String {
     let text = std::fs::read_to_string(path).expect("fixture");
-    let base = std::fs::read_to_string(fixture("errors/base.yaml")).expect("base.yaml");
-    let is_yaml = path.extension().is_some_and(|e| e == "yaml");
-    let dir = if is_yaml {
-        project(&text, &[("ok.kpi", "goal g \"G\" { kpi n \"N\" { from tickets measure count() } }\n")])
-    } else {
-        project(&base, &[("case.kpi", &text)])
-    };
+    let dir = error_fixture_project(path, &text);
     let failure = match yardstick::compile(dir.path()) {
         Ok(_) => panic!("{} should fail to check", path.display()),
         Err(f) => f,
@@ -36,12 +30,7 @@ fn check_case(path: &Path) -> String {
 
 #[test]
 fn diagnostics_snapshots() {
-    let mut paths: Vec<_> = std::fs::read_dir(fixture("errors"))
-        .expect("errors dir")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.file_name().is_some_and(|n| n != "base.yaml"))
-        .collect();
-    paths.sort();
+    let paths = error_fixtures();
     assert!(paths.len() >= 20, "at least 20 error fixtures");
     for path in paths {
         let name = path.file_stem().expect("stem").to_string_lossy().to_string();

@@ -24,3 +24,4 @@ mod row_functions;
 mod spc;
 mod trust;
 mod values;
+mod workflow;

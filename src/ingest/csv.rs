@@ -29,7 +29,10 @@ pub fn read_csv_source(
 ) -> Result<(Vec<RecordBatch>, SourceStats), Diagnostic> {
     let mut stats = SourceStats::default();
     let mut batches = vec![];
-    for (path, shown) in files {
+    for (i, (path, shown)) in files.iter().enumerate() {
+        crate::progress::report(|| {
+            format!("reading source `{source_id}`: file {} of {} ({shown}), {} rows so far", i + 1, files.len(), stats.rows_read)
+        });
         stats.files.push(shown.clone());
         let bytes = std::fs::read(path).map_err(|e| Diagnostic::error("YS0001", format!("cannot read {shown}: {e}")))?;
         let text = decode(&bytes, spec.encoding, shown, source_id)?;

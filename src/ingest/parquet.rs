@@ -28,7 +28,10 @@ pub async fn load_parquet(
     use futures::FutureExt;
     let mut batches = vec![];
     let mut stats = SourceStats::default();
-    for (path, shown) in files {
+    for (i, (path, shown)) in files.iter().enumerate() {
+        crate::progress::report(|| {
+            format!("reading source `{id}`: file {} of {} ({shown}), {} rows so far", i + 1, files.len(), stats.rows_read)
+        });
         validate_parquet(path, shown, id)?;
         // The last line of defence: a reader that panics on a corrupt file is an error that
         // names the file, not a crash of the build.

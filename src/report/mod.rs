@@ -73,7 +73,7 @@ fn count_statuses(results: &Results) -> Value {
 /// The period a KPI's headline shows: the latest with any value (a trailing empty period,
 /// such as the current month before its data arrives, would say nothing) that is complete,
 /// unless the project asks for the latest even if provisional. `None` when there is none.
-fn headline_period(k: &KpiResult, mode: HeadlinePeriod) -> Option<Option<String>> {
+pub fn headline_period(k: &KpiResult, mode: HeadlinePeriod) -> Option<Option<String>> {
     let eligible = |r: &&crate::results::ResultRow| mode == HeadlinePeriod::Latest || !r.provisional;
     let with_value = k.rows.iter().rev().filter(eligible).find(|r| r.value.is_some());
     with_value.or_else(|| k.rows.iter().rev().find(eligible)).map(|r| r.period.clone())
@@ -85,7 +85,7 @@ fn is_judged(s: Status) -> bool {
 
 /// The headline period's value and status (for KPIs with groups: the worst status of the
 /// groups judged, and no single value).
-fn headline(k: &KpiResult, mode: HeadlinePeriod) -> Option<(Option<f64>, Status)> {
+pub fn headline(k: &KpiResult, mode: HeadlinePeriod) -> Option<(Option<f64>, Status)> {
     let last_period = headline_period(k, mode)?;
     let latest: Vec<_> = k.rows.iter().filter(|r| r.period == last_period).collect();
     if k.by.is_empty() {
