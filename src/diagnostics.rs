@@ -139,6 +139,7 @@ pub const CODES: &[(&str, &str)] = &[
     ("YS0902", "KPI has no value in any period"),
     ("YS0906", "groups that differ only in spaces around the text"),
     ("YS0910", "relative change against an earlier value of 0"),
+    ("YS0911", "a benchmarks-file group that the KPI's data does not have"),
 ];
 
 /// Closest candidate by edit distance, for "did you mean" help lines.

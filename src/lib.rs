@@ -313,6 +313,7 @@ fn run_warnings(model: &model::Model, output: &results::RunOutput) -> Vec<diagno
         }
         let rows = output.rows.get(&kpi.id).map(Vec::as_slice).unwrap_or_default();
         out.extend(spaced_groups(kpi, rows));
+        out.extend(unmatched_benchmark_groups(kpi, rows));
         if !where_empty && rows.iter().all(|r| r.value.is_none()) {
             let lags: Vec<&str> = kpi.change_lags().iter().map(|l| l.name()).collect();
             let why = match counts {
@@ -365,6 +366,38 @@ fn spaced_groups(kpi: &model::CheckedKpi, rows: &[results::ResultRow]) -> Option
         }
     }
     None
+}
+
+/// YS0911: a benchmarks-file line whose `group` is none of the groups the KPI has in the
+/// data (a misspelling, or a group renamed in the data): its value would be drawn nowhere and
+/// ranked against nothing, silently.
+fn unmatched_benchmark_groups(kpi: &model::CheckedKpi, rows: &[results::ResultRow]) -> Vec<diagnostics::Diagnostic> {
+    if kpi.by.is_empty() {
+        return vec![];
+    }
+    let groups: std::collections::BTreeSet<String> = rows.iter().map(|r| spc::group_label(&r.groups)).collect();
+    let mut warned = std::collections::BTreeSet::new();
+    let mut out = vec![];
+    for b in &kpi.benchmarks {
+        for (group, span) in &b.group_lines {
+            if groups.contains(group) || !warned.insert(group.clone()) {
+                continue;
+            }
+            out.push(
+                diagnostics::Diagnostic::warning(
+                    "YS0911",
+                    format!("the benchmarks file gives `{}` a value for the group {group:?}, which the data does not have", kpi.id),
+                )
+                .at(*span, "this group matches no group of the KPI")
+                .help(format!(
+                    "{} (groups are the `by` values joined with \" / \", as the report writes them); the value is not drawn and not ranked against",
+                    diagnostics::suggest("group", group, groups.iter().map(String::as_str))
+                ))
+                .about_kpi(&kpi.id),
+            );
+        }
+    }
+    out
 }
 
 /// The output directory: `--out` if given, else the config's `output` under the project.

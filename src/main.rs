@@ -290,7 +290,9 @@ fn run() -> ExitCode {
                     }
                     (None, None) => {
                         let help = yardstick::diagnostics::suggest("KPI", &kpi, c.model.kpis.iter().map(|k| k.id.as_str()));
-                        err(&escape_text(&format!("error: no KPI `{kpi}` in {}\n  help: {help}\n", dir.display())));
+                        let d =
+                            yardstick::diagnostics::Diagnostic::error("YS0006", format!("no KPI `{kpi}` in {}", dir.display())).help(help);
+                        err(&yardstick::diagnostics::Diagnostics::one(d).render(&Default::default(), color));
                         ExitCode::from(1)
                     }
                 },

@@ -181,6 +181,9 @@ pub struct Benchmark {
     pub values: Vec<(Option<chrono::NaiveDate>, Option<String>, f64)>,
     /// From the KPI's `benchmark` clause (else the benchmarks file).
     pub from_definition: bool,
+    /// The benchmarks-file lines that name a group, with the group: checked against the
+    /// groups the data has once the KPI has run (a misspelt group would match nothing).
+    pub group_lines: Vec<(String, crate::span::Span)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -143,8 +143,9 @@ pub struct KpiResult {
     pub events: Vec<crate::spc::EventResult>,
     /// Reference values (`benchmark` clauses, the benchmarks file).
     pub benchmarks: Vec<crate::spc::BenchmarkResult>,
-    /// Where the KPI ranks among its peers in the latest period; null without peers.
-    pub peer_rank: Option<crate::spc::PeerRank>,
+    /// Where the KPI (per group with `by`) ranks among its peers in its latest period; empty
+    /// without peers.
+    pub peer_ranks: Vec<crate::spc::PeerRank>,
     /// The XmR chart per group: limits, point types, verdicts; null without a grain or with
     /// `spc off`.
     pub spc: Option<crate::spc::SpcResult>,
@@ -379,7 +380,7 @@ pub fn assemble(
                 .filter(|_| k.grain.is_some())
                 .map(|s| k.complete_after.unwrap_or(s.complete_after).text());
             let a = spc.shift_remove(&k.id).unwrap_or_default();
-            (r.events, r.benchmarks, r.peer_rank, r.spc) = (a.events, a.benchmarks, a.peer_rank, a.spc);
+            (r.events, r.benchmarks, r.peer_ranks, r.spc) = (a.events, a.benchmarks, a.peer_ranks, a.spc);
             r
         })
         .collect();
@@ -468,7 +469,7 @@ fn kpi_result(k: &CheckedKpi, sql: String, rows: Vec<ResultRow>, sources: &Sourc
         rows,
         events: vec![],
         benchmarks: vec![],
-        peer_rank: None,
+        peer_ranks: vec![],
         spc: None,
     }
 }

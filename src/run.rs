@@ -59,7 +59,10 @@ async fn run_async(
         crate::progress::report(|| format!("reading source `{id}`"));
         match load_source(&ctx, id, spec, project_dir, confine, partitions).await {
             Ok((provider, stats)) => {
-                crate::progress::report(|| format!("read source `{id}`: {} files, {} rows", stats.files.len(), stats.rows_read));
+                crate::progress::report(|| {
+                    let files = stats.files.len();
+                    format!("read source `{id}`: {files} file{}, {} rows", if files == 1 { "" } else { "s" }, stats.rows_read)
+                });
                 providers.insert(id.clone(), provider);
                 out.sources.insert(id.clone(), stats);
             }

@@ -67,7 +67,10 @@ fn sql_prints_the_query() {
     assert!(stdout.contains("date_trunc('month'"), "{stdout}");
     let (code, _, stderr) = yardstick(&["sql", city.to_str().expect("path"), "answered10s"]);
     assert_eq!(code, 1);
-    assert!(stderr.contains("did you mean `answered_10s`?"), "{stderr}");
+    assert!(
+        stderr.contains("YS0006") && stderr.contains("no KPI `answered10s`") && stderr.contains("did you mean `answered_10s`?"),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -15,7 +15,13 @@ fn init_writes_a_project_that_builds_at_once() {
     }
     assert_eq!(std::fs::read_to_string(dir.join(".gitignore")).expect("read"), "out/\n");
     let workflow = std::fs::read_to_string(dir.join(".github/workflows/yardstick.yml")).expect("read");
-    for step in ["yardstick check", "yardstick fmt --check", "yardstick build"] {
+    // It is examples/ci/github-actions.yml (docs/workflow.md), pointed at the project's root.
+    let example = std::fs::read_to_string(repo().join("examples/ci/github-actions.yml")).expect("example");
+    let differing: Vec<(&str, &str)> = example.lines().zip(workflow.lines()).filter(|(a, b)| a != b).collect();
+    assert_eq!(example.lines().count(), workflow.lines().count());
+    assert_eq!(differing.len(), 3, "{differing:?}");
+    assert!(differing.iter().any(|(a, b)| a.contains("PROJECT: examples/city") && *b == "  PROJECT: ."), "{differing:?}");
+    for step in ["yardstick check", "yardstick fmt --check", "yardstick build", "yardstick diff", "actions/deploy-pages"] {
         assert!(workflow.contains(step), "the workflow runs {step}");
     }
 
@@ -24,6 +30,15 @@ fn init_writes_a_project_that_builds_at_once() {
     assert!(stderr.is_empty(), "no warnings: {stderr}");
     let (code, _, stderr) = yardstick(&["fmt", "--check", &d]);
     assert_eq!(code, 0, "the starter files are formatted: {stderr}");
+    // The workflow's own steps pass on the starter project, from its root.
+    for args in [
+        vec!["check", ".", "--format", "github"],
+        vec!["build", ".", "--out", "public", "--format", "github", "--fail-on", "off_track,warnings"],
+    ] {
+        let out = std::process::Command::new(yardstick_bin()).args(&args).current_dir(&dir).output().expect("runs");
+        assert!(out.status.success(), "{args:?}: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    }
+    assert!(dir.join("public/index.html").is_file());
 
     // Values counted by hand from src/templates/init/tickets.csv: 8 tickets a month; closed
     // within 2 days among the closed ones: Jan 6 of 7 (T004 took 3 days, T008 is open),

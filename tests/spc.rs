@@ -129,6 +129,12 @@ fn expected_values(kpi: &str) -> Vec<f64> {
     keys.into_iter().map(|k| map[k].as_f64().expect("number")).collect()
 }
 
+fn expected_value(kpi: &str, key: &str) -> f64 {
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(repo().join("examples/city/expected.json")).expect("expected")).expect("json");
+    v[kpi][key].as_f64().expect("number")
+}
+
 fn mean(v: &[f64]) -> f64 {
     v.iter().sum::<f64>() / v.len() as f64
 }
@@ -173,13 +179,22 @@ fn the_example_shows_a_special_cause_an_event_with_a_rebase_and_benchmarks() {
     assert_eq!(k["benchmarks"][0]["name"], "NENA standard");
     assert_eq!(k["benchmarks"][0]["values"][0]["value"], 0.9);
     assert_eq!(
-        k["peer_rank"],
-        serde_json::json!({"period": "2025-06-01", "value": k["peer_rank"]["value"], "rank": 2, "of": 8, "quartile": 1})
+        k["peer_ranks"],
+        serde_json::json!([{"group": {}, "period": "2025-06-01", "value": k["peer_ranks"][0]["value"], "rank": 2, "of": 8, "quartile": 1}])
     );
     // An objective's event reaches its KPIs; the events file's reaches the permits objective.
     assert_eq!(kpi(&r, "closed_within_sla_by_category")["events"][0]["declared_in"], "responsive_311");
     assert_eq!(kpi(&r, "permit_days_to_issue")["events"][0]["declared_on"], "events_file");
     assert_eq!(kpi(&r, "calls_per_month")["events"], serde_json::json!([]));
+    // Peers per group: potholes in May 2025 (June is provisional), 47 of 63 closed within the
+    // SLA = 74.6% (expected.json); of the three peers only Northtown (80%) does better, so
+    // rank 2 of 4, quartile 1 + 4 x 1 / 4 = 2.
+    let sla_ranks = &kpi(&r, "closed_within_sla_by_category")["peer_ranks"];
+    assert!(close(expected_value("closed_within_sla_by_category", "2025-05-01|Pothole"), 47.0 / 63.0));
+    assert_eq!(
+        *sla_ranks,
+        serde_json::json!([{"group": {"category": "Pothole"}, "period": "2025-05-01", "value": sla_ranks[0]["value"], "rank": 2, "of": 4, "quartile": 2}])
+    );
     // Per-group benchmarks: the state average for potholes.
     let sla = kpi(&r, "closed_within_sla_by_category");
     let state = sla["benchmarks"].as_array().expect("b").iter().find(|b| b["name"] == "State average").expect("state");
@@ -194,6 +209,7 @@ fn the_example_shows_a_special_cause_an_event_with_a_rebase_and_benchmarks() {
         "Second call taker on night shifts",
         "(limits rebased here)",
         "Ranks 2 of 8 among its peers in June 2025",
+        "Pothole ranks 2 of 4 among its peers in May 2025 (quartile 2)",
         "vs NENA standard",
         "Hit and miss the target",
         "class=\"chart xmr\"",
@@ -296,7 +312,8 @@ fn bad_annotations_are_coded_errors() {
 
 #[test]
 fn bad_events_and_benchmarks_files_point_at_their_line() {
-    let kpis = r#"goal g "G" { kpi a "A" { from s measure sum(v) grain month } }"#;
+    let kpis =
+        r#"goal g "G" { kpi a "A" { from s measure sum(v) grain month } kpi b "B" { from s measure sum(v) grain month by w = v > 15 } }"#;
     for (file, text, words) in [
         ("events", "date,description,applies_to\n2024-01-01,ok,a\n2024-01-01,x,nope\n", "`nope`, which is not a KPI, objective or goal"),
         ("events", "date,description\n2024-13-01,x\n", "not a YYYY-MM-DD date"),
@@ -306,6 +323,7 @@ fn bad_events_and_benchmarks_files_point_at_their_line() {
         ("benchmarks", "kpi,name,value\nzzz,n,5\n", "`zzz`, which is not a KPI"),
         ("benchmarks", "kpi,name,value\na,n,five\n", "not a number"),
         ("benchmarks", "kpi,name,value,group\na,n,5,North\n", "has no `by`"),
+        ("benchmarks", "kpi,name,value,peer\nb,n,5,yes\n", "peer `n` one value for `b`, which has `by`"),
     ] {
         let yaml = format!("{YAML}{file}_file: {file}.csv\n");
         let dir = project(&yaml, &[("m.kpi", kpis), ("data/s.csv", &csv()), (&format!("{file}.csv"), text)]);
@@ -354,4 +372,75 @@ fn project_defaults_and_derived_kpis() {
     assert_eq!(t["spc"]["groups"][0]["segments"].as_array().expect("s").len(), 2);
     assert_eq!(t["events"][0]["declared_on"], "goal");
     assert_eq!(t["benchmarks"][0]["values"][0]["value"], 40.0);
+}
+
+/// Peers of a KPI with `by` rank each group against the peers' values for that group; a
+/// benchmarks-file group the data does not have is a warning (YS0911), never silently nothing.
+#[test]
+fn peers_rank_each_group_and_a_misspelt_group_is_a_warning() {
+    let yaml = "name: t
+sources:
+  s:
+    path: data/s.csv
+    time: day
+    columns:
+      day: date
+      district: string
+      v: float
+benchmarks_file: benchmarks.csv
+";
+    // January to March 2024, the rows on the 10th and 20th; April's row makes March complete.
+    let data = "day,district,v
+2024-01-10,North,4
+2024-01-20,South,9
+2024-02-10,North,5
+2024-02-20,South,8
+2024-03-10,North,6
+2024-03-20,North,6
+2024-03-10,South,11
+2024-03-20,South,9
+2024-04-10,North,1
+2024-04-10,South,1
+";
+    let kpis = r#"goal g "G" { kpi a "A" { from s measure sum(v) grain month by district direction increasing } }"#;
+    let benchmarks = "kpi,name,value,period,group,peer
+a,P1,15,2024-03-01,North,yes
+a,P2,5,2024-03-01,North,yes
+a,P3,100,,South,yes
+a,P2,3,2024-03-01,South,yes
+a,Standard,10,,Nort,no
+";
+    let dir = project(yaml, &[("m.kpi", kpis), ("data/s.csv", data), ("benchmarks.csv", benchmarks)]);
+    let out = dir.path().join("out");
+    let built = yardstick::build(dir.path(), Some(&out)).map_err(|f| f.render(false)).expect("builds");
+    let r = results_json(&out);
+    let ranks = kpi(&r, "a")["peer_ranks"].as_array().expect("ranks").clone();
+    let latest: Vec<_> = kpi(&r, "a")["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .filter(|x| !x["provisional"].as_bool().unwrap_or(false))
+        .map(|x| (x["period"].clone(), x["district"].clone()))
+        .collect();
+    // By hand: March 2024 is the latest complete month (April is provisional). North sums
+    // 6 + 6 = 12: of P1 (15) and P2 (5) one does better, rank 2 of 3, quartile
+    // 1 + 4 x 1 / 3 = 2 (integer division). South sums 11 + 9 = 20: P3 (100, every period)
+    // does better, P2 (3) worse, rank 2 of 3, quartile 2.
+    assert!(latest.iter().any(|(p, d)| p == "2024-03-01" && d == "North"), "{latest:?}");
+    assert_eq!(
+        serde_json::Value::Array(ranks),
+        serde_json::json!([
+            {"group": {"district": "North"}, "period": "2024-03-01", "value": 12.0, "rank": 2, "of": 3, "quartile": 2},
+            {"group": {"district": "South"}, "period": "2024-03-01", "value": 20.0, "rank": 2, "of": 3, "quartile": 2},
+        ])
+    );
+    let warnings: Vec<String> = built.compiled.warnings.iter().map(|w| format!("{w:?}")).collect();
+    let ys0911: Vec<&String> = warnings.iter().filter(|w| w.contains("YS0911")).collect();
+    assert_eq!(ys0911.len(), 1, "{warnings:?}");
+    assert!(ys0911[0].contains("group \\\"Nort\\\"") && ys0911[0].contains("did you mean `North`"), "{}", ys0911[0]);
+    // The definition's own `benchmark peer` on a KPI with `by` is an error too.
+    let kpis = r#"goal g "G" { kpi a "A" { from s measure sum(v) grain month by district benchmark peer "P" 5 } }"#;
+    let dir = project(yaml, &[("m.kpi", kpis), ("data/s.csv", data), ("benchmarks.csv", "kpi,name,value\n")]);
+    let err = yardstick::compile(dir.path()).map(|_| ()).expect_err("peer clause").render(false);
+    assert!(err.contains("YS0240") && err.contains("peer `P` has one value for a KPI with `by`"), "{err}");
 }

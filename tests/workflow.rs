@@ -814,8 +814,52 @@ fn workflow_progress_only_when_asked_off_a_terminal() {
     assert_eq!(code, 0);
     // Six rows in one file (GATE_DATA).
     assert!(err.contains("reading source `s`: file 1 of 1 (s.csv), 0 rows so far\n"), "{err}");
-    assert!(err.contains("read source `s`: 1 files, 6 rows\n"), "{err}");
+    assert!(err.contains("read source `s`: 1 file, 6 rows\n"), "{err}");
     assert!(err.contains("running the queries of 1 KPIs\n"), "{err}");
+}
+
+/// On a real terminal (a pseudo-terminal from util-linux `script`): `--verbose` rewrites one
+/// line in place and clears it at the end, so the summary stands alone; without it a quick
+/// build shows nothing; with `CI` set nothing either.
+#[test]
+fn workflow_progress_on_a_terminal_rewrites_one_line() {
+    if Command::new("script").arg("--version").output().is_err() {
+        println!("skipping: util-linux `script` (a pseudo-terminal) is not installed");
+        return;
+    }
+    let dir = gate("goal g \"G\" { kpi k \"K\" { from s measure count() grain month } }\n");
+    let on_terminal = |args: &str, ci: bool| -> String {
+        let bin = yardstick_bin().display().to_string();
+        let mut cmd = Command::new("script");
+        cmd.args(["-qec", &format!("{bin} {args} --out out-pty"), "/dev/null"])
+            .current_dir(dir.path())
+            .env("NO_COLOR", "1")
+            .env_remove("CI");
+        if ci {
+            cmd.env("CI", "true");
+        }
+        let out = cmd.output().expect("runs script");
+        assert!(out.status.success(), "{args}: {}", String::from_utf8_lossy(&out.stdout));
+        // A pseudo-terminal writes stdout and stderr both to `script`'s stdout, with CR LF.
+        String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n")
+    };
+    let live = on_terminal("build --verbose", false);
+    let clear = "\r\x1b[2K";
+    assert!(live.contains(&format!("{clear}reading source `s`: file 1 of 1 (s.csv), 0 rows so far")), "{live:?}");
+    assert!(
+        live.contains(&format!("{clear}read source `s`: 1 file, 6 rows{clear}running the queries of 1 KPIs")),
+        "one line rewritten: {live:?}"
+    );
+    // Cleared before the summary, which starts its own line.
+    let summary = live.find("built 1 KPIs").expect("summary");
+    assert!(live[..summary].ends_with(&format!("running the queries of 1 KPIs{clear}")), "{live:?}");
+    assert!(!live.contains("rows so far\n"), "no line per event on a terminal: {live:?}");
+    // A build quicker than a second shows no progress; nor does one in CI.
+    for (args, ci) in [("build", false), ("build", true)] {
+        let quiet = on_terminal(args, ci);
+        assert!(!quiet.contains("reading source") && !quiet.contains(clear), "{args} (CI {ci}): {quiet:?}");
+        assert!(quiet.contains("built 1 KPIs"), "{quiet:?}");
+    }
 }
 
 // ------------------------------------------------------------------- lineage

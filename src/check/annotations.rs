@@ -249,6 +249,11 @@ impl Checker<'_> {
                 KpiClauseKind::Rebase(d) => {
                     events.push(Event { date: d.date, period: period(d.date), text: None, rebase: true, origin: EventOrigin::Kpi })
                 }
+                KpiClauseKind::Benchmark { peer: true, name, .. } if !k.by.is_empty() => self.errors.push(
+                    Diagnostic::error("YS0240", format!("peer `{}` has one value for a KPI with `by`", name.value))
+                        .at(c.span, "one value for every group")
+                        .help("a KPI with `by` is ranked per group, against the peers' values for that group: give them in the benchmarks file (`benchmarks_file`), one line per group with the `group` column; or drop `peer` to draw it as a reference line"),
+                ),
                 KpiClauseKind::Benchmark { peer, name, value } => {
                     if let Some(first) = names.get(&name.value) {
                         self.errors.push(
@@ -266,6 +271,7 @@ impl Checker<'_> {
                             peer: *peer,
                             values: vec![(None, None, v)],
                             from_definition: true,
+                            group_lines: vec![],
                         });
                     }
                 }
@@ -401,6 +407,14 @@ impl Checker<'_> {
                 );
                 continue;
             };
+            if b.peer && b.group.is_none() && !k.by.is_empty() {
+                self.errors.push(
+                    Diagnostic::error("YS0241", format!("the benchmarks file gives peer `{}` one value for `{id}`, which has `by`", b.name))
+                        .at(*span, "this line")
+                        .help("a KPI with `by` is ranked per group, against the peers' values for that group: write the group in the `group` column (one line per group), or write `no` in `peer` for a reference line on every group's chart"),
+                );
+                continue;
+            }
             if b.group.is_some() && k.by.is_empty() {
                 self.errors.push(
                     Diagnostic::error("YS0241", format!("the benchmarks file gives a group for `{id}`, which has no `by`"))
@@ -423,13 +437,18 @@ impl Checker<'_> {
             };
             let unit = k.unit.clone();
             let Some(v) = self.quantity_in(&b.value, &unit, "benchmark") else { continue };
+            let group_line = b.group.clone().map(|g| (g, *span));
             match k.benchmarks.iter_mut().find(|x| x.name == b.name && !x.from_definition) {
-                Some(x) => x.values.push((period, b.group.clone(), v)),
+                Some(x) => {
+                    x.values.push((period, b.group.clone(), v));
+                    x.group_lines.extend(group_line);
+                }
                 None => k.benchmarks.push(Benchmark {
                     name: b.name.clone(),
                     peer: b.peer,
                     values: vec![(period, b.group.clone(), v)],
                     from_definition: false,
+                    group_lines: group_line.into_iter().collect(),
                 }),
             }
         }

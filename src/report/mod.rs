@@ -186,11 +186,18 @@ fn kpi_view(k: &KpiResult, results: &Results) -> Value {
         spc => spc_view(k),
         events => events_view(k),
         benchmarks => benchmarks_view(k, last_period.as_deref()),
-        peer_rank => k.peer_rank.as_ref().map(|r| context! {
-            rank => r.rank, of => r.of, quartile => r.quartile,
-            period => spc_chart::period_name(&r.period, k.grain.as_deref()),
-        }),
+        peer_rank => k.peer_ranks.iter().find(|_| k.by.is_empty()).map(|r| peer_rank_view(r, k)),
+        group_peer_ranks => k.peer_ranks.iter().filter(|_| !k.by.is_empty()).map(|r| peer_rank_view(r, k)).collect::<Vec<_>>(),
         row_signals => row_signals(k),
+    }
+}
+
+fn peer_rank_view(r: &crate::spc::PeerRank, k: &KpiResult) -> Value {
+    let group: Vec<(String, serde_json::Value)> = r.group.iter().map(|(c, v)| (c.clone(), v.clone())).collect();
+    context! {
+        group => crate::spc::group_label(&group),
+        rank => r.rank, of => r.of, quartile => r.quartile,
+        period => spc_chart::period_name(&r.period, k.grain.as_deref()),
     }
 }
 

@@ -30,7 +30,8 @@ pub struct KpiSpc {
     pub spc: Option<SpcResult>,
     pub events: Vec<EventResult>,
     pub benchmarks: Vec<BenchmarkResult>,
-    pub peer_rank: Option<PeerRank>,
+    /// Per group (one entry without `by`): where it ranks among its peers.
+    pub peer_ranks: Vec<PeerRank>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -176,6 +177,8 @@ impl BenchmarkResult {
 /// Where the KPI ranks among its peers in the latest period with a value.
 #[derive(Debug, Clone, Serialize)]
 pub struct PeerRank {
+    /// The group (`{}` for a KPI without `by`).
+    pub group: IndexMap<String, serde_json::Value>,
     pub period: String,
     pub value: f64,
     /// 1 = best (highest without a direction); peers with the same value rank alike.
@@ -286,8 +289,8 @@ fn analyse_kpi(kpi: &CheckedKpi, rows: &[ResultRow], headline: HeadlinePeriod) -
             )
         })
         .collect();
-    let peer_rank = if kpi.by.is_empty() { peer_rank(kpi, rows, &benchmarks, usable) } else { None };
-    KpiSpc { spc, events, benchmarks, peer_rank }
+    let peer_ranks = groups.iter().filter_map(|g| peer_rank(kpi, g, &benchmarks, usable)).collect();
+    KpiSpc { spc, events, benchmarks, peer_ranks }
 }
 
 /// One group's XmR chart from its points `(period, value, threshold in force)`.
@@ -428,15 +431,25 @@ fn effect(period: NaiveDate, chart: &SpcGroup, g: &GroupRows, with_spc: bool) ->
     }
 }
 
-fn peer_rank(
-    kpi: &CheckedKpi,
-    rows: &[ResultRow],
-    benchmarks: &[BenchmarkResult],
-    usable: impl Fn(&&ResultRow) -> bool,
-) -> Option<PeerRank> {
-    let latest = rows.iter().rev().filter(|r| usable(r)).find(|r| r.period.is_some())?;
+/// Where one group (the KPI itself without `by`) ranks among its peers in its latest period
+/// with a value. A group is ranked only against peer values given for that group: a peer's
+/// whole-organisation value is no fair comparison for one district.
+fn peer_rank(kpi: &CheckedKpi, g: &GroupRows, benchmarks: &[BenchmarkResult], usable: impl Fn(&&ResultRow) -> bool) -> Option<PeerRank> {
+    let latest = g.rows.iter().copied().rev().filter(|r| usable(r)).find(|r| r.period.is_some())?;
     let (period, value) = (latest.period.clone()?, latest.value?);
-    let peers: Vec<f64> = benchmarks.iter().filter(|b| b.peer).filter_map(|b| b.at(Some(&period), "")).collect();
+    let label = group_label(g.groups);
+    let peers: Vec<f64> = benchmarks
+        .iter()
+        .filter(|b| b.peer)
+        .filter_map(|b| {
+            if kpi.by.is_empty() {
+                b.at(Some(&period), "")
+            } else {
+                let exact = |p: Option<String>| b.index.get(&(p, Some(label.clone()))).copied();
+                exact(Some(period.clone())).or_else(|| exact(None))
+            }
+        })
+        .collect();
     if peers.is_empty() {
         return None;
     }
@@ -450,5 +463,5 @@ fn peer_rank(
     let of = peers.len() + 1;
     let rank = better + 1;
     let quartile = kpi.direction.map(|_| (1 + 4 * (rank - 1) / of) as u8);
-    Some(PeerRank { period, value, rank, of, quartile })
+    Some(PeerRank { group: group_map(g.groups), period, value, rank, of, quartile })
 }
