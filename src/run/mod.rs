@@ -21,6 +21,15 @@ use crate::model::Model;
 use crate::plan::{ACCOUNTING_FIELDS, AccountingPlan, FusedPlan, KpiPlan, declared_schema};
 use crate::results::{ResultRow, RowCounts, RunOutput, Status, round_value, sort_rows};
 
+mod period;
+
+/// A query session with yardstick's run-time rewrites (the fast period functions).
+fn session(partitions: usize) -> SessionContext {
+    let ctx = SessionContext::new_with_config(SessionConfig::new().with_target_partitions(partitions));
+    ctx.add_optimizer_rule(Arc::new(period::PeriodRule));
+    ctx
+}
+
 /// Run every plan over the project's data, and the row accounting of every source.
 pub fn run(
     model: &Model,
@@ -47,7 +56,7 @@ async fn run_async(
     confine: &crate::project::Confinement,
 ) -> Result<RunOutput, Diagnostics> {
     let partitions = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
-    let ctx = SessionContext::new_with_config(SessionConfig::new().with_target_partitions(partitions));
+    let ctx = session(partitions);
     let mut out = RunOutput::default();
     let mut providers: IndexMap<String, Arc<dyn TableProvider>> = IndexMap::new();
     let mut errors = vec![];
@@ -111,7 +120,7 @@ async fn run_async(
     // DataFusion 55's common-subexpression rule breaks the accounting query (its counters
     // share conditions: "Physical input schema should be the same", a nullability
     // mismatch); the rule only saves re-evaluating cheap conditions, so it is off here.
-    let accounting_ctx = SessionContext::new_with_config(SessionConfig::new().with_target_partitions(partitions));
+    let accounting_ctx = session(partitions);
     accounting_ctx.remove_optimizer_rule("common_sub_expression_eliminate");
     for plan in accounting {
         let Some(provider) = providers.get(&plan.source) else { continue };
