@@ -11,6 +11,7 @@
 mod csv;
 mod filename;
 mod parquet;
+pub mod stream;
 mod values;
 
 use std::path::{Path, PathBuf};
