@@ -44,9 +44,8 @@ pub async fn load_parquet(
         validate_parquet(path, shown, id)?;
         // The last line of defence: a reader that panics on a corrupt file is an error that
         // names the file, not a crash of the build.
-        let read = std::panic::AssertUnwindSafe(load_parquet_file(ctx, id, spec, path, shown, needed, sink, &mut stats))
-            .catch_unwind()
-            .await;
+        let read =
+            std::panic::AssertUnwindSafe(load_parquet_file(ctx, id, spec, path, shown, needed, sink, &mut stats)).catch_unwind().await;
         match read {
             Ok(result) => result?,
             Err(panic) => return Err(reader_failed(id, shown, panic.as_ref())),

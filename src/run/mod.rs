@@ -224,8 +224,7 @@ async fn read_and_query(
         Format::Csv => {
             let (batches, stats) = ingest::read_csv_source(id, spec, schema.clone(), &files)?;
             let provider = mem_table(id, schema, batches, partitions)?;
-            let results =
-                futures::future::join_all(queries.iter().map(|q| execute(session(q), q.plan(), provider.clone()))).await;
+            let results = futures::future::join_all(queries.iter().map(|q| execute(session(q), q.plan(), provider.clone()))).await;
             Ok((stats, results))
         }
         Format::Parquet => {

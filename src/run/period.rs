@@ -101,11 +101,78 @@ const MICROS_PER_DAY: i64 = 86_400_000_000;
 
 /// `yardstick_period_<unit>(t)`: the first day of `t`'s period, a DATE; `t` a date or a
 /// timestamp (microseconds, no time zone).
-#[derive(Debug, PartialEq, Eq, Hash)]
+#[derive(Debug)]
 struct Period {
     unit: Unit,
     name: String,
     signature: Signature,
+    /// Period starts of a range of days, looked up instead of computed (most data spans a
+    /// few years: a few thousand entries).
+    table: std::sync::Mutex<Arc<Table>>,
+}
+
+impl PartialEq for Period {
+    fn eq(&self, other: &Self) -> bool {
+        self.unit == other.unit
+    }
+}
+impl Eq for Period {}
+impl std::hash::Hash for Period {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.unit.hash(state)
+    }
+}
+
+/// `starts[d - first]` is the start of the period holding day `d`.
+#[derive(Debug, Default)]
+struct Table {
+    first: i32,
+    starts: Vec<i32>,
+}
+
+/// The largest range of days a table covers (about 550 years); beyond it, computed per value.
+const MAX_TABLE_DAYS: i64 = 200_000;
+
+impl Table {
+    fn covers(&self, lo: i32, hi: i32) -> bool {
+        lo >= self.first && (hi as i64) < self.first as i64 + self.starts.len() as i64
+    }
+    fn get(&self, unit: Unit, d: i32) -> i32 {
+        match usize::try_from(d as i64 - self.first as i64).ok().and_then(|i| self.starts.get(i)) {
+            Some(s) => *s,
+            None => unit.start(d),
+        }
+    }
+}
+
+impl Period {
+    /// A table covering `lo..=hi` (and what the old one covered), if not too large.
+    fn table_for(&self, lo: i32, hi: i32) -> Arc<Table> {
+        let Ok(mut current) = self.table.lock() else { return Arc::new(Table::default()) };
+        if current.covers(lo, hi) {
+            return current.clone();
+        }
+        let (lo, hi) = if current.starts.is_empty() {
+            (lo, hi)
+        } else {
+            (lo.min(current.first), hi.max(current.first + current.starts.len() as i32 - 1))
+        };
+        if hi as i64 - lo as i64 >= MAX_TABLE_DAYS {
+            return current.clone();
+        }
+        let table = Arc::new(Table { first: lo, starts: (lo..=hi).map(|d| self.unit.start(d)).collect() });
+        *current = table.clone();
+        table
+    }
+
+    fn starts(&self, days: &Date32Array) -> Date32Array {
+        let (lo, hi) = days.iter().flatten().fold((i32::MAX, i32::MIN), |(lo, hi), d| (lo.min(d), hi.max(d)));
+        if lo > hi {
+            return days.clone();
+        }
+        let table = self.table_for(lo, hi);
+        days.unary(|d| table.get(self.unit, d))
+    }
 }
 
 pub fn period_udf(unit: Unit) -> Arc<ScalarUDF> {
@@ -113,6 +180,7 @@ pub fn period_udf(unit: Unit) -> Arc<ScalarUDF> {
         unit,
         name: format!("yardstick_period_{}", unit.name()),
         signature: Signature::any(1, Volatility::Immutable),
+        table: std::sync::Mutex::new(Arc::new(Table::default())),
     }))
 }
 
@@ -127,13 +195,12 @@ impl ScalarUDFImpl for Period {
         Ok(DataType::Date32)
     }
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let unit = self.unit;
         let arrays = ColumnarValue::values_to_arrays(&args.args)?;
         let a: &ArrayRef = &arrays[0];
         let out: Date32Array = match a.data_type() {
-            DataType::Date32 => a.as_primitive::<Date32Type>().unary(|d| unit.start(d)),
+            DataType::Date32 => self.starts(a.as_primitive::<Date32Type>()),
             DataType::Timestamp(TimeUnit::Microsecond, None) => {
-                a.as_primitive::<TimestampMicrosecondType>().unary(|us| unit.start(us.div_euclid(MICROS_PER_DAY) as i32))
+                self.starts(&a.as_primitive::<TimestampMicrosecondType>().unary::<_, Date32Type>(|us| us.div_euclid(MICROS_PER_DAY) as i32))
             }
             other => return exec_err!("{} needs a date or a timestamp, got {other}", self.name),
         };
@@ -158,10 +225,12 @@ impl OptimizerRule for PeriodRule {
             let names = NamePreserver::new(&node);
             let rewritten = node.map_expressions(|e| {
                 let saved = names.save(&e);
-                let t = e.transform_up(|x| Ok(match fast_period(&x, &schema) {
-                    Some(fast) => Transformed::yes(fast),
-                    None => Transformed::no(x),
-                }))?;
+                let t = e.transform_up(|x| {
+                    Ok(match fast_period(&x, &schema) {
+                        Some(fast) => Transformed::yes(fast),
+                        None => Transformed::no(x),
+                    })
+                })?;
                 Ok(if t.transformed { Transformed::yes(saved.restore(t.data)) } else { t })
             })?;
             if rewritten.transformed { rewritten.map_data(|p| p.recompute_schema()) } else { Ok(rewritten) }
@@ -180,9 +249,7 @@ fn fast_period(x: &Expr, schema: &DFSchema) -> Option<Expr> {
         return None;
     }
     let unit = match &f.args[0] {
-        Expr::Literal(ScalarValue::Utf8(Some(s)) | ScalarValue::Utf8View(Some(s)) | ScalarValue::LargeUtf8(Some(s)), _) => {
-            Unit::parse(s)?
-        }
+        Expr::Literal(ScalarValue::Utf8(Some(s)) | ScalarValue::Utf8View(Some(s)) | ScalarValue::LargeUtf8(Some(s)), _) => Unit::parse(s)?,
         _ => return None,
     };
     let micros = DataType::Timestamp(TimeUnit::Microsecond, None);
@@ -223,6 +290,24 @@ mod tests {
             assert_eq!(Unit::Year.start(n), days(year), "{d}");
             assert_eq!(Unit::Week.start(n), days(week), "{d}");
             d = d.succ_opt().expect("next day");
+        }
+    }
+
+    /// The looked-up starts equal the computed ones, nulls stay null, and a table grows to
+    /// cover later batches.
+    #[test]
+    fn table_lookups_match_the_arithmetic() {
+        let udf = Period {
+            unit: Unit::Quarter,
+            name: "q".into(),
+            signature: Signature::any(1, Volatility::Immutable),
+            table: std::sync::Mutex::new(Arc::new(Table::default())),
+        };
+        for batch in [vec![Some(20_000), None, Some(20_100)], vec![Some(-5_000), Some(19_999), Some(60_000)], vec![None, None]] {
+            let days = Date32Array::from(batch.clone());
+            let got: Vec<Option<i32>> = udf.starts(&days).iter().collect();
+            let want: Vec<Option<i32>> = batch.iter().map(|d| d.map(|d| Unit::Quarter.start(d))).collect();
+            assert_eq!(got, want);
         }
     }
 }

@@ -47,9 +47,7 @@ impl PartitionStream for ChannelPartition {
             // a short input.
             None => Box::pin(RecordBatchStreamAdapter::new(
                 self.schema.clone(),
-                futures::stream::once(async {
-                    Err(DataFusionError::Internal("a streamed source was scanned twice by one query".into()))
-                }),
+                futures::stream::once(async { Err(DataFusionError::Internal("a streamed source was scanned twice by one query".into())) }),
             )),
         }
     }
