@@ -22,6 +22,7 @@ mod real_files;
 mod report_output;
 mod row_functions;
 mod spc;
+mod streaming;
 mod trust;
 mod values;
 mod workflow;

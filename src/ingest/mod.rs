@@ -11,6 +11,7 @@
 mod csv;
 mod filename;
 mod parquet;
+pub mod stream;
 mod values;
 
 use std::path::{Path, PathBuf};
@@ -296,12 +297,40 @@ fn year_start(year: i32) -> Option<NaiveDateTime> {
     NaiveDate::from_ymd_opt(year, 1, 1).and_then(|d| d.and_hms_opt(0, 0, 0))
 }
 
+/// The days and microseconds since 1970 that `valid_years` allows (half-open ranges).
+type YearBounds = (std::ops::Range<i32>, std::ops::Range<i64>);
+
+fn year_bounds(years: [i32; 2]) -> Option<YearBounds> {
+    let (lo, hi) = (year_start(years[0])?, year_start(years[1].saturating_add(1))?);
+    Some((
+        crate::plan::days_since_epoch(lo.date())..crate::plan::days_since_epoch(hi.date()),
+        lo.and_utc().timestamp_micros()..hi.and_utc().timestamp_micros(),
+    ))
+}
+
+thread_local! {
+    /// The bounds of the `valid_years` last asked about: every value of a column asks with
+    /// the same years, and computing them through chrono per value was a visible part of
+    /// reading a file.
+    static LAST_BOUNDS: std::cell::RefCell<Option<([i32; 2], Option<YearBounds>)>> = const { std::cell::RefCell::new(None) };
+}
+
 /// Whether a date or timestamp value lies in the source's `valid_years` (other values pass).
 pub fn in_valid_years(v: &Value, years: [i32; 2]) -> bool {
-    let (Some(lo), Some(hi)) = (year_start(years[0]), year_start(years[1].saturating_add(1))) else { return true };
-    match v {
-        Value::Date(d) => (crate::plan::days_since_epoch(lo.date())..crate::plan::days_since_epoch(hi.date())).contains(d),
-        Value::Timestamp(t) => (lo.and_utc().timestamp_micros()..hi.and_utc().timestamp_micros()).contains(t),
-        _ => true,
+    if !matches!(v, Value::Date(_) | Value::Timestamp(_)) {
+        return true;
     }
+    LAST_BOUNDS.with(|cell| {
+        let mut last = cell.borrow_mut();
+        let bounds = match &*last {
+            Some((y, b)) if *y == years => b,
+            _ => &last.insert((years, year_bounds(years))).1,
+        };
+        match (v, bounds) {
+            (_, None) => true,
+            (Value::Date(d), Some((days, _))) => days.contains(d),
+            (Value::Timestamp(t), Some((_, micros))) => micros.contains(t),
+            _ => true,
+        }
+    })
 }

@@ -1,4 +1,5 @@
-//! Parquet files -> batches of the declared schema, read by DataFusion one file at a time.
+//! Parquet files -> batches of the declared schema, read by DataFusion one file at a time
+//! and streamed to the queries of the source as they are read (`stream::Tee`).
 
 use std::sync::Arc;
 
@@ -10,6 +11,7 @@ use datafusion::logical_expr::{Expr, cast, lit};
 use datafusion::prelude::ParquetReadOptions;
 
 use super::SourceStats;
+use super::stream::Tee;
 use crate::config::{ColumnType, OnInvalid};
 use crate::diagnostics::Diagnostic;
 use crate::ingest;
@@ -18,15 +20,22 @@ use crate::plan::{arrow_type, declared_schema};
 /// Parquet files are read by DataFusion, one file at a time: columns are selected by name
 /// (or alias) and cast to their declared types, so plans always see the declared schema,
 /// `file_column` holds each row's own file, and a value that cannot be converted is an
-/// error naming the file and the column (a YS0301, not a failed KPI query).
+/// error naming the file and the column (a YS0301, not a failed KPI query). Each batch goes
+/// to `sink` as it is read.
+///
+/// Only the columns in `needed` (the ones the queries read) and the ones whose values can be
+/// invalid (dates and timestamps, for `valid_years`; columns whose conversion can fail) are
+/// read: the others are null in the batches (no query reads them), and the row accounting
+/// is the same as reading everything, since only those columns can reject a row.
 pub async fn load_parquet(
     ctx: &SessionContext,
     id: &str,
     spec: &crate::config::SourceSpec,
     files: &[(std::path::PathBuf, String)],
-) -> Result<(Vec<RecordBatch>, SourceStats), Diagnostic> {
+    needed: &std::collections::HashSet<String>,
+    sink: &mut Tee,
+) -> Result<SourceStats, Diagnostic> {
     use futures::FutureExt;
-    let mut batches = vec![];
     let mut stats = SourceStats::default();
     for (i, (path, shown)) in files.iter().enumerate() {
         crate::progress::report(|| {
@@ -36,14 +45,32 @@ pub async fn load_parquet(
         // The last line of defence: a reader that panics on a corrupt file is an error that
         // names the file, not a crash of the build.
         let read =
-            std::panic::AssertUnwindSafe(load_parquet_file(ctx, id, spec, path, shown, &mut batches, &mut stats)).catch_unwind().await;
+            std::panic::AssertUnwindSafe(load_parquet_file(ctx, id, spec, path, shown, needed, sink, &mut stats)).catch_unwind().await;
         match read {
             Ok(result) => result?,
             Err(panic) => return Err(reader_failed(id, shown, panic.as_ref())),
         }
     }
     stats.check_optional(id, spec)?;
-    Ok((batches, stats))
+    Ok(stats)
+}
+
+/// Whether converting a file's column to the declared type can fail or reject a value (so
+/// it must be read even when no query reads it).
+fn can_be_invalid(file_type: &DataType, declared: &DataType, ty: ColumnType) -> bool {
+    if matches!(ty, ColumnType::Date | ColumnType::Timestamp) {
+        return true;
+    }
+    let text = |t: &DataType| matches!(t, DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8);
+    let infallible = file_type == declared
+        || (text(declared) && text(file_type))
+        || (declared == &DataType::Float64 && (file_type.is_numeric() || file_type.is_null()))
+        || (declared == &DataType::Int64
+            && matches!(
+                file_type,
+                DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::UInt8 | DataType::UInt16 | DataType::UInt32
+            ));
+    !infallible
 }
 
 /// A Parquet file must end with its footer: `<metadata> <length: u32 LE> PAR1`, start with
@@ -96,14 +123,16 @@ fn reader_failed(id: &str, shown: &str, panic: &(dyn std::any::Any + Send)) -> D
         .help("the file is damaged or uses a feature the reader does not support: export it again")
 }
 
-/// One Parquet file into `batches`.
+/// One Parquet file into `sink`.
+#[allow(clippy::too_many_arguments)]
 async fn load_parquet_file(
     ctx: &SessionContext,
     id: &str,
     spec: &crate::config::SourceSpec,
     path: &std::path::Path,
     shown: &str,
-    batches: &mut Vec<RecordBatch>,
+    needed: &std::collections::HashSet<String>,
+    sink: &mut Tee,
     stats: &mut SourceStats,
 ) -> Result<(), Diagnostic> {
     let schema = declared_schema(spec);
@@ -116,6 +145,8 @@ async fn load_parquet_file(
     // columns this file lacks.
     let mut own_parser: Vec<usize> = vec![];
     let mut absent: Vec<&str> = vec![];
+    // Columns no query reads and no value of which can be invalid: null, never read.
+    let mut unread: Vec<usize> = vec![];
     for (i, (name, cs)) in spec.columns.iter().enumerate() {
         let ty = arrow_type(cs.ty.into());
         if let Some(v) = from_name.get(name.as_str()) {
@@ -134,6 +165,12 @@ async fn load_parquet_file(
         };
         let column = Expr::Column(datafusion::common::Column::new_unqualified(found));
         let file_type = df.schema().field_with_unqualified_name(found).map(|f| f.data_type().clone()).unwrap_or(DataType::Null);
+        if !needed.contains(name.as_str()) && !can_be_invalid(&file_type, &ty, cs.ty) {
+            unread.push(i);
+            let null = ScalarValue::try_from(&ty).map_err(|e| Diagnostic::error("YS0400", format!("source `{id}`: {e}")))?;
+            exprs.push((name.clone(), lit(null).alias(name)));
+            continue;
+        }
         let source_is_text = matches!(file_type, DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8);
         let is_time = matches!(cs.ty, ColumnType::Timestamp | ColumnType::Date);
         // Excel serials stored as numbers, and text in formats only yardstick reads
@@ -161,16 +198,24 @@ async fn load_parquet_file(
     if let Some(fc) = &spec.file_column {
         select.push(datafusion::logical_expr::lit(shown.to_string()).alias(fc));
     }
-    let collected = match df.clone().select(select).map_err(err)?.collect().await {
-        Ok(b) => b,
+    let mut stream = match df.clone().select(select).map_err(err)?.execute_stream().await {
+        Ok(s) => s,
         Err(e) => return Err(conversion_error(&df, id, spec, shown, &exprs, e).await),
     };
     stats.files.push(shown.to_string());
     let mut row = 0u64;
-    for b in collected {
+    while let Some(b) = futures::StreamExt::next(&mut stream).await {
+        let b = match b {
+            Ok(b) => b,
+            Err(e) => return Err(conversion_error(&df, id, spec, shown, &exprs, e).await),
+        };
         let n = b.num_rows() as u64;
         stats.rows_read += n;
-        let (columns, keep) = parse_text_columns(&b, spec, &own_parser, id, shown, row, stats)?;
+        let (mut columns, keep) = parse_text_columns(&b, spec, &own_parser, id, shown, row, stats)?;
+        // Unread columns as typed nulls (their literal is a column of nulls of one type).
+        for &i in &unread {
+            columns[i] = datafusion::arrow::array::new_null_array(schema.field(i).data_type(), b.num_rows());
+        }
         // Same columns, same types: only the field metadata may differ per file.
         let b = RecordBatch::try_new(schema.clone(), columns)
             .map_err(|e| Diagnostic::error("YS0301", format!("source `{id}`: {shown} does not fit the declared columns: {e}")))?;
@@ -178,7 +223,7 @@ async fn load_parquet_file(
             Some(keep) => filter_rows(b, keep, id, stats)?,
             None => b,
         };
-        batches.push(enforce_valid_years(b, spec, id, shown, row, stats)?);
+        sink.send(&enforce_valid_years(b, spec, id, shown, row, stats)?).await;
         row += n;
     }
     for name in absent {

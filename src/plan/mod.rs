@@ -343,9 +343,21 @@ fn accounting_plan(
 ) -> DfResult<LogicalPlan> {
     let table = Arc::new(LogicalTableSource::new(declared_schema(source)));
     let builder = LogicalPlanBuilder::scan(source_id, table, None)?;
-    let counter = |name: String, condition: Option<Expr>| -> DfResult<Expr> { Ok(with_filter(count(lit(1i64)), condition)?.alias(name)) };
+    // Identical counters (every KPI's `read`, the same `where` of several KPIs) are computed
+    // once; a projection puts each KPI's columns in order.
+    let mut aggregates: Vec<Expr> = vec![];
+    let mut seen: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+    let mut columns: Vec<Expr> = vec![];
+    let mut add = |name: String, e: Expr| {
+        let key = format!("{e}");
+        let shared = seen.entry(key).or_insert_with(|| {
+            aggregates.push(e.alias(&name));
+            name.clone()
+        });
+        columns.push(column(shared).alias(name));
+    };
+    let counter = |condition: Option<Expr>| with_filter(count(lit(1i64)), condition);
     let all = |parts: Vec<Option<Expr>>| parts.into_iter().flatten().reduce(Expr::and);
-    let mut aggregates = vec![];
     for (i, kpi) in kpis.iter().enumerate() {
         let f = row_filters(fx, kpi, source, options);
         let name = |field: &str| format!("a{i}_{field}");
@@ -366,23 +378,20 @@ fn accounting_plan(
         }
         // A step the KPI does not have drops no row: its counter is FILTER (WHERE false).
         let step = |applies: Option<Expr>, drops: &dyn Fn(Expr) -> Option<Expr>| applies.map(|a| drops(a)).unwrap_or(Some(lit(false)));
-        aggregates.push(counter(name("read"), None)?);
-        aggregates.push(counter(
-            name("without_time"),
-            step(f.time_known.clone(), &|t| all(vec![selected.clone(), Some(Expr::Not(Box::new(t)))])),
-        )?);
-        aggregates.push(counter(name("outside_scope"), step(f.in_scope.clone(), &|s| all(vec![placed.clone(), Some(s.is_not_true())])))?);
-        aggregates.push(counter(name("excluded_by_where"), step(f.filter.clone(), &|w| Some(w.is_not_true())))?);
-        aggregates.push(counter(name("counted"), kept.clone())?);
-        aggregates.push(counter(name("null_input"), step(nulls.into_iter().reduce(Expr::or), &|n| all(vec![kept.clone(), Some(n)])))?);
+        add(name("read"), counter(None)?);
+        add(name("without_time"), counter(step(f.time_known.clone(), &|t| all(vec![selected.clone(), Some(Expr::Not(Box::new(t)))])))?);
+        add(name("outside_scope"), counter(step(f.in_scope.clone(), &|s| all(vec![placed.clone(), Some(s.is_not_true())])))?);
+        add(name("excluded_by_where"), counter(step(f.filter.clone(), &|w| Some(w.is_not_true())))?);
+        add(name("counted"), counter(kept.clone())?);
+        add(name("null_input"), counter(step(nulls.into_iter().reduce(Expr::or), &|n| all(vec![kept.clone(), Some(n)])))?);
         let end = match &kpi.time {
             Some(t) => max(cast(column(t), DataType::Date32)),
             None => max(cast(lit(ScalarValue::Null), DataType::Date32)),
         };
-        aggregates.push(end.alias(name("time_end")));
+        add(name("time_end"), end);
     }
     // Without any counter there is nothing to ask; an empty aggregate list would be invalid.
-    builder.aggregate(Vec::<Expr>::new(), aggregates)?.build()
+    builder.aggregate(Vec::<Expr>::new(), aggregates)?.project(columns)?.build()
 }
 
 /// Conditions under which a row's input to the measure is null (so the aggregate skips

@@ -21,6 +21,16 @@ use crate::model::Model;
 use crate::plan::{ACCOUNTING_FIELDS, AccountingPlan, FusedPlan, KpiPlan, declared_schema};
 use crate::results::{ResultRow, RowCounts, RunOutput, Status, round_value, sort_rows};
 
+mod period;
+mod shared_scan;
+
+/// A query session with yardstick's run-time rewrites (the fast period functions).
+fn session(partitions: usize) -> SessionContext {
+    let ctx = SessionContext::new_with_config(SessionConfig::new().with_target_partitions(partitions));
+    ctx.add_optimizer_rule(Arc::new(period::PeriodRule));
+    ctx
+}
+
 /// Run every plan over the project's data, and the row accounting of every source.
 pub fn run(
     model: &Model,
@@ -47,85 +57,204 @@ async fn run_async(
     confine: &crate::project::Confinement,
 ) -> Result<RunOutput, Diagnostics> {
     let partitions = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
-    let ctx = SessionContext::new_with_config(SessionConfig::new().with_target_partitions(partitions));
+    let ctx = session(partitions);
+    // DataFusion 55's common-subexpression rule breaks the accounting query (its counters
+    // share conditions: "Physical input schema should be the same", a nullability
+    // mismatch); the rule only saves re-evaluating cheap conditions, so it is off there.
+    let accounting_ctx = session(partitions);
+    accounting_ctx.remove_optimizer_rule("common_sub_expression_eliminate");
+    // Fused queries (one per source, grain and `by`), then each KPI no fused query covers
+    // (windowed ones) on its own, then the row accounting.
+    let covered: std::collections::HashSet<&String> = fused.iter().flat_map(|f| &f.kpis).collect();
+    let mut queries: Vec<Query> = fused.iter().map(Query::Fused).collect();
+    queries.extend(plans.iter().filter(|p| !covered.contains(&p.kpi)).map(Query::Own));
+    queries.extend(accounting.iter().map(Query::Accounting));
     let mut out = RunOutput::default();
-    let mut providers: IndexMap<String, Arc<dyn TableProvider>> = IndexMap::new();
-    let mut errors = vec![];
-    // Sources in declaration order, each loaded once however many KPIs use it.
+    let mut load_errors = vec![];
+    let mut query_error: Option<Diagnostic> = None;
+    crate::progress::report(|| format!("running the queries of {} KPIs", plans.len()));
+    // Sources in declaration order, each read once however many KPIs use it.
     for (id, spec) in &model.sources {
         if !plans.iter().any(|p| &p.source == id) {
             continue;
         }
+        let mine: Vec<&Query> = queries.iter().filter(|q| q.source() == id).collect();
         crate::progress::report(|| format!("reading source `{id}`"));
-        match load_source(&ctx, id, spec, project_dir, confine, partitions).await {
-            Ok((provider, stats)) => {
-                crate::progress::report(|| {
-                    let files = stats.files.len();
-                    format!("read source `{id}`: {files} file{}, {} rows", if files == 1 { "" } else { "s" }, stats.rows_read)
-                });
-                providers.insert(id.clone(), provider);
-                out.sources.insert(id.clone(), stats);
+        let (stats, results) = match read_and_query(&ctx, &accounting_ctx, id, spec, project_dir, confine, partitions, &mine).await {
+            Ok(done) => done,
+            Err(d) => {
+                load_errors.push(d);
+                continue;
             }
-            Err(d) => errors.push(d),
+        };
+        crate::progress::report(|| {
+            let files = stats.files.len();
+            format!("read source `{id}`: {files} file{}, {} rows", if files == 1 { "" } else { "s" }, stats.rows_read)
+        });
+        out.sources.insert(id.clone(), stats);
+        if !load_errors.is_empty() {
+            continue;
         }
-    }
-    if !errors.is_empty() {
-        return Err(Diagnostics(errors));
-    }
-    // Fused queries first (one per source, grain and `by`), then each KPI no fused query
-    // covers (windowed ones) on its own.
-    let mut covered = std::collections::HashSet::new();
-    crate::progress::report(|| format!("running the queries of {} KPIs", plans.len()));
-    for f in fused {
-        let provider = providers[&f.source].clone();
-        let batches = execute(&ctx, &f.plan, provider).await.map_err(|e| {
-            let first = f.kpis.first().and_then(|k| model.kpi(k));
-            let d = Diagnostic::error("YS0400", format!("the query of KPIs {} failed: {e}", f.kpis.join(", ")))
-                .help("run `yardstick sql` on these KPIs to see their queries");
-            match first {
-                Some(k) => d.at(k.id_span, "this KPI and the others of its source, grain and `by`"),
-                None => d,
+        for (q, batches) in mine.iter().zip(results) {
+            match batches.map_err(|e| q.failed(model, e)).and_then(|b| q.read(model, &b, &mut out)) {
+                Ok(()) => {}
+                Err(d) => {
+                    query_error.get_or_insert(d);
+                }
             }
-        })?;
-        for (kpi, mut rows) in split_fused(&batches, f)
-            .map_err(|e| Diagnostic::error("YS0400", format!("reading results of KPIs {}: {e}", f.kpis.join(", "))))?
-        {
-            sort_rows(&mut rows);
-            covered.insert(kpi.clone());
-            out.rows.insert(kpi, rows);
         }
     }
-    for plan in plans.iter().filter(|p| !covered.contains(&p.kpi)) {
-        let kpi = model.kpi(&plan.kpi).ok_or_else(|| Diagnostic::error("YS0400", format!("no KPI `{}`", plan.kpi)))?;
-        let provider = providers[&plan.source].clone();
-        let batches = execute(&ctx, &plan.plan, provider).await.map_err(|e| {
-            Diagnostic::error("YS0400", format!("query for KPI `{}` failed: {e}", plan.kpi))
-                .at(kpi.span, "this KPI")
-                .help("run `yardstick sql` on this KPI to see the query")
-        })?;
-        let (mut rows, data_end) =
-            to_rows(&batches, &kpi.by).map_err(|e| Diagnostic::error("YS0400", format!("reading results of KPI `{}`: {e}", plan.kpi)))?;
-        sort_rows(&mut rows);
-        if let Some(end) = data_end {
-            out.data_ends.insert(plan.kpi.clone(), format_date(end));
+    if !load_errors.is_empty() {
+        return Err(Diagnostics(load_errors));
+    }
+    if let Some(d) = query_error {
+        return Err(Diagnostics(vec![d]));
+    }
+    // KPIs in the order of their queries, whichever source was read first.
+    let mut ordered = IndexMap::new();
+    for q in &queries {
+        for kpi in q.kpis() {
+            if let Some(rows) = out.rows.shift_remove(kpi) {
+                ordered.insert(kpi.clone(), rows);
+            }
         }
-        out.rows.insert(plan.kpi.clone(), rows);
     }
-    // DataFusion 55's common-subexpression rule breaks the accounting query (its counters
-    // share conditions: "Physical input schema should be the same", a nullability
-    // mismatch); the rule only saves re-evaluating cheap conditions, so it is off here.
-    let accounting_ctx = SessionContext::new_with_config(SessionConfig::new().with_target_partitions(partitions));
-    accounting_ctx.remove_optimizer_rule("common_sub_expression_eliminate");
-    for plan in accounting {
-        let Some(provider) = providers.get(&plan.source) else { continue };
-        let batches = execute(&accounting_ctx, &plan.plan, provider.clone()).await.map_err(|e| {
-            Diagnostic::error("YS0400", format!("counting the rows of source `{}` failed: {e}", plan.source))
-                .help("this is a bug in yardstick: please report it with the project's definitions")
-        })?;
-        read_accounting(&batches, plan, &mut out)
-            .map_err(|e| Diagnostic::error("YS0400", format!("reading the row accounting of source `{}`: {e}", plan.source)))?;
-    }
+    out.rows = ordered;
     Ok(out)
+}
+
+/// One query the run executes.
+enum Query<'a> {
+    Fused(&'a FusedPlan),
+    Own(&'a KpiPlan),
+    Accounting(&'a AccountingPlan),
+}
+
+impl Query<'_> {
+    fn source(&self) -> &str {
+        match self {
+            Query::Fused(f) => &f.source,
+            Query::Own(p) => &p.source,
+            Query::Accounting(a) => &a.source,
+        }
+    }
+    fn plan(&self) -> &LogicalPlan {
+        match self {
+            Query::Fused(f) => &f.plan,
+            Query::Own(p) => &p.plan,
+            Query::Accounting(a) => &a.plan,
+        }
+    }
+    fn kpis(&self) -> &[String] {
+        match self {
+            Query::Fused(f) => &f.kpis,
+            Query::Own(p) => std::slice::from_ref(&p.kpi),
+            Query::Accounting(_) => &[],
+        }
+    }
+
+    fn failed(&self, model: &Model, e: datafusion::error::DataFusionError) -> Diagnostic {
+        match self {
+            Query::Fused(f) => {
+                let first = f.kpis.first().and_then(|k| model.kpi(k));
+                let d = Diagnostic::error("YS0400", format!("the query of KPIs {} failed: {e}", f.kpis.join(", ")))
+                    .help("run `yardstick sql` on these KPIs to see their queries");
+                match first {
+                    Some(k) => d.at(k.id_span, "this KPI and the others of its source, grain and `by`"),
+                    None => d,
+                }
+            }
+            Query::Own(plan) => {
+                let d = Diagnostic::error("YS0400", format!("query for KPI `{}` failed: {e}", plan.kpi))
+                    .help("run `yardstick sql` on this KPI to see the query");
+                match model.kpi(&plan.kpi) {
+                    Some(kpi) => d.at(kpi.span, "this KPI"),
+                    None => d,
+                }
+            }
+            Query::Accounting(plan) => Diagnostic::error("YS0400", format!("counting the rows of source `{}` failed: {e}", plan.source))
+                .help("this is a bug in yardstick: please report it with the project's definitions"),
+        }
+    }
+
+    /// The query's batches -> rows, data ends or row counts in `out`.
+    fn read(&self, model: &Model, batches: &[RecordBatch], out: &mut RunOutput) -> Result<(), Diagnostic> {
+        match self {
+            Query::Fused(f) => {
+                for (kpi, mut rows) in split_fused(batches, f)
+                    .map_err(|e| Diagnostic::error("YS0400", format!("reading results of KPIs {}: {e}", f.kpis.join(", "))))?
+                {
+                    sort_rows(&mut rows);
+                    out.rows.insert(kpi, rows);
+                }
+            }
+            Query::Own(plan) => {
+                let kpi = model.kpi(&plan.kpi).ok_or_else(|| Diagnostic::error("YS0400", format!("no KPI `{}`", plan.kpi)))?;
+                let (mut rows, data_end) = to_rows(batches, &kpi.by)
+                    .map_err(|e| Diagnostic::error("YS0400", format!("reading results of KPI `{}`: {e}", plan.kpi)))?;
+                sort_rows(&mut rows);
+                if let Some(end) = data_end {
+                    out.data_ends.insert(plan.kpi.clone(), format_date(end));
+                }
+                out.rows.insert(plan.kpi.clone(), rows);
+            }
+            Query::Accounting(plan) => read_accounting(batches, plan, out)
+                .map_err(|e| Diagnostic::error("YS0400", format!("reading the row accounting of source `{}`: {e}", plan.source)))?,
+        }
+        Ok(())
+    }
+}
+
+type QueryResult = datafusion::error::Result<Vec<RecordBatch>>;
+
+/// Read one source and run its queries over it: a CSV source is read into memory first; a
+/// Parquet source is read once, while its queries run, each fed through a channel.
+#[allow(clippy::too_many_arguments)]
+async fn read_and_query(
+    ctx: &SessionContext,
+    accounting_ctx: &SessionContext,
+    id: &str,
+    spec: &crate::config::SourceSpec,
+    project_dir: &Path,
+    confine: &crate::project::Confinement,
+    partitions: usize,
+    queries: &[&Query<'_>],
+) -> Result<(SourceStats, Vec<QueryResult>), Diagnostic> {
+    let files = ingest::resolve_files(project_dir, id, spec, confine)?;
+    let schema = declared_schema(spec);
+    let session = |q: &Query| if matches!(q, Query::Accounting(_)) { accounting_ctx } else { ctx };
+    match spec.format() {
+        Format::Csv => {
+            let (batches, stats) = ingest::read_csv_source(id, spec, schema.clone(), &files)?;
+            let provider = mem_table(id, schema, batches, partitions)?;
+            let results = futures::future::join_all(queries.iter().map(|q| execute(session(q), q.plan(), provider.clone()))).await;
+            Ok((stats, results))
+        }
+        Format::Parquet => {
+            let mut needed = std::collections::HashSet::new();
+            let mut senders = vec![];
+            let mut runs = vec![];
+            for q in queries {
+                shared_scan::columns_read(q.plan(), &mut needed);
+                let (tx, provider) =
+                    shared_scan::channel_table(schema.clone()).map_err(|e| Diagnostic::error("YS0400", format!("source `{id}`: {e}")))?;
+                senders.push(tx);
+                runs.push(execute(session(q), q.plan(), provider));
+            }
+            let mut tee = ingest::stream::Tee::new(senders);
+            let read = async {
+                let stats = ingest::load_parquet(ctx, id, spec, &files, &needed, &mut tee).await;
+                if let Err(d) = &stats {
+                    tee.fail(&d.message).await;
+                }
+                // Dropping the senders ends every query's input.
+                drop(tee);
+                stats
+            };
+            let (stats, results) = futures::join!(read, futures::future::join_all(runs));
+            Ok((stats?, results))
+        }
+    }
 }
 
 /// A fused query's rows -> each KPI's rows (a group where a KPI has no row is not one of
@@ -217,28 +346,6 @@ async fn execute(
         })?
         .data;
     ctx.execute_logical_plan(plan).await?.collect().await
-}
-
-async fn load_source(
-    ctx: &SessionContext,
-    id: &str,
-    spec: &crate::config::SourceSpec,
-    project_dir: &Path,
-    confine: &crate::project::Confinement,
-    partitions: usize,
-) -> Result<(Arc<dyn TableProvider>, SourceStats), Diagnostic> {
-    let files = ingest::resolve_files(project_dir, id, spec, confine)?;
-    let schema = declared_schema(spec);
-    match spec.format() {
-        Format::Csv => {
-            let (batches, stats) = ingest::read_csv_source(id, spec, schema.clone(), &files)?;
-            Ok((mem_table(id, schema, batches, partitions)?, stats))
-        }
-        Format::Parquet => {
-            let (batches, stats) = ingest::load_parquet(ctx, id, spec, &files).await?;
-            Ok((mem_table(id, schema, batches, partitions)?, stats))
-        }
-    }
 }
 
 /// Batches spread over partitions, so aggregation runs on every core.
