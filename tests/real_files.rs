@@ -95,3 +95,69 @@ fn real_files_match_the_oracle() {
 fn values_of(results: &Value, id: &str) -> Vec<f64> {
     kpi(results, id)["rows"].as_array().expect("rows").iter().filter_map(|r| r["value"].as_f64()).collect()
 }
+
+/// DuckDB's reading of the Wake County inspections (tests/real_files.rs
+/// `wake_county_inspections_match_duckdb`): R's `NA` as null, quoted comments with line breaks,
+/// `2021-10-26T04:00:00Z` instants whose UTC day is the inspection's day.
+const WAKE_ORACLE: &str = r#"
+import duckdb, json, sys
+con = duckdb.connect()
+con.execute("create table t as select *, cast(substr(DATE_, 1, 10) as date) as day from read_csv(?, header = true, nullstr = ['NA', ''], types = {'HSISID': 'VARCHAR', 'DATE_': 'VARCHAR'})", [sys.argv[1]])
+since = "day >= date '2021-01-01'"
+q = lambda sql: con.execute(sql).fetchall()
+print(json.dumps({
+    "rows": q("select count(*) from t")[0][0],
+    "grade_a": [[str(p), v] for p, v in q(f"select cast(date_trunc('quarter', day) as date), avg(case when SCORE >= 90 then 1.0 else 0.0 end) from t where {since} group by 1 order by 1")],
+    "median_score": [[str(p), v] for p, v in q(f"select cast(date_trunc('quarter', day) as date), median(SCORE) from t where {since} group by 1 order by 1")],
+    "grade_a_by_type": [[g, v] for g, v in q(f"select FACILITYTYPE, avg(case when SCORE >= 90 then 1.0 else 0.0 end) from t where {since} group by 1 order by 1 nulls last")],
+    "reinspection_rate": q(f"select avg(case when TYPE = 'Re-Inspection' then 1.0 else 0.0 end) from t where {since}")[0][0],
+}))
+"#;
+
+/// Wake County food inspections (a file none of the other fixtures reads): values against
+/// DuckDB's, computed from the raw file when the test runs.
+#[test]
+fn wake_county_inspections_match_duckdb() {
+    let Some(data) = shared_data() else { return };
+    let file = data.join("wake_county_food_inspections/restaurant_inspections.csv");
+    let out = std::process::Command::new("python3").arg("-c").arg(WAKE_ORACLE).arg(&file).output().expect("python3");
+    assert!(out.status.success(), "oracle (python3 with duckdb, installed by scripts/test): {}", String::from_utf8_lossy(&out.stderr));
+    let want: Value = serde_json::from_slice(&out.stdout).expect("oracle json");
+    let yaml = format!(
+        "name: Wake County food safety\nallow_paths: [\"{dir}\"]\nsources:\n  inspections:\n    path: {file}\n    time: DATE_\n    null_values: [\"NA\", \"\"]\n    columns:\n      HSISID: string\n      SCORE: float\n      DATE_: timestamp\n      TYPE: string\n      FACILITYTYPE: string\n",
+        dir = data.canonicalize().expect("data").display(),
+        file = file.canonicalize().expect("file").display(),
+    );
+    let kpis = r#"goal safe_food "Safe food" {
+  kpi grade_a "Facilities scoring 90 or more" { from inspections measure share(SCORE >= 90) grain quarter since 2021-01-01 target >= 95% }
+  kpi grade_a_by_type "Grade A by facility type" { from inspections measure share(SCORE >= 90) by FACILITYTYPE since 2021-01-01 }
+  kpi median_score "Median score" { from inspections measure median(SCORE) grain quarter since 2021-01-01 }
+  kpi reinspection_rate "Re-inspection rate" { from inspections measure share(TYPE = "Re-Inspection") since 2021-01-01 }
+}"#;
+    let dir = project(&yaml, &[("metrics/food.kpi", kpis)]);
+    let target = tempfile::tempdir().expect("tempdir");
+    let built = yardstick::build(dir.path(), Some(target.path())).map_err(|f| f.render(false)).expect("builds");
+    assert!(built.compiled.warnings.is_empty(), "{:?}", built.compiled.warnings);
+    let r = results_json(target.path());
+    // 3,875 records in 6,847 physical lines: the line breaks inside quoted comments are text.
+    assert_eq!(r["sources"]["inspections"]["rows_read"], want["rows"]);
+    assert_eq!(r["sources"]["inspections"]["rows_skipped"], 0);
+    let series = |id: &str, key: &str| -> Vec<(Value, f64)> {
+        kpi(&r, id)["rows"].as_array().expect("rows").iter().map(|x| (x[key].clone(), x["value"].as_f64().expect("value"))).collect()
+    };
+    for (id, key) in [("grade_a", "period"), ("median_score", "period"), ("grade_a_by_type", "FACILITYTYPE")] {
+        let got = series(id, key);
+        let want: Vec<(Value, f64)> =
+            want[id].as_array().expect(id).iter().map(|p| (p[0].clone(), p[1].as_f64().expect("value"))).collect();
+        assert_eq!(got.len(), want.len(), "{id}: {got:?} vs {want:?}");
+        for (g, w) in got.iter().zip(&want) {
+            assert!(g.0 == w.0 && close(g.1, w.1), "{id}: got {g:?}, DuckDB {w:?}");
+        }
+    }
+    let rate = series("reinspection_rate", "period");
+    assert!(
+        rate.len() == 1 && close(rate[0].1, want["reinspection_rate"].as_f64().expect("rate")),
+        "{rate:?} vs {}",
+        want["reinspection_rate"]
+    );
+}
