@@ -196,6 +196,8 @@ pub enum Status {
     NoData,
     /// A value but no target to judge it by.
     NoTarget,
+    /// Not published: too few rows (docs/privacy.md).
+    Suppressed,
 }
 
 impl Status {
@@ -206,6 +208,7 @@ impl Status {
             Status::OffTrack => "off_track",
             Status::NoData => "no_data",
             Status::NoTarget => "no_target",
+            Status::Suppressed => "suppressed",
         }
     }
 }
@@ -226,6 +229,9 @@ pub struct ResultRow {
     /// The period's data may be incomplete (see `complete_after`): shown, marked, and not
     /// used for headlines.
     pub provisional: bool,
+    /// Why the value is not published (small-cell suppression, docs/privacy.md): the value,
+    /// target and comparisons are then empty and the status `suppressed`.
+    pub suppressed: Option<String>,
 }
 
 /// This period's value against an earlier one (or a baseline).
@@ -255,6 +261,9 @@ impl Serialize for ResultRow {
         map.serialize_entry("status", &self.status)?;
         if self.provisional {
             map.serialize_entry("provisional", &true)?;
+        }
+        if let Some(why) = &self.suppressed {
+            map.serialize_entry("suppressed", why)?;
         }
         if !self.comparisons.is_empty() {
             let c: IndexMap<&str, &Change> = self.comparisons.iter().map(|(k, v)| (*k, v)).collect();
