@@ -25,9 +25,21 @@ pub struct Results {
     pub sources: IndexMap<String, SourceResult>,
     /// Every warning of the build, in file order.
     pub warnings: Vec<WarningResult>,
+    /// Who the build is for and the project's small-cell rules (docs/privacy.md).
+    pub privacy: PrivacyResult,
     /// The git commit the definitions were built from; absent outside a git repository.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub git: Option<GitResult>,
+}
+
+/// The build's audience and the project's suppression defaults (KPIs may override them).
+#[derive(Debug, Clone, Serialize)]
+pub struct PrivacyResult {
+    pub audience: crate::privacy::Audience,
+    /// Cells counting fewer rows are suppressed in public builds; null: off.
+    pub min_count: Option<u64>,
+    /// Counts are rounded to a multiple of this in public builds.
+    pub rounding: Option<u64>,
 }
 
 /// Where the definitions came from, when the project is in a git repository.
@@ -148,6 +160,13 @@ pub struct KpiResult {
     /// The XmR chart per group: limits, point types, verdicts; null without a grain or with
     /// `spc off`.
     pub spc: Option<crate::spc::SpcResult>,
+    /// Rows suppressed in this public build (docs/privacy.md); absent when none.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub suppressed_cells: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// A target as results.json shows it: the rule, in the KPI's unit.
@@ -417,6 +436,7 @@ pub fn assemble(
         headline_period: model.headline_period,
         kpis,
         sources: sources_out,
+        privacy: PrivacyResult { audience: crate::privacy::Audience::Internal, min_count: None, rounding: None },
         warnings: warnings
             .iter()
             .map(|w| WarningResult {
@@ -479,5 +499,6 @@ fn kpi_result(k: &CheckedKpi, sql: String, rows: Vec<ResultRow>, sources: &Sourc
         benchmarks: vec![],
         peer_rank: None,
         spc: None,
+        suppressed_cells: 0,
     }
 }

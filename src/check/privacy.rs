@@ -117,7 +117,9 @@ impl Checker<'_> {
         }
         if options.iter().any(|o| matches!(o, ast::SuppressOptionAst::Off(_))) && options.len() > 1 {
             let span = match &options[0] {
-                ast::SuppressOptionAst::Off(s) | ast::SuppressOptionAst::Below { span: s, .. } | ast::SuppressOptionAst::Round { span: s, .. } => *s,
+                ast::SuppressOptionAst::Off(s)
+                | ast::SuppressOptionAst::Below { span: s, .. }
+                | ast::SuppressOptionAst::Round { span: s, .. } => *s,
             };
             self.errors.push(
                 Diagnostic::error("YS0250", "`suppress off` takes no other option")
