@@ -352,7 +352,8 @@ fn run_warnings(model: &model::Model, output: &results::RunOutput) -> Vec<diagno
         }
         let rows = output.rows.get(&kpi.id).map(Vec::as_slice).unwrap_or_default();
         out.extend(spaced_groups(kpi, rows));
-        if !where_empty && rows.iter().all(|r| r.value.is_none()) {
+        // Suppressed values exist; they are not published (docs/privacy.md).
+        if !where_empty && rows.iter().all(|r| r.value.is_none() && r.suppressed.is_none()) {
             let lags: Vec<&str> = kpi.change_lags().iter().map(|l| l.name()).collect();
             let why = match counts {
                 Some(c) if c.read == 0 => format!("source `{source}` has no rows"),

@@ -160,13 +160,8 @@ pub struct KpiResult {
     /// The XmR chart per group: limits, point types, verdicts; null without a grain or with
     /// `spc off`.
     pub spc: Option<crate::spc::SpcResult>,
-    /// Rows suppressed in this public build (docs/privacy.md); absent when none.
-    #[serde(skip_serializing_if = "is_zero")]
+    /// Rows suppressed in this public build (docs/privacy.md); 0 in internal builds.
     pub suppressed_cells: usize,
-}
-
-fn is_zero(n: &usize) -> bool {
-    *n == 0
 }
 
 /// A target as results.json shows it: the rule, in the KPI's unit.

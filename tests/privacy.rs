@@ -147,7 +147,7 @@ fn privacy_small_cells_are_suppressed_with_a_partner() {
     assert_eq!(internal["privacy"]["audience"], "internal");
     let c = cells(kpi(&internal, "by_ward"));
     assert_eq!((c["2024-01-01|A"].0, c["2024-01-01|B"].0), (Some(3.0), Some(12.0)));
-    assert!(kpi(&internal, "by_ward").get("suppressed_cells").is_none());
+    assert_eq!(kpi(&internal, "by_ward")["suppressed_cells"], 0);
     assert_eq!(cells(kpi(&internal, "rounded"))["2024-02-01|B"].0, Some(11.0));
 }
 
@@ -328,7 +328,7 @@ fn privacy_public_city_build_has_no_internal_kpi_and_no_pii_value() {
     }
     let results = results_json(&internal_out);
     assert_eq!(kpi(&results, "calls_by_type")["by"], serde_json::json!(["call_type", "district"]));
-    assert!(kpi(&results, "fire_calls_per_district").get("suppressed_cells").is_none());
+    assert_eq!(kpi(&results, "fire_calls_per_district")["suppressed_cells"], 0);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -467,4 +467,32 @@ fn privacy_no_suppressed_cell_can_be_worked_out() {
     }
     // One and two `by` columns, counts (their values are the counts).
     assert_nothing_recoverable(&built[0], &built[1], 10.0, &["fire_calls_per_district", "calls_by_district_and_type"]);
+}
+
+fn git(dir: &std::path::Path, args: &[&str]) {
+    let out = std::process::Command::new("git")
+        .args(["-c", "user.name=Test", "-c", "user.email=test@example.com", "-c", "commit.gpgsign=false", "-c", "init.defaultBranch=main"])
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .output()
+        .expect("git runs");
+    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn privacy_diff_leaves_internal_kpis_out_unless_asked() {
+    let dir = wards(WARD_KPIS, "");
+    git(dir.path(), &["init", "-q"]);
+    git(dir.path(), &["add", "."]);
+    git(dir.path(), &["commit", "-qm", "wards"]);
+    let added = "goal h \"Staff\" {\n  kpi secret_staffing \"Staffing\" {\n    from visits\n    measure count()\n    grain month\n    audience internal\n  }\n  kpi open_count \"Visits\" {\n    from visits\n    measure count()\n    grain month\n  }\n}\n";
+    std::fs::write(dir.path().join("staff.kpi"), added).expect("write");
+    let d = dir.path().display().to_string();
+    let (code, public, stderr) = yardstick(&["diff", "HEAD", &d, "--values"]);
+    assert!(code == 0 || code == 1, "{stderr}");
+    assert!(public.contains("open_count"), "{public}");
+    assert!(!public.contains("secret_staffing") && !stderr.contains("secret_staffing"), "{public}");
+    let (_, internal, stderr) = yardstick(&["diff", "HEAD", &d, "--audience", "internal"]);
+    assert!(internal.contains("secret_staffing"), "{internal}{stderr}");
 }
