@@ -469,17 +469,6 @@ fn privacy_no_suppressed_cell_can_be_worked_out() {
     assert_nothing_recoverable(&built[0], &built[1], 10.0, &["fire_calls_per_district", "calls_by_district_and_type"]);
 }
 
-fn git(dir: &std::path::Path, args: &[&str]) {
-    let out = std::process::Command::new("git")
-        .args(["-c", "user.name=Test", "-c", "user.email=test@example.com", "-c", "commit.gpgsign=false", "-c", "init.defaultBranch=main"])
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .output()
-        .expect("git runs");
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-}
-
 #[test]
 fn privacy_diff_leaves_internal_kpis_out_unless_asked() {
     let dir = wards(WARD_KPIS, "");
