@@ -60,6 +60,8 @@ pub struct Objective {
 #[derive(Debug, Clone, PartialEq)]
 pub enum ObjectiveMember {
     Meta(MetaClause),
+    /// `audience internal` / `audience public`.
+    Audience(AudienceAst),
     Event(EventAst),
     Kpi(Kpi),
 }
@@ -148,6 +150,25 @@ pub enum KpiClauseKind {
     },
     /// `spc off`, `spc baseline 12, screening off, two_of_three beyond_two_sigma`.
     Spc(Vec<SpcOptionAst>),
+    /// `audience internal` / `audience public` (docs/privacy.md).
+    Audience(AudienceAst),
+    /// `suppress below 5`, `suppress off`, `suppress below 10, round 5`.
+    Suppress(Vec<SuppressOptionAst>),
+}
+
+/// `audience internal|public`: `internal` things are left out of public builds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AudienceAst {
+    pub internal: bool,
+    pub span: Span,
+}
+
+/// One option of a `suppress` clause; the numbers as written.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SuppressOptionAst {
+    Off(Span),
+    Below { n: String, span: Span },
+    Round { n: String, span: Span },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -222,6 +243,8 @@ pub const CLAUSE_KEYWORDS: &[&str] = &[
     "rebase",
     "benchmark",
     "spc",
+    "audience",
+    "suppress",
     "owner",
     "description",
     "method",
@@ -264,6 +287,8 @@ impl KpiClauseKind {
             KpiClauseKind::Rebase(_) => "rebase",
             KpiClauseKind::Benchmark { .. } => "benchmark",
             KpiClauseKind::Spc(_) => "spc",
+            KpiClauseKind::Audience(_) => "audience",
+            KpiClauseKind::Suppress(_) => "suppress",
         }
     }
 }
@@ -365,6 +390,8 @@ pub enum ExprKind {
 pub struct ByItem {
     pub name: Ident,
     pub expr: Option<Expr>,
+    /// `by district internal`: left out of public builds.
+    pub internal: bool,
 }
 
 /// The unit of an interval literal (`30 days`).

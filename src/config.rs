@@ -40,6 +40,9 @@ pub struct Config {
     /// The project's defaults for XmR charts (docs/spc.md); a KPI's `spc` clause overrides.
     #[serde(default)]
     pub spc: SpcDefaults,
+    /// Small-cell suppression and rounding for public builds (docs/privacy.md).
+    #[serde(default)]
+    pub privacy: PrivacyDefaults,
     /// A CSV of interventions (`date,description[,applies_to][,rebase]`, docs/spc.md).
     #[serde(default)]
     pub events_file: Option<String>,
@@ -78,6 +81,30 @@ fn yes() -> bool {
 impl Default for SpcDefaults {
     fn default() -> Self {
         SpcDefaults { enabled: true, screening: true, baseline: None, two_of_three: TwoOfThree::BetweenLimits }
+    }
+}
+
+/// `privacy:` in yardstick.yaml: the project's small-cell rules for public builds; a KPI's
+/// `suppress` clause overrides them (docs/privacy.md).
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct PrivacyDefaults {
+    /// A cell counting fewer rows than this (but more than none) is suppressed; 0 turns
+    /// suppression off.
+    #[serde(default = "ten")]
+    pub min_count: u64,
+    /// Published counts are rounded to the nearest multiple of this (none when unset).
+    #[serde(default)]
+    pub rounding: Option<u64>,
+}
+
+fn ten() -> u64 {
+    10
+}
+
+impl Default for PrivacyDefaults {
+    fn default() -> Self {
+        PrivacyDefaults { min_count: 10, rounding: None }
     }
 }
 
@@ -389,6 +416,11 @@ pub struct ColumnSpec {
     /// The value is read from each file's name with this pattern (`{}` marks the value,
     /// `*` any text), not from a column of the file.
     pub from_file_name: Option<String>,
+    /// Personal data (names, addresses, identifiers): usable in filters and counts, never
+    /// shown as a value or a group (docs/privacy.md).
+    pub pii: bool,
+    /// Breakdowns by this column are left out of public builds.
+    pub internal: bool,
     /// Where the column is declared in yardstick.yaml (set by [`load_config`]).
     pub span: Span,
 }
@@ -421,6 +453,10 @@ struct ColumnSpecFull {
     trim: Option<bool>,
     #[serde(default)]
     from_file_name: Option<String>,
+    #[serde(default)]
+    pii: bool,
+    #[serde(default)]
+    internal: bool,
 }
 
 fn yaml_null_is_null_policy<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<OnInvalid>, D::Error> {
@@ -455,6 +491,8 @@ impl<'de> Deserialize<'de> for ColumnSpec {
                     optional: false,
                     trim: None,
                     from_file_name: None,
+                    pii: false,
+                    internal: false,
                     span: Span::default(),
                 })
             }
@@ -500,6 +538,8 @@ impl<'de> Deserialize<'de> for ColumnSpec {
                     optional: full.optional,
                     trim: full.trim,
                     from_file_name: full.from_file_name,
+                    pii: full.pii,
+                    internal: full.internal,
                     span: Span::default(),
                 })
             }
@@ -627,6 +667,13 @@ pub fn load_config(file: FileId, text: &str) -> Result<Config, Diagnostics> {
             Diagnostic::error("YS0002", "`spc.baseline` must be at least 12 points")
                 .at(yaml_key_span(file, text, &["spc", "baseline"]), "fewer than 12")
                 .help("limits fixed on fewer than 12 points are not reliable (docs/spc.md): write `baseline: 12` or more, or remove it"),
+        );
+    }
+    if config.privacy.rounding == Some(0) {
+        errors.push(
+            Diagnostic::error("YS0002", "`privacy.rounding` must be 1 or more")
+                .at(yaml_key_span(file, text, &["privacy", "rounding"]), "0")
+                .help("write the base counts are rounded to, e.g. `rounding: 5`, or remove it to publish counts as they are"),
         );
     }
     if let Some(start) = &config.calendar.fiscal_year_start {

@@ -122,6 +122,8 @@ pub const CODES: &[(&str, &str)] = &[
     ("YS0232", "`change` or `relative_change` written wrong"),
     ("YS0240", "event, rebase, benchmark or spc option does not fit the KPI"),
     ("YS0241", "bad events or benchmarks file"),
+    ("YS0250", "`audience` or `suppress` clause written wrong"),
+    ("YS0251", "personal (`pii`) column shown as a group or a single value"),
     ("YS0300", "data file not found"),
     ("YS0301", "bad value in a data file"),
     ("YS0302", "column missing from a data file"),

@@ -213,6 +213,7 @@ impl Printer<'_> {
             ObjectiveMember::Meta(meta) => p.meta(meta, blank),
             ObjectiveMember::Kpi(k) => p.kpi(k, blank),
             ObjectiveMember::Event(e) => p.item(&event(e), e.span.start as usize, e.span.end as usize, blank),
+            ObjectiveMember::Audience(a) => p.item(&audience(a), a.span.start as usize, a.span.end as usize, blank),
         };
         self.block(head, blank, &o.members, member, |m| matches!(m, ObjectiveMember::Kpi(_)));
     }
@@ -244,9 +245,12 @@ pub fn clause(c: &KpiClause) -> String {
         KpiClauseKind::By(items) => {
             let items: Vec<String> = items
                 .iter()
-                .map(|b| match &b.expr {
-                    Some(e) => format!("{} = {}", b.name.name, expr(e)),
-                    None => column(&b.name.name),
+                .map(|b| {
+                    let item = match &b.expr {
+                        Some(e) => format!("{} = {}", b.name.name, expr(e)),
+                        None => column(&b.name.name),
+                    };
+                    if b.internal { format!("{item} internal") } else { item }
                 })
                 .collect();
             format!("{kw} {}", items.join(", "))
@@ -287,7 +291,23 @@ pub fn clause(c: &KpiClause) -> String {
                 .collect();
             format!("{kw} {}", options.join(", "))
         }
+        KpiClauseKind::Audience(a) => audience(a),
+        KpiClauseKind::Suppress(options) => {
+            let options: Vec<String> = options
+                .iter()
+                .map(|o| match o {
+                    SuppressOptionAst::Off(_) => "off".to_string(),
+                    SuppressOptionAst::Below { n, .. } => format!("below {n}"),
+                    SuppressOptionAst::Round { n, .. } => format!("round {n}"),
+                })
+                .collect();
+            format!("{kw} {}", options.join(", "))
+        }
     }
+}
+
+fn audience(a: &AudienceAst) -> String {
+    format!("audience {}", if a.internal { "internal" } else { "public" })
 }
 
 /// `event 2025-03-01 "New rota" [rebase]`.

@@ -33,6 +33,7 @@ pub mod list;
 pub mod model;
 pub mod parse;
 pub mod plan;
+pub mod privacy;
 pub mod progress;
 pub mod project;
 pub mod report;
@@ -158,6 +159,9 @@ pub struct Options {
     /// Run every KPI's own query instead of fused ones (`--no-fuse`: for comparing; the
     /// values are the same).
     pub unfused: bool,
+    /// Who the build is for (`--audience`): public builds leave internal things out and
+    /// suppress small cells (docs/privacy.md).
+    pub audience: privacy::Audience,
 }
 
 /// Load, parse, check and plan a project. Reads only the project's text files, no data.
@@ -199,7 +203,7 @@ pub fn compile_with(dir: &Path, options: Options) -> Result<Compiled, Failure> {
     let Some(config) = config else {
         return Err(Failure { sources, diagnostics: Diagnostics(errors).sorted() });
     };
-    let (model, warnings) = match check::check(&config, &asts) {
+    let (mut model, mut warnings) = match check::check(&config, &asts) {
         Ok(m) if errors.is_empty() => m,
         // Files that did not parse are missing from the model: its warnings (no KPIs, ...)
         // would be about a project that is not the user's.
@@ -209,6 +213,10 @@ pub fn compile_with(dir: &Path, options: Options) -> Result<Compiled, Failure> {
             return Err(Failure { sources, diagnostics: Diagnostics(errors).sorted() });
         }
     };
+    if options.audience == privacy::Audience::Public {
+        let left_out = privacy::audience::public_model(&mut model);
+        privacy::audience::public_warnings(&mut warnings, &left_out);
+    }
     let plan_options = plan::PlanOptions { as_of: options.as_of };
     let planned = plan::plan(&model, plan_options).and_then(|p| {
         let fused = if options.unfused { vec![] } else { plan::fused_plans(&model, plan_options)? };
@@ -250,19 +258,41 @@ pub fn evaluate_compiled(mut compiled: Compiled) -> Result<(Compiled, results::R
         );
         return Err(Failure { sources: compiled.sources, diagnostics });
     }
-    let mut output =
-        match run::run(&compiled.model, &compiled.plans, &compiled.fused, &compiled.accounting, &compiled.dir, options.allow_outside) {
-            Ok(o) => o,
+    let public = options.audience == privacy::Audience::Public;
+    // Public builds also count each cell's rows (hidden count KPIs, fused into the KPIs' own
+    // queries) for small-cell suppression.
+    let hidden = if public { privacy::counts::count_kpis(&compiled.model) } else { vec![] };
+    let counted = if hidden.is_empty() {
+        None
+    } else {
+        let mut m = compiled.model.clone();
+        m.kpis.extend(hidden);
+        let po = plan::PlanOptions { as_of: options.as_of };
+        let planned = plan::plan(&m, po).and_then(|p| Ok((p, if options.unfused { vec![] } else { plan::fused_plans(&m, po)? })));
+        match planned {
+            Ok((p, f)) => Some((m, p, f)),
             Err(diagnostics) => return Err(Failure { sources: compiled.sources, diagnostics }),
-        };
-    output.rows =
-        match series::finish(&compiled.model, std::mem::take(&mut output.rows), &output.data_ends, &output.time_ends, options.as_of) {
-            Ok((rows, warnings)) => {
-                compiled.warnings.extend(warnings);
-                rows
-            }
-            Err(diagnostics) => return Err(Failure { sources: compiled.sources, diagnostics }),
-        };
+        }
+    };
+    let (run_model, plans, fused) = match &counted {
+        Some((m, p, f)) => (m, p, f),
+        None => (&compiled.model, &compiled.plans, &compiled.fused),
+    };
+    let mut output = match run::run(run_model, plans, fused, &compiled.accounting, &compiled.dir, options.allow_outside) {
+        Ok(o) => o,
+        Err(diagnostics) => return Err(Failure { sources: compiled.sources, diagnostics }),
+    };
+    output.rows = match series::finish(run_model, std::mem::take(&mut output.rows), &output.data_ends, &output.time_ends, options.as_of) {
+        Ok((rows, warnings)) => {
+            compiled
+                .warnings
+                .extend(warnings.into_iter().filter(|w| !w.kpi.as_ref().is_some_and(|k| k.ends_with(privacy::counts::COUNT_SUFFIX))));
+            rows
+        }
+        Err(diagnostics) => return Err(Failure { sources: compiled.sources, diagnostics }),
+    };
+    drop(counted);
+    let suppressed = if public { privacy::suppress::suppress(&compiled.model, &mut output.rows) } else { IndexMap::new() };
     for kpi in &compiled.model.kpis {
         if let Some(counts) = output.accounting.get_mut(&kpi.id) {
             counts.skipped_invalid = kpi.source.as_ref().and_then(|s| output.sources.get(s)).map(|s| s.rows_skipped).unwrap_or(0);
@@ -270,7 +300,16 @@ pub fn evaluate_compiled(mut compiled: Compiled) -> Result<(Compiled, results::R
     }
     compiled.warnings.extend(run_warnings(&compiled.model, &output));
     let spc = spc::analyse(&compiled.model, &output.rows);
-    let results = results::assemble(&compiled.model, &compiled.sql(), output, spc, &compiled.sources, options.as_of, &compiled.warnings);
+    let mut results =
+        results::assemble(&compiled.model, &compiled.sql(), output, spc, &compiled.sources, options.as_of, &compiled.warnings);
+    results.privacy = results::PrivacyResult {
+        audience: options.audience,
+        min_count: (compiled.config.privacy.min_count > 0).then_some(compiled.config.privacy.min_count),
+        rounding: compiled.config.privacy.rounding,
+    };
+    for k in &mut results.kpis {
+        k.suppressed_cells = suppressed.get(&k.id).copied().unwrap_or(0);
+    }
     Ok((compiled, results))
 }
 
@@ -314,7 +353,8 @@ fn run_warnings(model: &model::Model, output: &results::RunOutput) -> Vec<diagno
         let rows = output.rows.get(&kpi.id).map(Vec::as_slice).unwrap_or_default();
         out.extend(spaced_groups(kpi, rows));
         out.extend(unmatched_benchmark_groups(kpi, rows));
-        if !where_empty && rows.iter().all(|r| r.value.is_none()) {
+        // Suppressed values exist; they are not published (docs/privacy.md).
+        if !where_empty && rows.iter().all(|r| r.value.is_none() && r.suppressed.is_none()) {
             let lags: Vec<&str> = kpi.change_lags().iter().map(|l| l.name()).collect();
             let why = match counts {
                 Some(c) if c.read == 0 => format!("source `{source}` has no rows"),

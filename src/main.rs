@@ -66,6 +66,10 @@ enum Command {
         /// Show progress (sources read, rows) even when not on a terminal or in CI.
         #[arg(long, short)]
         verbose: bool,
+        /// Who the report is for: public (default: internal KPIs, objectives and breakdowns
+        /// left out, small cells suppressed) or internal (everything; docs/privacy.md).
+        #[arg(long, value_enum, default_value_t = AudienceArg::Public)]
+        audience: AudienceArg,
     },
     /// Check all definitions statically; reads no data.
     #[command(
@@ -105,6 +109,10 @@ enum Command {
         /// Let yardstick.yaml name files and directories outside the project directory.
         #[arg(long)]
         allow_outside: bool,
+        /// public (default: internal KPIs and breakdowns left out, values suppressed as in
+        /// a public report) or internal (docs/privacy.md).
+        #[arg(long, value_enum, default_value_t = AudienceArg::Public)]
+        audience: AudienceArg,
     },
     /// Print the compiled query of a KPI as SQL.
     #[command(
@@ -173,6 +181,21 @@ enum Command {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
+enum AudienceArg {
+    Public,
+    Internal,
+}
+
+impl From<AudienceArg> for yardstick::privacy::Audience {
+    fn from(a: AudienceArg) -> Self {
+        match a {
+            AudienceArg::Public => yardstick::privacy::Audience::Public,
+            AudienceArg::Internal => yardstick::privacy::Audience::Internal,
+        }
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
 enum ListFormat {
     Human,
     Json,
@@ -226,16 +249,24 @@ fn run() -> ExitCode {
     };
     let color = console.colored();
     match cli.command {
-        Command::Build { dir, out: out_dir, as_of, strict, allow_empty, allow_outside, no_fuse, fail_on, format, verbose } => {
-            let options = yardstick::Options { as_of, deny_warnings: strict, allow_empty, allow_outside, unfused: no_fuse };
+        Command::Build { dir, out: out_dir, as_of, strict, allow_empty, allow_outside, no_fuse, fail_on, format, verbose, audience } => {
+            let options = yardstick::Options {
+                as_of,
+                deny_warnings: strict,
+                allow_empty,
+                allow_outside,
+                unfused: no_fuse,
+                audience: audience.into(),
+            };
             print(yardstick::console::build(&dir, out_dir.as_deref(), options, &fail_on, &Console { format, verbose, ..console }))
         }
         Command::Check { dir, deny_warnings, allow_outside, format } => {
             let options = yardstick::Options { allow_outside, ..Default::default() };
             print(yardstick::console::check(&dir, options, deny_warnings, &Console { format, ..console }))
         }
-        Command::Diff { rev, dir, values, format, allow_outside } => {
-            let opts = yardstick::diff::DiffOptions { values, options: yardstick::Options { allow_outside, ..Default::default() } };
+        Command::Diff { rev, dir, values, format, allow_outside, audience } => {
+            let options = yardstick::Options { allow_outside, audience: audience.into(), ..Default::default() };
+            let opts = yardstick::diff::DiffOptions { values, options };
             print(yardstick::console::diff(&rev, &dir, opts, format, &console))
         }
         Command::Fmt { check, paths } => emit(yardstick::fmt::run(&paths, check, color)),

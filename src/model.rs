@@ -42,6 +42,9 @@ pub struct ObjectiveInfo {
     pub title: String,
     pub owner: Option<String>,
     pub description: Option<String>,
+    /// `audience internal`: left out of public builds with its KPIs.
+    #[serde(skip)]
+    pub internal: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -97,6 +100,29 @@ pub struct CheckedKpi {
     /// `measure change(<measure>, <lag>)` on a KPI with `from`: its value is the change of
     /// the measure's per-period value against an earlier period (worked out in `series`).
     pub change: Option<(ChangeKind, Lag)>,
+    /// Who may see it and how small cells are protected (docs/privacy.md).
+    pub privacy: KpiPrivacy,
+}
+
+/// A KPI's privacy settings: its own clauses over the project's `privacy:` defaults.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KpiPrivacy {
+    /// `audience internal` on the KPI or its objective: left out of public builds.
+    pub internal: bool,
+    /// `by` groups left out of public builds (`by x internal`, or a column declared
+    /// `internal: true`).
+    pub internal_by: Vec<String>,
+    /// Cells counting fewer rows than this (and more than none) are suppressed; `None`:
+    /// `suppress off` or `privacy.min_count: 0`.
+    pub min_count: Option<u64>,
+    /// Counts are published rounded to the nearest multiple of this.
+    pub rounding: Option<u64>,
+}
+
+impl Default for KpiPrivacy {
+    fn default() -> Self {
+        KpiPrivacy { internal: false, internal_by: vec![], min_count: Some(10), rounding: None }
+    }
 }
 
 impl CheckedKpi {

@@ -275,6 +275,7 @@ impl Ctx {
             out.push(match m.as_rule() {
                 Rule::kpi => ObjectiveMember::Kpi(self.kpi(m)?),
                 Rule::event_clause => ObjectiveMember::Event(self.event(m)?),
+                Rule::audience_clause => ObjectiveMember::Audience(self.audience(m)),
                 _ => ObjectiveMember::Meta(self.meta(m)),
             });
         }
@@ -299,6 +300,9 @@ impl Ctx {
         }
         if rule == Rule::event_clause {
             return Ok(KpiClause { kind: KpiClauseKind::Event(self.event(pair)?), span });
+        }
+        if rule == Rule::audience_clause {
+            return Ok(KpiClause { kind: KpiClauseKind::Audience(self.audience(pair)), span });
         }
         let clause_text = pair.as_str();
         // Skip the keyword.
@@ -404,6 +408,7 @@ impl Ctx {
                 KpiClauseKind::Benchmark { peer, name: name.ok_or_else(missing)?, value: value.ok_or_else(missing)? }
             }
             Rule::spc_clause => KpiClauseKind::Spc(inner.filter_map(|o| self.spc_option(o)).collect()),
+            Rule::suppress_clause => KpiClauseKind::Suppress(inner.filter_map(|o| self.suppress_option(o)).collect()),
             Rule::per_clause => {
                 let (mut keys, mut defs) = (vec![], vec![]);
                 for p in inner {
@@ -436,6 +441,23 @@ impl Ctx {
             }
         }
         Ok(EventAst { date: date.ok_or_else(missing)?, text: text.ok_or_else(missing)?, rebase, span })
+    }
+
+    /// `audience internal|public`.
+    fn audience(&self, pair: Pair<Rule>) -> AudienceAst {
+        let span = self.span(&pair);
+        AudienceAst { internal: pair.into_inner().any(|p| p.as_rule() == Rule::kw_internal), span }
+    }
+
+    fn suppress_option(&self, pair: Pair<Rule>) -> Option<SuppressOptionAst> {
+        let inner = pair.into_inner().next()?;
+        let span = self.span(&inner);
+        let rule = inner.as_rule();
+        if rule == Rule::kw_off {
+            return Some(SuppressOptionAst::Off(span));
+        }
+        let n = inner.into_inner().find(|p| p.as_rule() == Rule::number)?.as_str().to_string();
+        Some(if rule == Rule::suppress_below { SuppressOptionAst::Below { n, span } } else { SuppressOptionAst::Round { n, span } })
     }
 
     fn spc_option(&self, pair: Pair<Rule>) -> Option<SpcOptionAst> {
@@ -594,12 +616,14 @@ impl Ctx {
     fn by_item(&self, pair: Pair<Rule>) -> PResult<ByItem> {
         let mut inner = pair.into_inner();
         let first = inner.next().ok_or_else(|| Diagnostic::error("YS0100", "an empty `by` item"))?;
+        let rest: Vec<Pair<Rule>> = inner.collect();
+        let internal = rest.iter().any(|p| p.as_rule() == Rule::by_internal);
         Ok(match first.as_rule() {
-            Rule::column_ref => ByItem { name: self.column_ref(first), expr: None },
+            Rule::column_ref => ByItem { name: self.column_ref(first), expr: None, internal },
             _ => {
                 let name = self.ident(first);
-                let expr = inner.next().map(|e| self.top_expr(e)).transpose()?;
-                ByItem { name, expr }
+                let expr = rest.into_iter().find(|p| p.as_rule() == Rule::expr).map(|e| self.top_expr(e)).transpose()?;
+                ByItem { name, expr, internal }
             }
         })
     }

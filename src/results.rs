@@ -25,9 +25,21 @@ pub struct Results {
     pub sources: IndexMap<String, SourceResult>,
     /// Every warning of the build, in file order.
     pub warnings: Vec<WarningResult>,
+    /// Who the build is for and the project's small-cell rules (docs/privacy.md).
+    pub privacy: PrivacyResult,
     /// The git commit the definitions were built from; absent outside a git repository.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub git: Option<GitResult>,
+}
+
+/// The build's audience and the project's suppression defaults (KPIs may override them).
+#[derive(Debug, Clone, Serialize)]
+pub struct PrivacyResult {
+    pub audience: crate::privacy::Audience,
+    /// Cells counting fewer rows are suppressed in public builds; null: off.
+    pub min_count: Option<u64>,
+    /// Counts are rounded to a multiple of this in public builds.
+    pub rounding: Option<u64>,
 }
 
 /// Where the definitions came from, when the project is in a git repository.
@@ -149,6 +161,8 @@ pub struct KpiResult {
     /// The XmR chart per group: limits, point types, verdicts; null without a grain or with
     /// `spc off`.
     pub spc: Option<crate::spc::SpcResult>,
+    /// Rows suppressed in this public build (docs/privacy.md); 0 in internal builds.
+    pub suppressed_cells: usize,
 }
 
 /// A target as results.json shows it: the rule, in the KPI's unit.
@@ -197,6 +211,8 @@ pub enum Status {
     NoData,
     /// A value but no target to judge it by.
     NoTarget,
+    /// Not published: too few rows (docs/privacy.md).
+    Suppressed,
 }
 
 impl Status {
@@ -207,6 +223,7 @@ impl Status {
             Status::OffTrack => "off_track",
             Status::NoData => "no_data",
             Status::NoTarget => "no_target",
+            Status::Suppressed => "suppressed",
         }
     }
 }
@@ -227,6 +244,9 @@ pub struct ResultRow {
     /// The period's data may be incomplete (see `complete_after`): shown, marked, and not
     /// used for headlines.
     pub provisional: bool,
+    /// Why the value is not published (small-cell suppression, docs/privacy.md): the value,
+    /// target and comparisons are then empty and the status `suppressed`.
+    pub suppressed: Option<String>,
 }
 
 /// This period's value against an earlier one (or a baseline).
@@ -256,6 +276,9 @@ impl Serialize for ResultRow {
         map.serialize_entry("status", &self.status)?;
         if self.provisional {
             map.serialize_entry("provisional", &true)?;
+        }
+        if let Some(why) = &self.suppressed {
+            map.serialize_entry("suppressed", why)?;
         }
         if !self.comparisons.is_empty() {
             let c: IndexMap<&str, &Change> = self.comparisons.iter().map(|(k, v)| (*k, v)).collect();
@@ -409,6 +432,7 @@ pub fn assemble(
         headline_period: model.headline_period,
         kpis,
         sources: sources_out,
+        privacy: PrivacyResult { audience: crate::privacy::Audience::Internal, min_count: None, rounding: None },
         warnings: warnings
             .iter()
             .map(|w| WarningResult {
@@ -471,5 +495,6 @@ fn kpi_result(k: &CheckedKpi, sql: String, rows: Vec<ResultRow>, sources: &Sourc
         benchmarks: vec![],
         peer_ranks: vec![],
         spc: None,
+        suppressed_cells: 0,
     }
 }

@@ -82,10 +82,10 @@ fn list_shows_goals_objectives_kpis_and_sources() {
     let (code, stdout, stderr) = yardstick(&["list", &city, "--format", "json"]);
     assert_eq!(code, 0, "{stderr}");
     let json: serde_json::Value = serde_json::from_str(&stdout).expect("JSON");
-    // examples/city: 2 goals, 18 KPIs, 4 sources (the same counts `check` prints).
+    // examples/city: 2 goals, 22 KPIs, 4 sources (the same counts `check` prints).
     assert_eq!(json["project"], "City of Example");
     assert_eq!(json["goals"].as_array().expect("goals").len(), 2);
-    assert_eq!(json["kpis"].as_array().expect("kpis").len(), 18);
+    assert_eq!(json["kpis"].as_array().expect("kpis").len(), 22);
     assert_eq!(json["sources"].as_array().expect("sources").len(), 4);
     let k = kpi(&json, "answered_10s_rolling");
     assert_eq!(k["goal"], "safe_city");
@@ -101,7 +101,8 @@ fn list_shows_goals_objectives_kpis_and_sources() {
     assert_eq!(json["goals"][0]["objectives"][1]["kpis"], serde_json::json!(["on_scene_minutes"]));
     let calls = json["sources"].as_array().expect("sources").iter().find(|s| s["id"] == "calls_911").expect("calls_911");
     assert_eq!(calls["path"], "data/calls_911.csv");
-    assert_eq!(calls["kpis"].as_array().expect("kpis").len(), 6);
+    // 6 KPIs, and 4 of the privacy example (safety.kpi: call_patterns, staffing).
+    assert_eq!(calls["kpis"].as_array().expect("kpis").len(), 10);
 
     let (code, _, stderr) = yardstick(&["list", "/nonexistent/project"]);
     assert_eq!(code, 1);

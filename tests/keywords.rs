@@ -39,7 +39,8 @@ fn keyword_lists_match_the_grammar() {
     assert_eq!(clauses.len(), CLAUSE_KEYWORDS.len(), "no clause keyword twice");
     // Every grammar keyword is reserved, starts a clause, or is a word inside a clause
     // (`tolerance` of a target, `at` of `rebase at`, the options of `spc` and `benchmark`).
-    const INSIDE: [&str; 7] = ["tolerance", "at", "peer", "on", "off", "screening", "two_of_three"];
+    const INSIDE: [&str; 11] =
+        ["tolerance", "at", "peer", "on", "off", "screening", "two_of_three", "internal", "public", "below", "round"];
     for w in &all {
         assert!(reserved.contains(w) || clauses.contains(w) || INSIDE.contains(&w.as_str()), "`{w}` is in no keyword list");
     }

@@ -17,6 +17,7 @@ mod keywords;
 mod papercuts;
 mod parse;
 mod per;
+mod privacy;
 mod real_data;
 mod real_files;
 mod report_output;

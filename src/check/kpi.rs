@@ -293,6 +293,7 @@ pub(super) fn kpi_header(kpi: &ast::Kpi, meta: Meta, goal: &str, objective: Opti
         events: vec![],
         benchmarks: vec![],
         change: None,
+        privacy: KpiPrivacy::default(),
     }
 }
 

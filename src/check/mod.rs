@@ -23,6 +23,7 @@ mod kpi;
 mod measure;
 mod names;
 mod per;
+mod privacy;
 mod target;
 mod time;
 
@@ -94,8 +95,9 @@ pub fn check(config: &Config, files: &[ast::File]) -> Result<(Model, Vec<Diagnos
                 match member {
                     GoalMember::Meta(_) | GoalMember::Event(_) => {}
                     GoalMember::Kpi(k) => {
-                        if let Some(k) = cx.kpi(k, &goal.id.name, None, meta.owner.as_deref()) {
-                            kpis.push(k);
+                        if let Some(mut checked) = cx.kpi(k, &goal.id.name, None, meta.owner.as_deref()) {
+                            cx.privacy(k, &mut checked, false);
+                            kpis.push(checked);
                         }
                     }
                     GoalMember::Objective(o) => {
@@ -105,16 +107,19 @@ pub fn check(config: &Config, files: &[ast::File]) -> Result<(Model, Vec<Diagnos
                             _ => None,
                         }));
                         let owner = ometa.owner.clone().or(meta.owner.clone());
+                        let internal = cx.objective_audience(o);
                         info.objectives.push(ObjectiveInfo {
                             id: o.id.name.clone(),
                             title: title_or_id(&o.title, &o.id),
                             owner: owner.clone(),
                             description: ometa.description.clone(),
+                            internal,
                         });
                         for m in &o.members {
                             if let ObjectiveMember::Kpi(k) = m {
-                                if let Some(k) = cx.kpi(k, &goal.id.name, Some(&o.id.name), owner.as_deref()) {
-                                    kpis.push(k);
+                                if let Some(mut checked) = cx.kpi(k, &goal.id.name, Some(&o.id.name), owner.as_deref()) {
+                                    cx.privacy(k, &mut checked, internal);
+                                    kpis.push(checked);
                                 }
                             }
                         }
@@ -125,6 +130,7 @@ pub fn check(config: &Config, files: &[ast::File]) -> Result<(Model, Vec<Diagnos
         }
     }
     cx.resolve_derived(&mut kpis);
+    privacy::derived_audience(&mut kpis);
     cx.apply_annotation_files(&mut kpis, &goals);
     if !cx.errors.is_empty() {
         cx.errors.extend(cx.warnings);

@@ -39,7 +39,7 @@ fn rank(s: Status) -> Option<u8> {
         Status::OnTrack => Some(2),
         Status::NearTarget => Some(1),
         Status::OffTrack => Some(0),
-        Status::NoData | Status::NoTarget => None,
+        Status::NoData | Status::NoTarget | Status::Suppressed => None,
     }
 }
 

@@ -326,6 +326,10 @@ pub(super) fn describe_rule(rule: Rule) -> &'static str {
         | Rule::spc_clause
         | Rule::kw_benchmark
         | Rule::kw_spc
+        | Rule::audience_clause
+        | Rule::suppress_clause
+        | Rule::kw_audience
+        | Rule::kw_suppress
         | Rule::tolerance
         | Rule::kw_tolerance
         | Rule::deadline
@@ -337,6 +341,10 @@ pub(super) fn describe_rule(rule: Rule) -> &'static str {
             "an spc option (`off`, `baseline 12`, `screening off`, `two_of_three beyond_two_sigma`)"
         }
         Rule::event_rebase | Rule::kw_rebase => "`rebase`",
+        Rule::kw_internal | Rule::kw_public | Rule::by_internal => "`internal` or `public`",
+        Rule::suppress_option | Rule::suppress_below | Rule::suppress_round | Rule::kw_below | Rule::kw_round => {
+            "a suppression option (`below 10`, `round 5`, `off`)"
+        }
         Rule::kw_at => "`at`",
         Rule::kw_peer => "`peer`",
         Rule::kw_screening => "`screening`",

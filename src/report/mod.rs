@@ -63,7 +63,7 @@ fn count_statuses(results: &Results) -> Value {
             Status::OnTrack => on += 1,
             Status::NearTarget => near += 1,
             Status::OffTrack => off += 1,
-            Status::NoData => none += 1,
+            Status::NoData | Status::Suppressed => none += 1,
             Status::NoTarget => untargeted += 1,
         }
     }
@@ -332,6 +332,7 @@ fn status_label(s: &str) -> &'static str {
         "off_track" => "Off track",
         "near_target" => "Near target",
         "no_data" => "No data",
+        "suppressed" => "Suppressed",
         _ => "No target",
     }
 }

@@ -296,6 +296,7 @@ fn split_fused(batches: &[RecordBatch], f: &FusedPlan) -> Result<IndexMap<String
                     status: Status::NoData,
                     comparisons: vec![],
                     provisional: false,
+                    suppressed: None,
                 });
             }
         }
@@ -397,6 +398,7 @@ fn to_rows(batches: &[RecordBatch], by: &[String]) -> Result<(Vec<ResultRow>, Op
                 status: Status::NoData,
                 comparisons: vec![],
                 provisional: false,
+                suppressed: None,
             });
         }
     }

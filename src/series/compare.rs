@@ -29,7 +29,8 @@ pub(super) fn compare(kpi: &CheckedKpi, rows: &mut [ResultRow], values: &HashMap
     }
 }
 
-pub(super) fn change(value: Option<f64>, other: Option<f64>, direction: Option<Direction>) -> Change {
+/// This value against another (a comparison).
+pub fn change(value: Option<f64>, other: Option<f64>, direction: Option<Direction>) -> Change {
     let delta = change_of(ChangeKind::Absolute, value, other);
     let relative = change_of(ChangeKind::Relative, value, other);
     let improved = match (delta, direction) {

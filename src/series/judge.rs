@@ -40,7 +40,7 @@ pub(super) fn judge(kpi: &CheckedKpi, rows: &mut [ResultRow], values: &HashMap<K
     }
 }
 
-pub(super) fn verdict_status(v: Verdict) -> Status {
+pub fn verdict_status(v: Verdict) -> Status {
     match v {
         Verdict::Met => Status::OnTrack,
         Verdict::Near => Status::NearTarget,

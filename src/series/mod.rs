@@ -12,9 +12,11 @@ use crate::model::*;
 use crate::results::{ResultRow, Status};
 
 mod compare;
+pub use compare::change;
 mod derive;
 mod fill;
 mod judge;
+pub use judge::verdict_status;
 
 /// At most this many periods per KPI (a day grain over ~100 years), and filled rows (periods
 /// x groups): beyond, a KPI is an error naming it, never a silently cut series.
@@ -112,7 +114,8 @@ fn zero_base_warning(kpi: &CheckedKpi, zero_bases: &[(Option<String>, Groups)]) 
 
 /// Every KPI after the KPIs it is derived from: a depth-first walk with its own stack, linear in
 /// the number of KPIs and inputs (`check` rules out cycles; one would only be cut, never looped).
-fn dependency_order(model: &Model) -> Vec<&CheckedKpi> {
+/// The model's KPIs with every derived KPI after its inputs.
+pub fn dependency_order(model: &Model) -> Vec<&CheckedKpi> {
     let mut index: HashMap<&str, usize> = HashMap::new();
     for (i, k) in model.kpis.iter().enumerate() {
         index.entry(k.id.as_str()).or_insert(i);
@@ -171,7 +174,7 @@ fn parse_period(p: &Option<String>) -> Option<NaiveDate> {
 }
 
 fn row(period: Option<String>, groups: Vec<(String, serde_json::Value)>, value: Option<f64>) -> ResultRow {
-    ResultRow { period, groups, value, target: None, status: Status::NoData, comparisons: vec![], provisional: false }
+    ResultRow { period, groups, value, target: None, status: Status::NoData, comparisons: vec![], provisional: false, suppressed: None }
 }
 
 #[cfg(test)]

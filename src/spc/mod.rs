@@ -246,6 +246,13 @@ fn analyse_kpi(kpi: &CheckedKpi, rows: &[ResultRow], headline: HeadlinePeriod) -
         let left_out = g.rows.iter().filter(|r| r.value.is_some() && r.provisional && headline != HeadlinePeriod::Latest).count();
         let mut c = chart(kpi, &points, left_out);
         c.group = group_map(g.groups);
+        let suppressed = g.rows.iter().filter(|r| r.suppressed.is_some()).count();
+        if suppressed > 0 {
+            c.notes.push(format!(
+                "{suppressed} suppressed period{} left out (small numbers, docs/privacy.md): the moving ranges join the periods on either side",
+                if suppressed == 1 { "" } else { "s" }
+            ));
+        }
         charts.push((g, c));
     }
     let spc = (kpi.grain.is_some() && kpi.spc.enabled).then(|| SpcResult {
