@@ -1,5 +1,6 @@
 //! The one integration-test binary (each extra binary would link DataFusion again).
 
+mod browser;
 mod change;
 mod cli;
 mod commands;
@@ -20,6 +21,7 @@ mod per;
 mod real_data;
 mod real_files;
 mod report_output;
+mod report_pages;
 mod row_functions;
 mod spc;
 mod trust;

@@ -33,6 +33,7 @@ pub async fn load_parquet(
             format!("reading source `{id}`: file {} of {} ({shown}), {} rows so far", i + 1, files.len(), stats.rows_read)
         });
         validate_parquet(path, shown, id)?;
+        let (first, rows_before) = (batches.len(), stats.rows_read);
         // The last line of defence: a reader that panics on a corrupt file is an error that
         // names the file, not a crash of the build.
         let read =
@@ -41,6 +42,7 @@ pub async fn load_parquet(
             Ok(result) => result?,
             Err(panic) => return Err(reader_failed(id, shown, panic.as_ref())),
         }
+        stats.record_file(shown, rows_before, &batches[first..]);
     }
     stats.check_optional(id, spec)?;
     Ok((batches, stats))

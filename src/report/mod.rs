@@ -7,7 +7,9 @@
 //! - [`output`]: writing the files: a whole new report directory swapped in for the old one,
 //!   a manifest of what yardstick wrote, and a refusal to touch anything else.
 
+pub mod csv;
 pub mod output;
+pub mod pages;
 pub mod spc_chart;
 pub mod svg;
 
@@ -30,6 +32,12 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("kpi.html", include_str!("../templates/report/kpi.html")),
     ("sources.html", include_str!("../templates/report/sources.html")),
     ("footer.html", include_str!("../templates/report/footer.html")),
+    ("goal.html", include_str!("../templates/report/goal.html")),
+    ("nav.html", include_str!("../templates/report/nav.html")),
+    ("kpi_page.html", include_str!("../templates/report/kpi_page.html")),
+    ("goal_page.html", include_str!("../templates/report/goal_page.html")),
+    ("owner_page.html", include_str!("../templates/report/owner_page.html")),
+    ("sources_page.html", include_str!("../templates/report/sources_page.html")),
 ];
 
 /// Render results.json text.
@@ -39,13 +47,40 @@ pub fn results_json(results: &Results) -> Result<String, Diagnostic> {
     Ok(s)
 }
 
-/// Render index.html text.
+/// Render index.html text, the whole report in one file (`build --single-file`).
 pub fn render_html(results: &Results) -> Result<String, Diagnostic> {
+    let env = environment()?;
+    render(&env, "index.html", &Shared::new(results), &pages::Links::single_file(), minijinja::Value::from(()))
+}
+
+/// What every page's template reads, computed once per build.
+struct Shared<'a> {
+    results: &'a Results,
+    kpis: Vec<Value>,
+    counts: Value,
+    sources: Vec<(String, Value)>,
+}
+
+impl<'a> Shared<'a> {
+    fn new(results: &'a Results) -> Self {
+        Shared {
+            results,
+            kpis: results.kpis.iter().map(|k| kpi_view(k, results)).collect(),
+            counts: count_statuses(results),
+            // In yardstick.yaml's order, as in results.json (a template map would sort them).
+            sources: results.sources.iter().map(|(id, s)| (id.clone(), Value::from_serialize(s))).collect(),
+        }
+    }
+}
+
+/// The template environment: the filters the templates use, HTML escaping, the templates.
+fn environment() -> Result<Environment<'static>, Diagnostic> {
     let mut env = Environment::new();
     env.add_filter("fmt_value", |v: Option<f64>, unit: String| format_value(v, &unit));
     env.add_filter("status_label", |s: String| status_label(&s).to_string());
     env.add_filter("thousands", |n: f64| group_thousands(n));
     env.add_filter("dedent", |s: String| dedent(&s));
+    env.add_function("kpi_href", pages::kpi_href);
     // Escape only what HTML needs (& < > " '): minijinja's default also escapes `/`, which
     // makes paths and SQL in the page source hard to read and grep.
     env.set_formatter(|out, state, value| match value.as_str() {
@@ -57,23 +92,38 @@ pub fn render_html(results: &Results) -> Result<String, Diagnostic> {
     for (name, text) in TEMPLATES {
         env.add_template(name, text).map_err(|e| Diagnostic::error("YS0500", format!("report template {name}: {e}")))?;
     }
-    let tmpl = env.get_template("index.html").map_err(|e| Diagnostic::error("YS0500", e.to_string()))?;
-    let kpis: Vec<Value> = results.kpis.iter().map(|k| kpi_view(k, results)).collect();
-    let counts = count_statuses(results);
+    Ok(env)
+}
+
+/// One page: `template` with the report's context, the links of the page's place (`links`)
+/// and what the page is about (`page`).
+fn render(env: &Environment<'_>, template: &str, shared: &Shared, links: &pages::Links, page: Value) -> Result<String, Diagnostic> {
+    let tmpl = env.get_template(template).map_err(|e| Diagnostic::error("YS0500", e.to_string()))?;
     tmpl.render(context! {
-        r => results,
-        kpis => kpis,
-        counts => counts,
-        // In yardstick.yaml's order, as in results.json (a template map would sort them).
-        sources => results.sources.iter().map(|(id, s)| (id.clone(), Value::from_serialize(s))).collect::<Vec<_>>(),
+        r => shared.results,
+        kpis => shared.kpis.clone(),
+        counts => shared.counts.clone(),
+        sources => shared.sources.clone(),
+        pages => links.pages,
+        root => links.root,
+        here => links.here,
+        nav => links.nav.clone(),
+        hrefs => links.kpis.clone(),
+        page => page,
     })
     .map_err(|e| Diagnostic::error("YS0500", format!("cannot render the report: {e}")))
 }
 
 fn count_statuses(results: &Results) -> Value {
-    let (mut on, mut near, mut off, mut none, mut untargeted) = (0, 0, 0, 0, 0);
-    for k in &results.kpis {
-        match headline(k, results.headline_period).map(|(_, s)| s).unwrap_or(Status::NoData) {
+    count_of(results.kpis.iter(), results.headline_period)
+}
+
+/// How many of `kpis` are on track, near target, off track, without data, without a target.
+fn count_of<'a>(kpis: impl Iterator<Item = &'a KpiResult>, mode: HeadlinePeriod) -> Value {
+    let (mut on, mut near, mut off, mut none, mut untargeted, mut total) = (0, 0, 0, 0, 0, 0);
+    for k in kpis {
+        total += 1;
+        match headline(k, mode).map(|(_, s)| s).unwrap_or(Status::NoData) {
             Status::OnTrack => on += 1,
             Status::NearTarget => near += 1,
             Status::OffTrack => off += 1,
@@ -81,7 +131,7 @@ fn count_statuses(results: &Results) -> Value {
             Status::NoTarget => untargeted += 1,
         }
     }
-    context! { on_track => on, near_target => near, off_track => off, no_data => none, no_target => untargeted, total => results.kpis.len() }
+    context! { on_track => on, near_target => near, off_track => off, no_data => none, no_target => untargeted, total => total }
 }
 
 /// The period a KPI's headline shows: the latest with any value (a trailing empty period,
