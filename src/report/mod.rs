@@ -7,7 +7,12 @@
 //! - [`output`]: writing the files: a whole new report directory swapped in for the old one,
 //!   a manifest of what yardstick wrote, and a refusal to touch anything else.
 
+pub mod axis;
+pub mod breakdown;
+pub mod hotspots;
 pub mod output;
+pub mod periods;
+pub mod scorecard;
 pub mod spc_chart;
 pub mod svg;
 
@@ -46,10 +51,14 @@ pub fn render_html(results: &Results) -> Result<String, Diagnostic> {
     let tmpl = env.get_template("report.html").map_err(|e| Diagnostic::error("YS0500", e.to_string()))?;
     let kpis: Vec<Value> = results.kpis.iter().map(|k| kpi_view(k, results)).collect();
     let counts = count_statuses(results);
+    let hotspots: Vec<Value> =
+        hotspots::top(results).iter().map(|(i, h)| hotspots::view(&results.kpis[*i], h, &results.calendar)).collect();
     tmpl.render(context! {
         r => results,
         kpis => kpis,
         counts => counts,
+        scorecard => scorecard::groups(results),
+        hotspots => hotspots,
         // In yardstick.yaml's order, as in results.json (a template map would sort them).
         sources => results.sources.iter().map(|(id, s)| (id.clone(), Value::from_serialize(s))).collect::<Vec<_>>(),
     })
@@ -107,11 +116,13 @@ pub fn headline(k: &KpiResult, mode: HeadlinePeriod) -> Option<(Option<f64>, Sta
 
 fn kpi_view(k: &KpiResult, results: &Results) -> Value {
     let mode = results.headline_period;
+    let cal = &results.calendar;
+    let grain = k.grain.as_deref();
     let (value, status) = headline(k, mode).unwrap_or((None, Status::NoData));
     let last_period = headline_period(k, mode).flatten();
     // What the headline period is called: "all time" only for KPIs without a grain.
     let period_label = match (&last_period, &k.grain) {
-        (Some(p), _) => p.clone(),
+        (Some(p), _) => periods::label(Some(p), grain, cal),
         (None, None) => "all time".to_string(),
         (None, Some(_)) if k.rows.iter().any(|r| r.provisional) => "no complete period yet".to_string(),
         (None, Some(_)) => "no period with data".to_string(),
@@ -127,14 +138,24 @@ fn kpi_view(k: &KpiResult, results: &Results) -> Value {
         .rev()
         .collect();
     let latest_provisional: Option<Value> = match (k.by.is_empty(), provisional.first()) {
-        (true, Some(p)) => {
-            k.rows.iter().find(|r| r.period.as_ref() == Some(p)).map(|r| context! { period => p, value => format_value(r.value, &k.unit) })
-        }
+        (true, Some(p)) => k
+            .rows
+            .iter()
+            .find(|r| r.period.as_ref() == Some(p))
+            .map(|r| context! { period => periods::label(Some(p), grain, cal), value => format_value(r.value, &k.unit) }),
         _ => None,
     };
+    let provisional: Vec<String> = provisional.iter().map(|p| periods::label(Some(p), grain, cal)).collect();
     let warnings: Vec<&crate::results::WarningResult> =
         results.warnings.iter().filter(|w| w.kpi.as_deref() == Some(k.id.as_str())).collect();
-    let latest_rows: Vec<&crate::results::ResultRow> = k.rows.iter().filter(|r| r.period == last_period).collect();
+    // For a KPI with `by`, worst first (as the bar chart).
+    let latest_rows: Vec<&crate::results::ResultRow> = if k.by.is_empty() {
+        k.rows.iter().filter(|r| r.period == last_period).collect()
+    } else {
+        let mut rows = breakdown::worst_first(k, mode);
+        rows.extend(k.rows.iter().filter(|r| r.period == last_period && r.value.is_none()));
+        rows
+    };
     let groups_on_track = latest_rows.iter().filter(|r| r.status == Status::OnTrack).count();
     let groups_judged = latest_rows.iter().filter(|r| is_judged(r.status)).count();
     let comparisons: Vec<Value> = if k.by.is_empty() {
@@ -181,21 +202,33 @@ fn kpi_view(k: &KpiResult, results: &Results) -> Value {
         groups_on_track => groups_on_track,
         groups_judged => groups_judged,
         comparisons => comparisons,
-        target_now => latest_rows.first().and_then(|r| r.target).map(|t| format_value(Some(t), &k.unit)),
-        chart => Value::from_safe_string(if k.by.is_empty() && k.spc.is_some() { String::new() } else { svg::trend_svg(k) }),
-        spc => spc_view(k),
-        events => events_view(k),
+        target_now => scorecard::target_text(k, latest_rows.first().and_then(|r| r.target)),
+        status_icon => scorecard::status_icon(status.name()),
+        change => scorecard::change(k, mode, cal),
+        sparkline => Value::from_safe_string(scorecard::kpi_sparkline(k, mode, cal)),
+        row_periods => k.rows.iter().map(|r| periods::label(r.period.as_deref(), grain, cal)).collect::<Vec<_>>(),
+        chart => Value::from_safe_string(if !k.by.is_empty() || k.spc.is_some() { String::new() } else { svg::trend_svg(k, cal) }),
+        bars => Value::from_safe_string(breakdown::bars_svg(k, mode, cal)),
+        multiples => breakdown::multiples(k, mode, cal).into_iter().map(|(name, svg)| context! { name => name, chart => Value::from_safe_string(svg) }).collect::<Vec<_>>(),
+        multiples_more => {
+            let groups: std::collections::BTreeSet<String> = k.rows.iter().map(|r| crate::spc::group_label(&r.groups)).collect();
+            if k.by.is_empty() { 0 } else { groups.len().saturating_sub(breakdown::MULTIPLES) }
+        },
+        hotspots => hotspots::kpi_hotspots(k, mode).iter().take(hotspots::TOP).map(|h| hotspots::view(k, h, cal)).collect::<Vec<_>>(),
+        heat => hotspots::heat_table(k, mode, cal),
+        spc => spc_view(k, cal),
+        events => events_view(k, cal),
         benchmarks => benchmarks_view(k, last_period.as_deref()),
         peer_rank => k.peer_rank.as_ref().map(|r| context! {
             rank => r.rank, of => r.of, quartile => r.quartile,
-            period => spc_chart::period_name(&r.period, k.grain.as_deref()),
+            period => spc_chart::period_name(&r.period, k.grain.as_deref(), cal),
         }),
         row_signals => row_signals(k),
     }
 }
 
 /// Per group: the XmR chart, its icons and the summary sentence (at most 8 groups drawn).
-fn spc_view(k: &KpiResult) -> Value {
+fn spc_view(k: &KpiResult, cal: &crate::results::PeriodCalendar) -> Value {
     let Some(spc) = &k.spc else { return Value::from(()) };
     let shown = 8;
     let groups: Vec<Value> = spc
@@ -206,8 +239,8 @@ fn spc_view(k: &KpiResult) -> Value {
             let label = crate::spc::group_label(&g.group.iter().map(|(a, b)| (a.clone(), b.clone())).collect::<Vec<_>>());
             context! {
                 label => if label.is_empty() && !k.by.is_empty() { "(none)".to_string() } else { label },
-                chart => Value::from_safe_string(spc_chart::xmr_svg(k, g)),
-                summary => spc_chart::summary(k, g),
+                chart => Value::from_safe_string(spc_chart::xmr_svg(k, g, cal)),
+                summary => spc_chart::summary(k, g, cal),
                 variation => g.variation_icon.map(|i| Value::from_safe_string(spc_chart::variation_icon(i))),
                 assurance => g.assurance.map(|a| Value::from_safe_string(spc_chart::assurance_icon(a))),
                 notes => g.notes.clone(),
@@ -229,7 +262,7 @@ fn spc_view(k: &KpiResult) -> Value {
 
 /// Events in date order, numbered as on the charts, with their before/after (KPIs without
 /// groups; with groups, results.json has them per group).
-fn events_view(k: &KpiResult) -> Vec<Value> {
+fn events_view(k: &KpiResult, cal: &crate::results::PeriodCalendar) -> Vec<Value> {
     k.events
         .iter()
         .enumerate()
@@ -237,7 +270,7 @@ fn events_view(k: &KpiResult) -> Vec<Value> {
             let effect = e.effects.first().filter(|_| k.by.is_empty());
             context! {
                 n => n + 1,
-                date => e.date.clone(),
+                date => periods::label(Some(&e.date), Some("day"), cal),
                 text => e.text.clone(),
                 rebase => e.rebase,
                 declared => match (e.declared_on, &e.declared_in) {
