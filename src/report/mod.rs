@@ -23,7 +23,19 @@ use crate::config::HeadlinePeriod;
 use crate::diagnostics::Diagnostic;
 use crate::results::{KpiResult, Results, Status};
 
-const TEMPLATE: &str = include_str!("../templates/report.html");
+/// The report's templates (src/templates/report/): `index.html` extends `layout.html` (the
+/// page around the content, `style.css` inlined) and includes a partial per part of the page.
+const TEMPLATES: &[(&str, &str)] = &[
+    ("layout.html", include_str!("../templates/report/layout.html")),
+    ("style.css", include_str!("../templates/report/style.css")),
+    ("index.html", include_str!("../templates/report/index.html")),
+    ("header.html", include_str!("../templates/report/header.html")),
+    ("scorecard.html", include_str!("../templates/report/scorecard.html")),
+    ("goals.html", include_str!("../templates/report/goals.html")),
+    ("kpi.html", include_str!("../templates/report/kpi.html")),
+    ("sources.html", include_str!("../templates/report/sources.html")),
+    ("footer.html", include_str!("../templates/report/footer.html")),
+];
 
 /// Render results.json text.
 pub fn results_json(results: &Results) -> Result<String, Diagnostic> {
@@ -47,8 +59,10 @@ pub fn render_html(results: &Results) -> Result<String, Diagnostic> {
         }
         _ => minijinja::escape_formatter(out, state, value),
     });
-    env.add_template("report.html", TEMPLATE).map_err(|e| Diagnostic::error("YS0500", format!("report template: {e}")))?;
-    let tmpl = env.get_template("report.html").map_err(|e| Diagnostic::error("YS0500", e.to_string()))?;
+    for (name, text) in TEMPLATES {
+        env.add_template(name, text).map_err(|e| Diagnostic::error("YS0500", format!("report template {name}: {e}")))?;
+    }
+    let tmpl = env.get_template("index.html").map_err(|e| Diagnostic::error("YS0500", e.to_string()))?;
     let kpis: Vec<Value> = results.kpis.iter().map(|k| kpi_view(k, results)).collect();
     let counts = count_statuses(results);
     let hotspots: Vec<Value> =

@@ -11,7 +11,7 @@ use crate::results::PeriodCalendar;
 const PALETTE: [&str; 8] = ["#1f5fa8", "#c2541b", "#2e8540", "#7a3e9d", "#b8860b", "#008b8b", "#a83248", "#555555"];
 
 /// The font size of chart text, in viewBox units: must match `.chart .axis` in
-/// `templates/report.html` (a test checks it).
+/// `templates/report/style.css` (a test checks it).
 pub const FONT_SIZE: f64 = 11.0;
 /// How far text reaches above its baseline and below it, in ems (DejaVu Sans, the tallest
 /// common sans-serif: 0.93 and 0.24).
