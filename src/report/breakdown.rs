@@ -116,6 +116,17 @@ pub fn bars_svg(k: &KpiResult, mode: HeadlinePeriod, cal: &PeriodCalendar) -> St
         svg.push_str(&format!("<line x1=\"{0:.1}\" x2=\"{0:.1}\" y1=\"{1:.1}\" y2=\"{2:.1}\" class=\"grid\"/>", x(*v), top, top + plot_h));
         text(&mut svg, x(*v), top + plot_h + 4.0 + ASCENT * FONT_SIZE, "middle", "axis", l);
     }
+    if let (Some(v), Some(label)) = (threshold, target_line) {
+        svg.push_str(&format!(
+            "<line x1=\"{0:.1}\" x2=\"{0:.1}\" y1=\"{1:.1}\" y2=\"{2:.1}\" class=\"target\"/>",
+            x(v),
+            top - 2.0,
+            top + plot_h
+        ));
+        let w = text_width(&label, FONT_SIZE);
+        let cx = x(v).max(EDGE + w / 2.0).min(WIDTH - EDGE - w / 2.0);
+        text(&mut svg, cx, top - 4.0, "middle", "axis target-label", &label);
+    }
     let zero = x(0.0_f64.clamp(lo, hi));
     for (i, r) in rows.iter().enumerate() {
         let v = r.value.unwrap_or(0.0);
@@ -130,18 +141,7 @@ pub fn bars_svg(k: &KpiResult, mode: HeadlinePeriod, cal: &PeriodCalendar) -> St
         ));
         let baseline = y0 + BAR / 2.0 + 4.0;
         text(&mut svg, left - GAP, baseline, "end", "axis", &fit(&names[i], label_w));
-        text(&mut svg, b.max(zero) + 4.0, baseline, "start", "axis", &value_label(r));
-    }
-    if let (Some(v), Some(label)) = (threshold, target_line) {
-        svg.push_str(&format!(
-            "<line x1=\"{0:.1}\" x2=\"{0:.1}\" y1=\"{1:.1}\" y2=\"{2:.1}\" class=\"target\"/>",
-            x(v),
-            top - 2.0,
-            top + plot_h
-        ));
-        let w = text_width(&label, FONT_SIZE);
-        let cx = x(v).max(EDGE + w / 2.0).min(WIDTH - EDGE - w / 2.0);
-        text(&mut svg, cx, top - 4.0, "middle", "axis target-label", &label);
+        text(&mut svg, b.max(zero) + 4.0, baseline, "start", "axis bar-label", &value_label(r));
     }
     svg.push_str("</svg>");
     if all.len() > rows.len() {

@@ -31,6 +31,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("index.html", include_str!("../templates/report/index.html")),
     ("header.html", include_str!("../templates/report/header.html")),
     ("scorecard.html", include_str!("../templates/report/scorecard.html")),
+    ("hotspots.html", include_str!("../templates/report/hotspots.html")),
     ("goals.html", include_str!("../templates/report/goals.html")),
     ("kpi.html", include_str!("../templates/report/kpi.html")),
     ("sources.html", include_str!("../templates/report/sources.html")),
@@ -49,6 +50,7 @@ pub fn render_html(results: &Results) -> Result<String, Diagnostic> {
     let mut env = Environment::new();
     env.add_filter("fmt_value", |v: Option<f64>, unit: String| format_value(v, &unit));
     env.add_filter("status_label", |s: String| status_label(&s).to_string());
+    env.add_filter("status_icon", |s: String| scorecard::status_icon(&s).to_string());
     env.add_filter("thousands", |n: f64| group_thousands(n));
     env.add_filter("dedent", |s: String| dedent(&s));
     // Escape only what HTML needs (& < > " '): minijinja's default also escapes `/`, which
@@ -218,6 +220,7 @@ fn kpi_view(k: &KpiResult, results: &Results) -> Value {
         comparisons => comparisons,
         target_now => scorecard::target_text(k, latest_rows.first().and_then(|r| r.target)),
         status_icon => scorecard::status_icon(status.name()),
+        baseline_period => k.baseline.as_ref().map(|b| periods::label(Some(&b.period), grain, cal)),
         change => scorecard::change(k, mode, cal),
         sparkline => Value::from_safe_string(scorecard::kpi_sparkline(k, mode, cal)),
         row_periods => k.rows.iter().map(|r| periods::label(r.period.as_deref(), grain, cal)).collect::<Vec<_>>(),

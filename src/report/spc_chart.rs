@@ -243,6 +243,19 @@ pub fn xmr_svg(k: &KpiResult, g: &SpcGroup, cal: &PeriodCalendar) -> String {
             svg.push_str(&format!("<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"3.5\" fill=\"{}\"/>", x(i), y(p.value), colour(p.point_type)));
         }
     }
+    if let Some(p) = g.points.last() {
+        if let Some(i) = at(&p.period) {
+            let ceiling = axis.ceiling().max(top - 2.0);
+            super::svg::latest_label(
+                &mut svg,
+                &format_value(Some(p.value), &k.unit),
+                x(i),
+                y(p.value),
+                ceiling,
+                period_baseline - ASCENT * FONT_SIZE,
+            );
+        }
+    }
     // Values left out of the chart (provisional): hollow.
     let charted_periods: std::collections::HashSet<&str> = g.points.iter().map(|p| p.period.as_str()).collect();
     for (i, r) in rows.iter().enumerate() {
