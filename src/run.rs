@@ -164,6 +164,7 @@ fn split_fused(batches: &[RecordBatch], f: &FusedPlan) -> Result<IndexMap<String
                     status: Status::NoData,
                     comparisons: vec![],
                     provisional: false,
+                    counted: u64::try_from(n.value(r)).ok().filter(|_| !n.is_null(r)),
                 });
             }
         }
@@ -287,6 +288,7 @@ fn to_rows(batches: &[RecordBatch], by: &[String]) -> Result<(Vec<ResultRow>, Op
                 status: Status::NoData,
                 comparisons: vec![],
                 provisional: false,
+                counted: None,
             });
         }
     }

@@ -7,9 +7,14 @@
 //! - [`output`]: writing the files: a whole new report directory swapped in for the old one,
 //!   a manifest of what yardstick wrote, and a refusal to touch anything else.
 
+pub mod axis;
+pub mod breakdown;
 pub mod csv;
+pub mod hotspots;
 pub mod output;
 pub mod pages;
+pub mod periods;
+pub mod scorecard;
 pub mod spc_chart;
 pub mod svg;
 
@@ -28,6 +33,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("index.html", include_str!("../templates/report/index.html")),
     ("header.html", include_str!("../templates/report/header.html")),
     ("scorecard.html", include_str!("../templates/report/scorecard.html")),
+    ("hotspots.html", include_str!("../templates/report/hotspots.html")),
     ("goals.html", include_str!("../templates/report/goals.html")),
     ("kpi.html", include_str!("../templates/report/kpi.html")),
     ("sources.html", include_str!("../templates/report/sources.html")),
@@ -58,6 +64,8 @@ struct Shared<'a> {
     results: &'a Results,
     kpis: Vec<Value>,
     counts: Value,
+    scorecard: Value,
+    hotspots: Vec<Value>,
     sources: Vec<(String, Value)>,
 }
 
@@ -67,6 +75,8 @@ impl<'a> Shared<'a> {
             results,
             kpis: results.kpis.iter().map(|k| kpi_view(k, results)).collect(),
             counts: count_statuses(results),
+            scorecard: Value::from(scorecard::groups(results)),
+            hotspots: hotspots::top(results).iter().map(|(i, h)| hotspots::view(&results.kpis[*i], h, &results.calendar)).collect(),
             // In yardstick.yaml's order, as in results.json (a template map would sort them).
             sources: results.sources.iter().map(|(id, s)| (id.clone(), Value::from_serialize(s))).collect(),
         }
@@ -78,6 +88,7 @@ fn environment() -> Result<Environment<'static>, Diagnostic> {
     let mut env = Environment::new();
     env.add_filter("fmt_value", |v: Option<f64>, unit: String| format_value(v, &unit));
     env.add_filter("status_label", |s: String| status_label(&s).to_string());
+    env.add_filter("status_icon", |s: String| scorecard::status_icon(&s).to_string());
     env.add_filter("thousands", |n: f64| group_thousands(n));
     env.add_filter("dedent", |s: String| dedent(&s));
     env.add_function("kpi_href", pages::kpi_href);
@@ -103,6 +114,8 @@ fn render(env: &Environment<'_>, template: &str, shared: &Shared, links: &pages:
         r => shared.results,
         kpis => shared.kpis.clone(),
         counts => shared.counts.clone(),
+        scorecard => shared.scorecard.clone(),
+        hotspots => shared.hotspots.clone(),
         sources => shared.sources.clone(),
         pages => links.pages,
         root => links.root,
@@ -171,11 +184,13 @@ pub fn headline(k: &KpiResult, mode: HeadlinePeriod) -> Option<(Option<f64>, Sta
 
 fn kpi_view(k: &KpiResult, results: &Results) -> Value {
     let mode = results.headline_period;
+    let cal = &results.calendar;
+    let grain = k.grain.as_deref();
     let (value, status) = headline(k, mode).unwrap_or((None, Status::NoData));
     let last_period = headline_period(k, mode).flatten();
     // What the headline period is called: "all time" only for KPIs without a grain.
     let period_label = match (&last_period, &k.grain) {
-        (Some(p), _) => p.clone(),
+        (Some(p), _) => periods::label(Some(p), grain, cal),
         (None, None) => "all time".to_string(),
         (None, Some(_)) if k.rows.iter().any(|r| r.provisional) => "no complete period yet".to_string(),
         (None, Some(_)) => "no period with data".to_string(),
@@ -191,14 +206,24 @@ fn kpi_view(k: &KpiResult, results: &Results) -> Value {
         .rev()
         .collect();
     let latest_provisional: Option<Value> = match (k.by.is_empty(), provisional.first()) {
-        (true, Some(p)) => {
-            k.rows.iter().find(|r| r.period.as_ref() == Some(p)).map(|r| context! { period => p, value => format_value(r.value, &k.unit) })
-        }
+        (true, Some(p)) => k
+            .rows
+            .iter()
+            .find(|r| r.period.as_ref() == Some(p))
+            .map(|r| context! { period => periods::label(Some(p), grain, cal), value => format_value(r.value, &k.unit) }),
         _ => None,
     };
+    let provisional: Vec<String> = provisional.iter().map(|p| periods::label(Some(p), grain, cal)).collect();
     let warnings: Vec<&crate::results::WarningResult> =
         results.warnings.iter().filter(|w| w.kpi.as_deref() == Some(k.id.as_str())).collect();
-    let latest_rows: Vec<&crate::results::ResultRow> = k.rows.iter().filter(|r| r.period == last_period).collect();
+    // For a KPI with `by`, worst first (as the bar chart).
+    let latest_rows: Vec<&crate::results::ResultRow> = if k.by.is_empty() {
+        k.rows.iter().filter(|r| r.period == last_period).collect()
+    } else {
+        let mut rows = breakdown::worst_first(k, mode);
+        rows.extend(k.rows.iter().filter(|r| r.period == last_period && r.value.is_none()));
+        rows
+    };
     let groups_on_track = latest_rows.iter().filter(|r| r.status == Status::OnTrack).count();
     let groups_judged = latest_rows.iter().filter(|r| is_judged(r.status)).count();
     let comparisons: Vec<Value> = if k.by.is_empty() {
@@ -245,21 +270,34 @@ fn kpi_view(k: &KpiResult, results: &Results) -> Value {
         groups_on_track => groups_on_track,
         groups_judged => groups_judged,
         comparisons => comparisons,
-        target_now => latest_rows.first().and_then(|r| r.target).map(|t| format_value(Some(t), &k.unit)),
-        chart => Value::from_safe_string(if k.by.is_empty() && k.spc.is_some() { String::new() } else { svg::trend_svg(k) }),
-        spc => spc_view(k),
-        events => events_view(k),
+        target_now => scorecard::target_text(k, latest_rows.first().and_then(|r| r.target)),
+        status_icon => scorecard::status_icon(status.name()),
+        baseline_period => k.baseline.as_ref().map(|b| periods::label(Some(&b.period), grain, cal)),
+        change => scorecard::change(k, mode, cal),
+        sparkline => Value::from_safe_string(scorecard::kpi_sparkline(k, mode, cal)),
+        row_periods => k.rows.iter().map(|r| periods::label(r.period.as_deref(), grain, cal)).collect::<Vec<_>>(),
+        chart => Value::from_safe_string(if !k.by.is_empty() || k.spc.is_some() { String::new() } else { svg::trend_svg(k, cal) }),
+        bars => Value::from_safe_string(breakdown::bars_svg(k, mode, cal)),
+        multiples => breakdown::multiples(k, mode, cal).into_iter().map(|(name, svg)| context! { name => name, chart => Value::from_safe_string(svg) }).collect::<Vec<_>>(),
+        multiples_more => {
+            let groups: std::collections::BTreeSet<String> = k.rows.iter().map(|r| crate::spc::group_label(&r.groups)).collect();
+            if k.by.is_empty() { 0 } else { groups.len().saturating_sub(breakdown::MULTIPLES) }
+        },
+        hotspots => hotspots::kpi_hotspots(k, mode).iter().take(hotspots::TOP).map(|h| hotspots::view(k, h, cal)).collect::<Vec<_>>(),
+        heat => hotspots::heat_table(k, mode, cal),
+        spc => spc_view(k, cal),
+        events => events_view(k, cal),
         benchmarks => benchmarks_view(k, last_period.as_deref()),
         peer_rank => k.peer_rank.as_ref().map(|r| context! {
             rank => r.rank, of => r.of, quartile => r.quartile,
-            period => spc_chart::period_name(&r.period, k.grain.as_deref()),
+            period => spc_chart::period_name(&r.period, k.grain.as_deref(), cal),
         }),
         row_signals => row_signals(k),
     }
 }
 
 /// Per group: the XmR chart, its icons and the summary sentence (at most 8 groups drawn).
-fn spc_view(k: &KpiResult) -> Value {
+fn spc_view(k: &KpiResult, cal: &crate::results::PeriodCalendar) -> Value {
     let Some(spc) = &k.spc else { return Value::from(()) };
     let shown = 8;
     let groups: Vec<Value> = spc
@@ -270,8 +308,8 @@ fn spc_view(k: &KpiResult) -> Value {
             let label = crate::spc::group_label(&g.group.iter().map(|(a, b)| (a.clone(), b.clone())).collect::<Vec<_>>());
             context! {
                 label => if label.is_empty() && !k.by.is_empty() { "(none)".to_string() } else { label },
-                chart => Value::from_safe_string(spc_chart::xmr_svg(k, g)),
-                summary => spc_chart::summary(k, g),
+                chart => Value::from_safe_string(spc_chart::xmr_svg(k, g, cal)),
+                summary => spc_chart::summary(k, g, cal),
                 variation => g.variation_icon.map(|i| Value::from_safe_string(spc_chart::variation_icon(i))),
                 assurance => g.assurance.map(|a| Value::from_safe_string(spc_chart::assurance_icon(a))),
                 notes => g.notes.clone(),
@@ -293,7 +331,7 @@ fn spc_view(k: &KpiResult) -> Value {
 
 /// Events in date order, numbered as on the charts, with their before/after (KPIs without
 /// groups; with groups, results.json has them per group).
-fn events_view(k: &KpiResult) -> Vec<Value> {
+fn events_view(k: &KpiResult, cal: &crate::results::PeriodCalendar) -> Vec<Value> {
     k.events
         .iter()
         .enumerate()
@@ -301,7 +339,7 @@ fn events_view(k: &KpiResult) -> Vec<Value> {
             let effect = e.effects.first().filter(|_| k.by.is_empty());
             context! {
                 n => n + 1,
-                date => e.date.clone(),
+                date => periods::label(Some(&e.date), Some("day"), cal),
                 text => e.text.clone(),
                 rebase => e.rebase,
                 declared => match (e.declared_on, &e.declared_in) {

@@ -190,7 +190,7 @@ fn changed_view(k: &KpiResult, results: &Results, hrefs: &IndexMap<&str, String>
         |p: &Option<String>| -> Vec<&ResultRow> { if p.is_none() { vec![] } else { k.rows.iter().filter(|r| &r.period == p).collect() } };
     let (rows_now, rows_before) = (rows_of(&now), rows_of(&previous));
     let name = |p: &Option<String>| match p {
-        Some(p) => Some(spc_chart::period_name(p, grain)),
+        Some(p) => Some(spc_chart::period_name(p, grain, &results.calendar)),
         None if grain.is_none() && !k.rows.is_empty() => Some("all time".to_string()),
         None => None,
     };
@@ -230,7 +230,7 @@ fn changed_view(k: &KpiResult, results: &Results, hrefs: &IndexMap<&str, String>
         single => single,
         by => k.by.clone(),
         period => name(&now),
-        previous => previous.as_deref().map(|p| spc_chart::period_name(p, grain)),
+        previous => previous.as_deref().map(|p| spc_chart::period_name(p, grain, &results.calendar)),
         value => format_value(value_now, &k.unit),
         value_before => format_value(value_before, &k.unit),
         change => change.map(|c| format_change(Some(c), &k.unit)),
