@@ -10,6 +10,7 @@ mod docs;
 mod example;
 mod files;
 mod fmt;
+mod glance;
 mod hardening;
 mod hostile_data;
 mod ingest;

@@ -77,13 +77,14 @@ fn chart_text_fits_in_the_example() {
     copy_dir(&repo().join("examples/city"), dir.path());
     build_ok(dir.path(), &dir.path().join("out"));
     let html = std::fs::read_to_string(dir.path().join("out/index.html")).expect("html");
-    // 2 trend charts (the KPIs with `by`), 26 XmR charts (15 KPIs without `by` with a grain,
-    // 6 districts, 5 categories) and 68 variation and assurance icons (scorecard and cards).
-    assert_eq!(charts(&html).len(), 2 + 26 + 68);
+    // 34 XmR charts (15 KPIs without `by` with a grain; 6 districts, 5 categories and 8 of
+    // the 30 district x category groups), 3 bar charts (the KPIs with `by`), 23 small
+    // multiples (6 + 5 + 12), 26 sparklines (14 KPIs with two periods up to their headline,
+    // 5 hotspots at the top and 2 + 5 on the cards) and 84 variation and assurance icons.
+    assert_eq!(charts(&html).len(), 34 + 3 + 23 + 26 + 84);
     assert!(check_chart_text(&html) > 28 * 5);
-    // The labels that used to lose their left end are whole.
-    // (The XmR charts' axes take in the process limits: cost_per_permit's runs to 1,321.2 USD.)
-    for label in [">1,321.2 USD<", ">58,810 USD<", ">18.1 business days<"] {
+    // The widest axis labels (round ticks) are whole.
+    for label in [">1,500 USD<", ">80,000 USD<", ">17.5 business days<"] {
         assert!(html.contains(label), "{label}");
     }
 }
