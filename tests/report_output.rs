@@ -175,8 +175,9 @@ fn chart_text_fits_with_extreme_values_and_long_units() {
     let html = std::fs::read_to_string(out.join("index.html")).expect("html");
     // 7 XmR charts (each KPI has a grain and no `by`) and their icons: 7 variation icons and
     // 2 assurance icons (`tiny` and `long_word`: `big`'s two complete months are equal at
-    // 12 significant digits, so it has no limits), on the scorecard and on the cards.
-    assert_eq!(charts(&html).len(), 7 + 2 * (7 + 2));
+    // 12 significant digits, so it has no limits), on the scorecard and on the cards; and 7
+    // sparklines on the scorecard.
+    assert_eq!(charts(&html).len(), 7 + 7 + 2 * (7 + 2));
     check_chart_text(&html);
     for shown in [
         "1,000,000,000,000 USD",
@@ -200,7 +201,7 @@ fn chart_text_fits_with_extreme_values_and_long_units() {
     // The long unit is written once above the axis, the labels are numbers.
     let long = charts(&html).into_iter().find(|(_, t)| t.iter().any(|(_, _, _, c)| c.starts_with("cubic metres"))).expect("caption");
     assert!(long.1.iter().any(|(_, _, a, c)| a == "end" && c == "1,000,000,000,000"), "{:?}", long.1);
-    // The target label of the one-word unit is wrapped inside the plot (at its right end),
+    // The target label of the one-word unit is wrapped inside the plot (at its left end),
     // the word broken across lines, nothing left out.
     let (_, texts) = charts(&html).into_iter().find(|(_, t)| t.iter().any(|(_, _, _, c)| c == "target >= 0.0001")).expect("wrapped");
     let first = texts.iter().position(|(_, _, _, c)| c == "target >= 0.0001").expect("first line");
@@ -446,9 +447,54 @@ fn attribute_names(tag: &str) -> Vec<String> {
 
 /// The elements the template and the charts write; anything else would be injected.
 const ELEMENTS: &[&str] = &[
-    "!doctype", "html", "head", "meta", "title", "style", "body", "main", "header", "h1", "h2", "h3", "h4", "p", "ul", "li", "b",
-    "section", "table", "thead", "tbody", "tr", "th", "td", "a", "small", "span", "code", "article", "details", "summary", "pre", "svg",
-    "line", "text", "path", "i", "footer", "br", "circle", "ol",
+    "!doctype",
+    "html",
+    "head",
+    "meta",
+    "title",
+    "style",
+    "body",
+    "main",
+    "header",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "p",
+    "ul",
+    "li",
+    "b",
+    "section",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
+    "a",
+    "small",
+    "span",
+    "code",
+    "article",
+    "details",
+    "summary",
+    "pre",
+    "svg",
+    "line",
+    "text",
+    "path",
+    "i",
+    "footer",
+    "br",
+    "circle",
+    "ol",
+    "desc",
+    "rect",
+    "h5",
+    "caption",
+    "figure",
+    "figcaption",
+    "div",
 ];
 
 #[test]
