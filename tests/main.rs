@@ -11,6 +11,7 @@ mod docs;
 mod example;
 mod files;
 mod fmt;
+mod glance;
 mod hardening;
 mod hostile_data;
 mod ingest;

@@ -77,13 +77,14 @@ fn chart_text_fits_in_the_example() {
     copy_dir(&repo().join("examples/city"), dir.path());
     build_ok(dir.path(), &dir.path().join("out"));
     let html = std::fs::read_to_string(dir.path().join("out/index.html")).expect("html");
-    // 2 trend charts (the KPIs with `by`), 26 XmR charts (15 KPIs without `by` with a grain,
-    // 6 districts, 5 categories) and 68 variation and assurance icons (scorecard and cards).
-    assert_eq!(charts(&html).len(), 2 + 26 + 68);
+    // 34 XmR charts (15 KPIs without `by` with a grain; 6 districts, 5 categories and 8 of
+    // the 30 district x category groups), 3 bar charts (the KPIs with `by`), 23 small
+    // multiples (6 + 5 + 12), 26 sparklines (14 KPIs with two periods up to their headline,
+    // 5 hotspots at the top and 2 + 5 on the cards) and 84 variation and assurance icons.
+    assert_eq!(charts(&html).len(), 34 + 3 + 23 + 26 + 84);
     assert!(check_chart_text(&html) > 28 * 5);
-    // The labels that used to lose their left end are whole.
-    // (The XmR charts' axes take in the process limits: cost_per_permit's runs to 1,321.2 USD.)
-    for label in [">1,321.2 USD<", ">58,810 USD<", ">18.1 business days<"] {
+    // The widest axis labels (round ticks) are whole.
+    for label in [">1,500 USD<", ">80,000 USD<", ">17.5 business days<"] {
         assert!(html.contains(label), "{label}");
     }
 }
@@ -174,8 +175,9 @@ fn chart_text_fits_with_extreme_values_and_long_units() {
     let html = std::fs::read_to_string(out.join("index.html")).expect("html");
     // 7 XmR charts (each KPI has a grain and no `by`) and their icons: 7 variation icons and
     // 2 assurance icons (`tiny` and `long_word`: `big`'s two complete months are equal at
-    // 12 significant digits, so it has no limits), on the scorecard and on the cards.
-    assert_eq!(charts(&html).len(), 7 + 2 * (7 + 2));
+    // 12 significant digits, so it has no limits), on the scorecard and on the cards; and 7
+    // sparklines on the scorecard.
+    assert_eq!(charts(&html).len(), 7 + 7 + 2 * (7 + 2));
     check_chart_text(&html);
     for shown in [
         "1,000,000,000,000 USD",
@@ -199,7 +201,7 @@ fn chart_text_fits_with_extreme_values_and_long_units() {
     // The long unit is written once above the axis, the labels are numbers.
     let long = charts(&html).into_iter().find(|(_, t)| t.iter().any(|(_, _, _, c)| c.starts_with("cubic metres"))).expect("caption");
     assert!(long.1.iter().any(|(_, _, a, c)| a == "end" && c == "1,000,000,000,000"), "{:?}", long.1);
-    // The target label of the one-word unit is wrapped inside the plot (at its right end),
+    // The target label of the one-word unit is wrapped inside the plot (at its left end),
     // the word broken across lines, nothing left out.
     let (_, texts) = charts(&html).into_iter().find(|(_, t)| t.iter().any(|(_, _, _, c)| c == "target >= 0.0001")).expect("wrapped");
     let first = texts.iter().position(|(_, _, _, c)| c == "target >= 0.0001").expect("first line");
@@ -497,9 +499,55 @@ fn attribute_names(tag: &str) -> Vec<String> {
 
 /// The elements the template and the charts write; anything else would be injected.
 const ELEMENTS: &[&str] = &[
-    "!doctype", "html", "head", "meta", "title", "style", "body", "main", "header", "h1", "h2", "h3", "h4", "p", "ul", "li", "b",
-    "section", "table", "thead", "tbody", "tr", "th", "td", "a", "small", "span", "code", "article", "details", "summary", "pre", "svg",
-    "line", "text", "path", "i", "footer", "br", "circle", "ol", "nav", "caption",
+    "!doctype",
+    "html",
+    "head",
+    "meta",
+    "title",
+    "style",
+    "body",
+    "main",
+    "header",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "p",
+    "ul",
+    "li",
+    "b",
+    "section",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
+    "a",
+    "small",
+    "span",
+    "code",
+    "article",
+    "details",
+    "summary",
+    "pre",
+    "svg",
+    "line",
+    "text",
+    "path",
+    "i",
+    "footer",
+    "br",
+    "circle",
+    "ol",
+    "desc",
+    "rect",
+    "h5",
+    "caption",
+    "figure",
+    "figcaption",
+    "div",
+    "nav",
 ];
 
 #[test]

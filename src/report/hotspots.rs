@@ -57,9 +57,8 @@ pub fn kpi_hotspots(k: &KpiResult, mode: HeadlinePeriod) -> Vec<Hotspot> {
     if k.by.is_empty() || k.target.is_none() {
         return vec![];
     }
-    let Some(Some(period)) = headline_period(k, mode) else { return vec![] };
-    let in_period: Vec<(usize, &ResultRow)> =
-        k.rows.iter().enumerate().filter(|(_, r)| r.period.as_deref() == Some(period.as_str())).collect();
+    let Some(period) = headline_period(k, mode) else { return vec![] };
+    let in_period: Vec<(usize, &ResultRow)> = k.rows.iter().enumerate().filter(|(_, r)| r.period == period).collect();
     let judged: Vec<&(usize, &ResultRow)> =
         in_period.iter().filter(|(_, r)| matches!(r.status, Status::OnTrack | Status::NearTarget | Status::OffTrack)).collect();
     let volume_known = !k.additive && judged.iter().all(|(_, r)| r.counted.is_some());
@@ -124,7 +123,7 @@ fn gap_text(k: &KpiResult, g: f64) -> String {
 /// What the template shows of one hotspot.
 pub fn view(k: &KpiResult, h: &Hotspot, cal: &PeriodCalendar) -> Value {
     let r = &k.rows[h.row];
-    let period = r.period.clone().unwrap_or_default();
+    let period = r.period.clone();
     // The group's value one period earlier.
     let before = k.rows[..h.row].iter().rev().find(|p| p.groups == r.groups && p.period != r.period);
     let change = match (r.value, before.and_then(|b| b.value)) {
@@ -143,8 +142,8 @@ pub fn view(k: &KpiResult, h: &Hotspot, cal: &PeriodCalendar) -> Value {
         share => format!("{}%", super::trim_number(h.share * 100.0, 0)),
         change => change,
         change_from => before.map(|b| super::periods::label(b.period.as_deref(), k.grain.as_deref(), cal)),
-        period => super::periods::label(Some(&period), k.grain.as_deref(), cal),
-        trend => Value::from_safe_string(super::scorecard::group_sparkline(k, &r.groups, &period, cal)),
+        period => super::periods::label(period.as_deref(), k.grain.as_deref(), cal),
+        trend => Value::from_safe_string(period.as_deref().map(|p| super::scorecard::group_sparkline(k, &r.groups, p, cal)).unwrap_or_default()),
     }
 }
 
