@@ -624,7 +624,8 @@ fn workflow_json_output_has_the_documented_shape() {
     let v: serde_json::Value = serde_json::from_str(&out).expect("json");
     assert_eq!((v["command"].as_str(), v["ok"].as_bool()), (Some("build"), Some(true)));
     assert_eq!(v["build"]["findings"], serde_json::json!([]));
-    assert_eq!(v["build"]["written"].as_array().map(Vec::len), Some(2));
+    // results.json, results.csv, index.html and the 28 pages (sources, 19 KPIs, 2 goals, 6 owners).
+    assert_eq!(v["build"]["written"].as_array().map(Vec::len), Some(3 + 28));
     assert_eq!(
         v["build"]["values"],
         results_json(out_dir.path())["kpis"]
