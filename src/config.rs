@@ -163,6 +163,11 @@ pub struct Calendar {
     /// `MM-DD`, the first day of the fiscal year, e.g. `07-01`.
     #[serde(default)]
     pub fiscal_year_start: Option<String>,
+    /// How the report names a fiscal year: a pattern with `{start}` / `{end}` (the years it
+    /// starts and ends in) and `{start2}` / `{end2}` (their last two digits), e.g.
+    /// `"{start}-{end2}"` for `2024-25`. Default: [`DEFAULT_FISCAL_YEAR_LABEL`].
+    #[serde(default)]
+    pub fiscal_year_label: Option<String>,
     #[serde(default)]
     pub holidays: Vec<String>,
     /// A text or CSV file (relative to the project) whose lines start with a holiday date,
@@ -685,6 +690,15 @@ pub fn load_config(file: FileId, text: &str) -> Result<Config, Diagnostics> {
             );
         }
     }
+    if let Some(label) = &config.calendar.fiscal_year_label {
+        if let Err(why) = check_fiscal_year_label(label) {
+            errors.push(
+                Diagnostic::error("YS0002", format!("fiscal_year_label `{label}` {why}"))
+                    .at(yaml_key_span(file, text, &["calendar", "fiscal_year_label"]), "here")
+                    .help("write a pattern with {start}, {end}, {start2} or {end2}, e.g. `fiscal_year_label: \"FY {start}/{end2}\"` (FY 2024/25) or `\"{start}-{end2}\"` (2024-25)"),
+            );
+        }
+    }
     for h in &config.calendar.holidays {
         if chrono::NaiveDate::parse_from_str(h, "%Y-%m-%d").is_err() {
             errors.push(
@@ -713,6 +727,32 @@ impl WeekStart {
             WeekStart::Saturday => 5,
         }
     }
+}
+
+/// How a fiscal year is named when `fiscal_year_label` is not set: `FY 2024/25` for a year
+/// from July 2024 to June 2025; a fiscal year that starts in January is `FY 2025`.
+pub const DEFAULT_FISCAL_YEAR_LABEL: &str = "FY {start}/{end2}";
+const FISCAL_YEAR_PLACEHOLDERS: [&str; 4] = ["{start}", "{end}", "{start2}", "{end2}"];
+
+/// A `fiscal_year_label` names at least one year and no other `{...}`; it is at most 40
+/// characters of one line.
+fn check_fiscal_year_label(label: &str) -> Result<(), String> {
+    if label.chars().count() > 40 || label.chars().any(char::is_control) {
+        return Err("is not a short one-line label".into());
+    }
+    let mut rest = label;
+    let mut years = 0;
+    while let Some(open) = rest.find('{') {
+        let tail = &rest[open..];
+        match FISCAL_YEAR_PLACEHOLDERS.iter().find(|p| tail.starts_with(**p)) {
+            Some(p) => {
+                years += 1;
+                rest = &tail[p.len()..];
+            }
+            None => return Err(format!("has an unknown placeholder at `{}`", tail.chars().take(10).collect::<String>())),
+        }
+    }
+    if years == 0 { Err("names no year".into()) } else { Ok(()) }
 }
 
 /// `07-01` -> month 7. Fiscal years start on the first of a month.

@@ -342,8 +342,18 @@ pub fn build(dir: &Path, out: Option<&Path>, options: crate::Options, fail_on: &
             }
             stdout.push_str(&format!("built {} KPIs ({} values)\n", built.results.kpis.len(), values));
             let mut after = String::new();
-            for w in &written {
-                stdout.push_str(&format!("wrote {}\n", crate::diagnostics::escape_text(w)));
+            // The report's main files one by one; its pages (one per KPI, goal, owner) counted.
+            let top = built.written.first().and_then(|w| w.parent());
+            let is_main = |w: &&std::path::PathBuf| {
+                w.parent() == top
+                    && w.file_name().is_some_and(|n| ["results.json", "results.csv", "index.html"].contains(&n.to_string_lossy().as_ref()))
+            };
+            for w in built.written.iter().filter(is_main) {
+                stdout.push_str(&format!("wrote {}\n", crate::diagnostics::escape_text(&w.display().to_string())));
+            }
+            let pages = built.written.iter().filter(|w| !is_main(w)).count();
+            if pages > 0 {
+                stdout.push_str(&format!("wrote {pages} pages beside index.html (sources.html, kpi/, goal/, owner/)\n"));
             }
             for f in &found {
                 if console.format == Format::Github {

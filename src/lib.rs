@@ -13,7 +13,7 @@
 //! series::finish         rows       -> final rows        (derived, fill, targets, comparisons)
 //! spc::analyse           final rows -> XmR charts, events' effects, benchmarks
 //! results::assemble      all above  -> Results
-//! report::write_report   Results    -> index.html + results.json
+//! report::write_report   Results    -> index.html + pages + results.json + results.csv
 //! ```
 
 pub mod ast;
@@ -162,6 +162,8 @@ pub struct Options {
     /// Who the build is for (`--audience`): public builds leave internal things out and
     /// suppress small cells (docs/privacy.md).
     pub audience: privacy::Audience,
+    /// Write the report as one file, index.html, without its pages (`build --single-file`).
+    pub single_file: bool,
 }
 
 /// Load, parse, check and plan a project. Reads only the project's text files, no data.
@@ -478,7 +480,7 @@ pub fn build_with(dir: &Path, out: Option<&Path>, options: Options) -> Result<Bu
             return Err(Failure { sources: compiled.sources, diagnostics: d.into() });
         }
     }
-    match report::write_report(&results, &out_dir) {
+    match report::write_report(&results, &out_dir, options.single_file) {
         Ok(written) => Ok(Built { compiled, results, written }),
         Err(d) => Err(Failure { sources: compiled.sources, diagnostics: d.into() }),
     }

@@ -55,6 +55,10 @@ enum Command {
         /// values; for comparing and debugging).
         #[arg(long)]
         no_fuse: bool,
+        /// Write the report as one file (index.html, with results.json and results.csv),
+        /// without the pages per KPI, goal and owner and the sources page.
+        #[arg(long)]
+        single_file: bool,
         /// After writing the report, exit 1 if any of these is found (repeatable or
         /// comma-separated): off_track, near_target (KPIs' headline statuses), warnings,
         /// check_failures (reserved: no data checks exist yet).
@@ -249,7 +253,20 @@ fn run() -> ExitCode {
     };
     let color = console.colored();
     match cli.command {
-        Command::Build { dir, out: out_dir, as_of, strict, allow_empty, allow_outside, no_fuse, fail_on, format, verbose, audience } => {
+        Command::Build {
+            dir,
+            out: out_dir,
+            as_of,
+            strict,
+            allow_empty,
+            allow_outside,
+            no_fuse,
+            single_file,
+            fail_on,
+            format,
+            verbose,
+            audience,
+        } => {
             let options = yardstick::Options {
                 as_of,
                 deny_warnings: strict,
@@ -257,6 +274,7 @@ fn run() -> ExitCode {
                 allow_outside,
                 unfused: no_fuse,
                 audience: audience.into(),
+                single_file,
             };
             print(yardstick::console::build(&dir, out_dir.as_deref(), options, &fail_on, &Console { format, verbose, ..console }))
         }

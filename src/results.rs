@@ -30,6 +30,24 @@ pub struct Results {
     /// The git commit the definitions were built from; absent outside a git repository.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub git: Option<GitResult>,
+    /// How the report names periods; not in results.json, whose periods are ISO dates.
+    #[serde(skip)]
+    pub calendar: PeriodCalendar,
+}
+
+/// What the report needs of the project's calendar to name periods (`Q3 FY 2024/25`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeriodCalendar {
+    /// The month (1-12) the fiscal year starts in.
+    pub fiscal_start_month: u32,
+    /// `calendar.fiscal_year_label`, or its default.
+    pub fiscal_year_label: String,
+}
+
+impl Default for PeriodCalendar {
+    fn default() -> Self {
+        PeriodCalendar { fiscal_start_month: 1, fiscal_year_label: crate::config::DEFAULT_FISCAL_YEAR_LABEL.to_string() }
+    }
 }
 
 /// The build's audience and the project's suppression defaults (KPIs may override them).
@@ -163,6 +181,10 @@ pub struct KpiResult {
     pub spc: Option<crate::spc::SpcResult>,
     /// Rows suppressed in this public build (docs/privacy.md); 0 in internal builds.
     pub suppressed_cells: usize,
+    /// The measure adds up over rows (counts and sums): the report's hotspots weigh a group's
+    /// gap by its rows only when it does not. Not in results.json.
+    #[serde(skip)]
+    pub additive: bool,
 }
 
 /// A target as results.json shows it: the rule, in the KPI's unit.
@@ -247,6 +269,10 @@ pub struct ResultRow {
     /// Why the value is not published (small-cell suppression, docs/privacy.md): the value,
     /// target and comparisons are then empty and the status `suppressed`.
     pub suppressed: Option<String>,
+    /// How many rows (entities, for `per` KPIs) the value was computed from: for a share, its
+    /// denominator. `None` for derived and windowed KPIs and for empty periods filled in.
+    /// The report weighs hotspots by it.
+    pub counted: Option<u64>,
 }
 
 /// This period's value against an earlier one (or a baseline).
@@ -279,6 +305,9 @@ impl Serialize for ResultRow {
         }
         if let Some(why) = &self.suppressed {
             map.serialize_entry("suppressed", why)?;
+        }
+        if let Some(n) = self.counted {
+            map.serialize_entry("rows", &n)?;
         }
         if !self.comparisons.is_empty() {
             let c: IndexMap<&str, &Change> = self.comparisons.iter().map(|(k, v)| (*k, v)).collect();
@@ -330,7 +359,7 @@ fn cmp_opt(a: &Option<String>, b: &Option<String>) -> Ordering {
     }
 }
 
-fn cmp_json(a: &serde_json::Value, b: &serde_json::Value) -> Ordering {
+pub(crate) fn cmp_json(a: &serde_json::Value, b: &serde_json::Value) -> Ordering {
     use serde_json::Value as V;
     match (a, b) {
         (V::Null, V::Null) => Ordering::Equal,
@@ -447,6 +476,14 @@ pub fn assemble(
             })
             .collect(),
         git: None,
+        calendar: PeriodCalendar {
+            fiscal_start_month: model.calendar.fiscal_start_month(),
+            fiscal_year_label: model
+                .calendar
+                .fiscal_year_label
+                .clone()
+                .unwrap_or_else(|| crate::config::DEFAULT_FISCAL_YEAR_LABEL.to_string()),
+        },
     }
 }
 
@@ -496,5 +533,6 @@ fn kpi_result(k: &CheckedKpi, sql: String, rows: Vec<ResultRow>, sources: &Sourc
         peer_ranks: vec![],
         spc: None,
         suppressed_cells: 0,
+        additive: k.derived.is_none() && k.measure.is_additive(),
     }
 }

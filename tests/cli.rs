@@ -7,7 +7,7 @@ fn check_exit_codes() {
     let city = repo().join("examples/city");
     let (code, stdout, _) = yardstick(&["check", city.to_str().expect("path")]);
     assert_eq!(code, 0);
-    assert!(stdout.contains("22 KPIs"), "{stdout}");
+    assert!(stdout.contains("23 KPIs"), "{stdout}");
 
     let broken = tempfile::tempdir().expect("tempdir");
     copy_dir(&city, broken.path());

@@ -82,10 +82,10 @@ fn list_shows_goals_objectives_kpis_and_sources() {
     let (code, stdout, stderr) = yardstick(&["list", &city, "--format", "json"]);
     assert_eq!(code, 0, "{stderr}");
     let json: serde_json::Value = serde_json::from_str(&stdout).expect("JSON");
-    // examples/city: 2 goals, 22 KPIs, 4 sources (the same counts `check` prints).
+    // examples/city: 2 goals, 23 KPIs, 4 sources (the same counts `check` prints).
     assert_eq!(json["project"], "City of Example");
     assert_eq!(json["goals"].as_array().expect("goals").len(), 2);
-    assert_eq!(json["kpis"].as_array().expect("kpis").len(), 22);
+    assert_eq!(json["kpis"].as_array().expect("kpis").len(), 23);
     assert_eq!(json["sources"].as_array().expect("sources").len(), 4);
     let k = kpi(&json, "answered_10s_rolling");
     assert_eq!(k["goal"], "safe_city");

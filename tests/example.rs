@@ -41,6 +41,30 @@ fn example_builds_with_expected_values() {
         }
     }
     assert!(compared > 100);
+    // Two `by` columns: per quarter, district and category (an empty district is null in
+    // results.json and "" in expected.py). Groups without closed requests in a quarter have
+    // a row without a value.
+    let want = expected["sla_by_district_category"].as_object().expect("expected kpi");
+    let rows = kpi(&results, "sla_by_district_category")["rows"].as_array().expect("rows");
+    let with_value: Vec<_> = rows.iter().filter(|r| !r["value"].is_null()).collect();
+    assert_eq!(with_value.len(), want.len());
+    for row in with_value {
+        let key = format!(
+            "{}|{}|{}",
+            row["period"].as_str().expect("period"),
+            row["district"].as_str().unwrap_or(""),
+            row["category"].as_str().expect("category")
+        );
+        let w = want.get(&key).and_then(|v| v.as_f64()).unwrap_or_else(|| panic!("unexpected {key}"));
+        assert!(close(row["value"].as_f64().expect("value"), w), "sla_by_district_category {key}");
+    }
+    // `rows`: each value's rows counted, for a share its denominator (expected.py counts
+    // the closed requests per month and category).
+    let want = expected["closed_within_sla_by_category_rows"].as_object().expect("expected rows");
+    for row in kpi(&results, "closed_within_sla_by_category")["rows"].as_array().expect("rows") {
+        let key = format!("{}|{}", row["period"].as_str().expect("period"), row["category"].as_str().expect("group"));
+        assert_eq!(row["rows"].as_u64(), want.get(&key).and_then(|v| v.as_u64()), "{key}");
+    }
     // A change against the same month last year: the months of 2024 have nothing to compare
     // with (no value); 2025's equal expected.py's (this - then) / then.
     let want = expected["requests_311_vs_last_year"].as_object().expect("expected kpi");

@@ -1,5 +1,6 @@
 //! The one integration-test binary (each extra binary would link DataFusion again).
 
+mod browser;
 mod change;
 mod cli;
 mod commands;
@@ -10,6 +11,7 @@ mod docs;
 mod example;
 mod files;
 mod fmt;
+mod glance;
 mod hardening;
 mod hostile_data;
 mod ingest;
@@ -21,6 +23,7 @@ mod privacy;
 mod real_data;
 mod real_files;
 mod report_output;
+mod report_pages;
 mod row_functions;
 mod spc;
 mod streaming;

@@ -615,7 +615,8 @@ fn workflow_json_output_has_the_documented_shape() {
     let v: serde_json::Value = serde_json::from_str(&out).expect("json");
     assert_eq!((v["command"].as_str(), v["ok"].as_bool()), (Some("build"), Some(true)));
     assert_eq!(v["build"]["findings"], serde_json::json!([]));
-    assert_eq!(v["build"]["written"].as_array().map(Vec::len), Some(2));
+    // results.json, results.csv, index.html and the 28 pages (sources, 19 KPIs, 2 goals, 6 owners).
+    assert_eq!(v["build"]["written"].as_array().map(Vec::len), Some(3 + 28));
     assert_eq!(
         v["build"]["values"],
         results_json(out_dir.path())["kpis"]
@@ -840,7 +841,9 @@ fn workflow_progress_on_a_terminal_rewrites_one_line() {
     let live = on_terminal("build --verbose", false);
     let clear = "\r\x1b[2K";
     // Each event rewrites the line (the order of reading and querying is the run stage's).
-    for event in ["reading source `s`: file 1 of 1 (s.csv), 0 rows so far", "read source `s`: 1 file, 6 rows", "running the queries of 1 KPIs"] {
+    for event in
+        ["reading source `s`: file 1 of 1 (s.csv), 0 rows so far", "read source `s`: 1 file, 6 rows", "running the queries of 1 KPIs"]
+    {
         assert!(live.contains(&format!("{clear}{event}{clear}")), "{event:?} on the one line: {live:?}");
     }
     // Cleared before the summary, which starts its own line.

@@ -28,7 +28,10 @@ permits_issued_per_quarter
     Value: number of permits with a non-empty issued_on.
 
 closed_within_sla_by_category
-    Key: ``<month of opened_at as YYYY-MM-01>|<category>``.
+    Key: ``<month of opened_at as YYYY-MM-01>|<category>``.  Also, under
+    closed_within_sla_by_category_rows, the closed requests per key (the share's
+    denominator); and sla_by_district_category the same share per
+    ``<quarter>|<district>|<category>``.
     Population: requests_311 rows with status == "Closed".
     Value: fraction with (closed_at - opened_at) in fractional days
     (seconds / 86400) <= sla_days.  (The generator keeps every duration at
@@ -201,6 +204,19 @@ def main():
         if days <= int(row["sla_days"]):
             sla_num[k] = sla_num.get(k, 0) + 1
     closed_within_sla = {k: sla_num.get(k, 0) / sla_den[k] for k in sla_den}
+    # The same share per quarter, district and category (two `by` columns); keys
+    # ``<quarter>|<district>|<category>``.
+    q_num, q_den = {}, {}
+    for row in read("requests_311.csv"):
+        if row["status"] != "Closed":
+            continue
+        opened = dt.datetime.strptime(row["opened_at"], REQ_TS_FMT)
+        closed = dt.datetime.strptime(row["closed_at"], REQ_TS_FMT)
+        k = quarter_key(opened.date()) + "|" + row["district"] + "|" + row["category"]
+        q_den[k] = q_den.get(k, 0) + 1
+        if (closed - opened).total_seconds() / 86400 <= int(row["sla_days"]):
+            q_num[k] = q_num.get(k, 0) + 1
+    sla_by_district_category = {k: q_num.get(k, 0) / q_den[k] for k in q_den}
     # Requests per month (by opened_at) against the same month a year earlier:
     # (this - then) / then, only for months whose month a year earlier has requests.
     opened_month = {}
@@ -218,6 +234,9 @@ def main():
         "answered_10s": answered_10s,
         "permits_issued_per_quarter": issued_per_q,
         "closed_within_sla_by_category": closed_within_sla,
+        # The share's denominator per month and category: results.json's `rows`.
+        "closed_within_sla_by_category_rows": sla_den,
+        "sla_by_district_category": sla_by_district_category,
         "fee_revenue_per_quarter": fee_revenue,
         "answer_seconds_p90": answer_p90,
         "permit_business_days": permit_bdays,

@@ -36,7 +36,9 @@ pub fn read_csv_source(
         stats.files.push(shown.clone());
         let bytes = std::fs::read(path).map_err(|e| Diagnostic::error("YS0001", format!("cannot read {shown}: {e}")))?;
         let text = decode(&bytes, spec.encoding, shown, source_id)?;
+        let (first, rows_before) = (batches.len(), stats.rows_read);
         read_csv_text(source_id, spec, &schema, &text, shown, &mut batches, &mut stats)?;
+        stats.record_file(shown, rows_before, &batches[first..]);
     }
     stats.check_optional(source_id, spec)?;
     Ok((batches, stats))
@@ -55,6 +57,7 @@ pub fn read_csv_bytes(
     let mut batches = vec![];
     let text = decode(bytes, spec.encoding, shown, source_id)?;
     read_csv_text(source_id, spec, &schema, &text, shown, &mut batches, &mut stats)?;
+    stats.record_file(shown, 0, &batches);
     stats.check_optional(source_id, spec)?;
     Ok((batches, stats))
 }

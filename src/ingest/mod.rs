@@ -10,6 +10,7 @@
 
 mod csv;
 mod filename;
+mod freshness;
 mod parquet;
 pub mod stream;
 mod values;
@@ -25,6 +26,7 @@ use crate::project::{Confinement, shown_path};
 
 pub use self::csv::{read_csv_bytes, read_csv_source};
 pub use self::filename::FileNamePattern;
+pub use self::freshness::FileStats;
 pub use self::parquet::load_parquet;
 pub use self::values::{excel_serial, fiscal_year_label, parse_value, quarter_label};
 
@@ -44,6 +46,14 @@ pub struct SourceStats {
     /// Columns declared `optional` that some files lack (null in their rows): per column, in
     /// declaration order.
     pub missing_optional: IndexMap<String, MissingColumn>,
+    /// Per date or timestamp column: the latest value in any file (`YYYY-MM-DD`, timestamps
+    /// `YYYY-MM-DDTHH:MM:SS`): how fresh the source is.
+    pub latest: IndexMap<String, String>,
+    /// Per file, in `files` order: its rows and latest dates.
+    pub by_file: Vec<FileStats>,
+    /// `latest` as numbers, to compare.
+    #[serde(skip)]
+    latest_values: IndexMap<String, i64>,
 }
 
 /// An optional column some files of a source lack.

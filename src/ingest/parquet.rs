@@ -42,14 +42,18 @@ pub async fn load_parquet(
             format!("reading source `{id}`: file {} of {} ({shown}), {} rows so far", i + 1, files.len(), stats.rows_read)
         });
         validate_parquet(path, shown, id)?;
+        let rows_before = stats.rows_read;
+        let mut latest = super::freshness::Latest::new();
         // The last line of defence: a reader that panics on a corrupt file is an error that
         // names the file, not a crash of the build.
-        let read =
-            std::panic::AssertUnwindSafe(load_parquet_file(ctx, id, spec, path, shown, needed, sink, &mut stats)).catch_unwind().await;
+        let read = std::panic::AssertUnwindSafe(load_parquet_file(ctx, id, spec, path, shown, needed, sink, &mut stats, &mut latest))
+            .catch_unwind()
+            .await;
         match read {
             Ok(result) => result?,
             Err(panic) => return Err(reader_failed(id, shown, panic.as_ref())),
         }
+        stats.record_file_latest(shown, rows_before, latest);
     }
     stats.check_optional(id, spec)?;
     Ok(stats)
@@ -134,6 +138,7 @@ async fn load_parquet_file(
     needed: &std::collections::HashSet<String>,
     sink: &mut Tee,
     stats: &mut SourceStats,
+    latest: &mut super::freshness::Latest,
 ) -> Result<(), Diagnostic> {
     let schema = declared_schema(spec);
     let err = |e: datafusion::error::DataFusionError| Diagnostic::error("YS0301", format!("source `{id}`: cannot read {shown}: {e}"));
@@ -223,7 +228,9 @@ async fn load_parquet_file(
             Some(keep) => filter_rows(b, keep, id, stats)?,
             None => b,
         };
-        sink.send(&enforce_valid_years(b, spec, id, shown, row, stats)?).await;
+        let b = enforce_valid_years(b, spec, id, shown, row, stats)?;
+        super::freshness::merge_latest(latest, &b);
+        sink.send(&b).await;
         row += n;
     }
     for name in absent {

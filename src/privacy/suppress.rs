@@ -58,8 +58,14 @@ pub fn suppress(model: &Model, rows: &mut IndexMap<String, Vec<ResultRow>>) -> I
                     status: Status::Suppressed,
                     comparisons: vec![],
                     suppressed: Some(why.clone()),
+                    // The rows a cell counts would give its value away (`rows` in results.json).
+                    counted: None,
                     ..r.clone()
                 };
+            }
+            // Rounded counts are published instead of exact ones: so no exact row count either.
+            if kpi.privacy.rounding.is_some() {
+                r.counted = None;
             }
         }
         scrub_comparisons(kpi, krows, &cells);

@@ -7,7 +7,14 @@
 //! - [`output`]: writing the files: a whole new report directory swapped in for the old one,
 //!   a manifest of what yardstick wrote, and a refusal to touch anything else.
 
+pub mod axis;
+pub mod breakdown;
+pub mod csv;
+pub mod hotspots;
 pub mod output;
+pub mod pages;
+pub mod periods;
+pub mod scorecard;
 pub mod spc_chart;
 pub mod svg;
 
@@ -18,7 +25,26 @@ use crate::config::HeadlinePeriod;
 use crate::diagnostics::Diagnostic;
 use crate::results::{KpiResult, Results, Status};
 
-const TEMPLATE: &str = include_str!("../templates/report.html");
+/// The report's templates (src/templates/report/): `index.html` extends `layout.html` (the
+/// page around the content, `style.css` inlined) and includes a partial per part of the page.
+const TEMPLATES: &[(&str, &str)] = &[
+    ("layout.html", include_str!("../templates/report/layout.html")),
+    ("style.css", include_str!("../templates/report/style.css")),
+    ("index.html", include_str!("../templates/report/index.html")),
+    ("header.html", include_str!("../templates/report/header.html")),
+    ("scorecard.html", include_str!("../templates/report/scorecard.html")),
+    ("hotspots.html", include_str!("../templates/report/hotspots.html")),
+    ("goals.html", include_str!("../templates/report/goals.html")),
+    ("kpi.html", include_str!("../templates/report/kpi.html")),
+    ("sources.html", include_str!("../templates/report/sources.html")),
+    ("footer.html", include_str!("../templates/report/footer.html")),
+    ("goal.html", include_str!("../templates/report/goal.html")),
+    ("nav.html", include_str!("../templates/report/nav.html")),
+    ("kpi_page.html", include_str!("../templates/report/kpi_page.html")),
+    ("goal_page.html", include_str!("../templates/report/goal_page.html")),
+    ("owner_page.html", include_str!("../templates/report/owner_page.html")),
+    ("sources_page.html", include_str!("../templates/report/sources_page.html")),
+];
 
 /// Render results.json text.
 pub fn results_json(results: &Results) -> Result<String, Diagnostic> {
@@ -27,13 +53,45 @@ pub fn results_json(results: &Results) -> Result<String, Diagnostic> {
     Ok(s)
 }
 
-/// Render index.html text.
+/// Render index.html text, the whole report in one file (`build --single-file`).
 pub fn render_html(results: &Results) -> Result<String, Diagnostic> {
+    let env = environment()?;
+    render(&env, "index.html", &Shared::new(results), &pages::Links::single_file(), minijinja::Value::from(()))
+}
+
+/// What every page's template reads, computed once per build.
+struct Shared<'a> {
+    results: &'a Results,
+    kpis: Vec<Value>,
+    counts: Value,
+    scorecard: Value,
+    hotspots: Vec<Value>,
+    sources: Vec<(String, Value)>,
+}
+
+impl<'a> Shared<'a> {
+    fn new(results: &'a Results) -> Self {
+        Shared {
+            results,
+            kpis: results.kpis.iter().map(|k| kpi_view(k, results)).collect(),
+            counts: count_statuses(results),
+            scorecard: Value::from(scorecard::groups(results)),
+            hotspots: hotspots::top(results).iter().map(|(i, h)| hotspots::view(&results.kpis[*i], h, &results.calendar)).collect(),
+            // In yardstick.yaml's order, as in results.json (a template map would sort them).
+            sources: results.sources.iter().map(|(id, s)| (id.clone(), Value::from_serialize(s))).collect(),
+        }
+    }
+}
+
+/// The template environment: the filters the templates use, HTML escaping, the templates.
+fn environment() -> Result<Environment<'static>, Diagnostic> {
     let mut env = Environment::new();
     env.add_filter("fmt_value", |v: Option<f64>, unit: String| format_value(v, &unit));
     env.add_filter("status_label", |s: String| status_label(&s).to_string());
+    env.add_filter("status_icon", |s: String| scorecard::status_icon(&s).to_string());
     env.add_filter("thousands", |n: f64| group_thousands(n));
     env.add_filter("dedent", |s: String| dedent(&s));
+    env.add_function("kpi_href", pages::kpi_href);
     // Escape only what HTML needs (& < > " '): minijinja's default also escapes `/`, which
     // makes paths and SQL in the page source hard to read and grep.
     env.set_formatter(|out, state, value| match value.as_str() {
@@ -42,24 +100,43 @@ pub fn render_html(results: &Results) -> Result<String, Diagnostic> {
         }
         _ => minijinja::escape_formatter(out, state, value),
     });
-    env.add_template("report.html", TEMPLATE).map_err(|e| Diagnostic::error("YS0500", format!("report template: {e}")))?;
-    let tmpl = env.get_template("report.html").map_err(|e| Diagnostic::error("YS0500", e.to_string()))?;
-    let kpis: Vec<Value> = results.kpis.iter().map(|k| kpi_view(k, results)).collect();
-    let counts = count_statuses(results);
+    for (name, text) in TEMPLATES {
+        env.add_template(name, text).map_err(|e| Diagnostic::error("YS0500", format!("report template {name}: {e}")))?;
+    }
+    Ok(env)
+}
+
+/// One page: `template` with the report's context, the links of the page's place (`links`)
+/// and what the page is about (`page`).
+fn render(env: &Environment<'_>, template: &str, shared: &Shared, links: &pages::Links, page: Value) -> Result<String, Diagnostic> {
+    let tmpl = env.get_template(template).map_err(|e| Diagnostic::error("YS0500", e.to_string()))?;
     tmpl.render(context! {
-        r => results,
-        kpis => kpis,
-        counts => counts,
-        // In yardstick.yaml's order, as in results.json (a template map would sort them).
-        sources => results.sources.iter().map(|(id, s)| (id.clone(), Value::from_serialize(s))).collect::<Vec<_>>(),
+        r => shared.results,
+        kpis => shared.kpis.clone(),
+        counts => shared.counts.clone(),
+        scorecard => shared.scorecard.clone(),
+        hotspots => shared.hotspots.clone(),
+        sources => shared.sources.clone(),
+        pages => links.pages,
+        root => links.root,
+        here => links.here,
+        nav => links.nav.clone(),
+        hrefs => links.kpis.clone(),
+        page => page,
     })
     .map_err(|e| Diagnostic::error("YS0500", format!("cannot render the report: {e}")))
 }
 
 fn count_statuses(results: &Results) -> Value {
-    let (mut on, mut near, mut off, mut none, mut untargeted) = (0, 0, 0, 0, 0);
-    for k in &results.kpis {
-        match headline(k, results.headline_period).map(|(_, s)| s).unwrap_or(Status::NoData) {
+    count_of(results.kpis.iter(), results.headline_period)
+}
+
+/// How many of `kpis` are on track, near target, off track, without data, without a target.
+fn count_of<'a>(kpis: impl Iterator<Item = &'a KpiResult>, mode: HeadlinePeriod) -> Value {
+    let (mut on, mut near, mut off, mut none, mut untargeted, mut total) = (0, 0, 0, 0, 0, 0);
+    for k in kpis {
+        total += 1;
+        match headline(k, mode).map(|(_, s)| s).unwrap_or(Status::NoData) {
             Status::OnTrack => on += 1,
             Status::NearTarget => near += 1,
             Status::OffTrack => off += 1,
@@ -67,7 +144,7 @@ fn count_statuses(results: &Results) -> Value {
             Status::NoTarget => untargeted += 1,
         }
     }
-    context! { on_track => on, near_target => near, off_track => off, no_data => none, no_target => untargeted, total => results.kpis.len() }
+    context! { on_track => on, near_target => near, off_track => off, no_data => none, no_target => untargeted, total => total }
 }
 
 /// The period a KPI's headline shows: the latest with any value (a trailing empty period,
@@ -107,11 +184,13 @@ pub fn headline(k: &KpiResult, mode: HeadlinePeriod) -> Option<(Option<f64>, Sta
 
 fn kpi_view(k: &KpiResult, results: &Results) -> Value {
     let mode = results.headline_period;
+    let cal = &results.calendar;
+    let grain = k.grain.as_deref();
     let (value, status) = headline(k, mode).unwrap_or((None, Status::NoData));
     let last_period = headline_period(k, mode).flatten();
     // What the headline period is called: "all time" only for KPIs without a grain.
     let period_label = match (&last_period, &k.grain) {
-        (Some(p), _) => p.clone(),
+        (Some(p), _) => periods::label(Some(p), grain, cal),
         (None, None) => "all time".to_string(),
         (None, Some(_)) if k.rows.iter().any(|r| r.provisional) => "no complete period yet".to_string(),
         (None, Some(_)) => "no period with data".to_string(),
@@ -127,14 +206,24 @@ fn kpi_view(k: &KpiResult, results: &Results) -> Value {
         .rev()
         .collect();
     let latest_provisional: Option<Value> = match (k.by.is_empty(), provisional.first()) {
-        (true, Some(p)) => {
-            k.rows.iter().find(|r| r.period.as_ref() == Some(p)).map(|r| context! { period => p, value => format_value(r.value, &k.unit) })
-        }
+        (true, Some(p)) => k
+            .rows
+            .iter()
+            .find(|r| r.period.as_ref() == Some(p))
+            .map(|r| context! { period => periods::label(Some(p), grain, cal), value => format_value(r.value, &k.unit) }),
         _ => None,
     };
+    let provisional: Vec<String> = provisional.iter().map(|p| periods::label(Some(p), grain, cal)).collect();
     let warnings: Vec<&crate::results::WarningResult> =
         results.warnings.iter().filter(|w| w.kpi.as_deref() == Some(k.id.as_str())).collect();
-    let latest_rows: Vec<&crate::results::ResultRow> = k.rows.iter().filter(|r| r.period == last_period).collect();
+    // For a KPI with `by`, worst first (as the bar chart).
+    let latest_rows: Vec<&crate::results::ResultRow> = if k.by.is_empty() {
+        k.rows.iter().filter(|r| r.period == last_period).collect()
+    } else {
+        let mut rows = breakdown::worst_first(k, mode);
+        rows.extend(k.rows.iter().filter(|r| r.period == last_period && r.value.is_none()));
+        rows
+    };
     let groups_on_track = latest_rows.iter().filter(|r| r.status == Status::OnTrack).count();
     let groups_judged = latest_rows.iter().filter(|r| is_judged(r.status)).count();
     let comparisons: Vec<Value> = if k.by.is_empty() {
@@ -181,28 +270,41 @@ fn kpi_view(k: &KpiResult, results: &Results) -> Value {
         groups_on_track => groups_on_track,
         groups_judged => groups_judged,
         comparisons => comparisons,
-        target_now => latest_rows.first().and_then(|r| r.target).map(|t| format_value(Some(t), &k.unit)),
-        chart => Value::from_safe_string(if k.by.is_empty() && k.spc.is_some() { String::new() } else { svg::trend_svg(k) }),
-        spc => spc_view(k),
-        events => events_view(k),
+        target_now => scorecard::target_text(k, latest_rows.first().and_then(|r| r.target)),
+        status_icon => scorecard::status_icon(status.name()),
+        baseline_period => k.baseline.as_ref().map(|b| periods::label(Some(&b.period), grain, cal)),
+        change => scorecard::change(k, mode, cal),
+        sparkline => Value::from_safe_string(scorecard::kpi_sparkline(k, mode, cal)),
+        row_periods => k.rows.iter().map(|r| periods::label(r.period.as_deref(), grain, cal)).collect::<Vec<_>>(),
+        chart => Value::from_safe_string(if !k.by.is_empty() || k.spc.is_some() { String::new() } else { svg::trend_svg(k, cal) }),
+        bars => Value::from_safe_string(breakdown::bars_svg(k, mode, cal)),
+        multiples => breakdown::multiples(k, mode, cal).into_iter().map(|(name, svg)| context! { name => name, chart => Value::from_safe_string(svg) }).collect::<Vec<_>>(),
+        multiples_more => {
+            let groups: std::collections::BTreeSet<String> = k.rows.iter().map(|r| crate::spc::group_label(&r.groups)).collect();
+            if k.by.is_empty() { 0 } else { groups.len().saturating_sub(breakdown::MULTIPLES) }
+        },
+        hotspots => hotspots::kpi_hotspots(k, mode).iter().take(hotspots::TOP).map(|h| hotspots::view(k, h, cal)).collect::<Vec<_>>(),
+        heat => hotspots::heat_table(k, mode, cal),
+        spc => spc_view(k, cal),
+        events => events_view(k, cal),
         benchmarks => benchmarks_view(k, last_period.as_deref()),
-        peer_rank => k.peer_ranks.iter().find(|_| k.by.is_empty()).map(|r| peer_rank_view(r, k)),
-        group_peer_ranks => k.peer_ranks.iter().filter(|_| !k.by.is_empty()).map(|r| peer_rank_view(r, k)).collect::<Vec<_>>(),
+        peer_rank => k.peer_ranks.iter().find(|_| k.by.is_empty()).map(|r| peer_rank_view(r, k, cal)),
+        group_peer_ranks => k.peer_ranks.iter().filter(|_| !k.by.is_empty()).map(|r| peer_rank_view(r, k, cal)).collect::<Vec<_>>(),
         row_signals => row_signals(k),
     }
 }
 
-fn peer_rank_view(r: &crate::spc::PeerRank, k: &KpiResult) -> Value {
+fn peer_rank_view(r: &crate::spc::PeerRank, k: &KpiResult, cal: &crate::results::PeriodCalendar) -> Value {
     let group: Vec<(String, serde_json::Value)> = r.group.iter().map(|(c, v)| (c.clone(), v.clone())).collect();
     context! {
         group => crate::spc::group_label(&group),
         rank => r.rank, of => r.of, quartile => r.quartile,
-        period => spc_chart::period_name(&r.period, k.grain.as_deref()),
+        period => spc_chart::period_name(&r.period, k.grain.as_deref(), cal),
     }
 }
 
 /// Per group: the XmR chart, its icons and the summary sentence (at most 8 groups drawn).
-fn spc_view(k: &KpiResult) -> Value {
+fn spc_view(k: &KpiResult, cal: &crate::results::PeriodCalendar) -> Value {
     let Some(spc) = &k.spc else { return Value::from(()) };
     let shown = 8;
     let groups: Vec<Value> = spc
@@ -213,8 +315,8 @@ fn spc_view(k: &KpiResult) -> Value {
             let label = crate::spc::group_label(&g.group.iter().map(|(a, b)| (a.clone(), b.clone())).collect::<Vec<_>>());
             context! {
                 label => if label.is_empty() && !k.by.is_empty() { "(none)".to_string() } else { label },
-                chart => Value::from_safe_string(spc_chart::xmr_svg(k, g)),
-                summary => spc_chart::summary(k, g),
+                chart => Value::from_safe_string(spc_chart::xmr_svg(k, g, cal)),
+                summary => spc_chart::summary(k, g, cal),
                 variation => g.variation_icon.map(|i| Value::from_safe_string(spc_chart::variation_icon(i))),
                 assurance => g.assurance.map(|a| Value::from_safe_string(spc_chart::assurance_icon(a))),
                 notes => g.notes.clone(),
@@ -236,7 +338,7 @@ fn spc_view(k: &KpiResult) -> Value {
 
 /// Events in date order, numbered as on the charts, with their before/after (KPIs without
 /// groups; with groups, results.json has them per group).
-fn events_view(k: &KpiResult) -> Vec<Value> {
+fn events_view(k: &KpiResult, cal: &crate::results::PeriodCalendar) -> Vec<Value> {
     k.events
         .iter()
         .enumerate()
@@ -244,7 +346,7 @@ fn events_view(k: &KpiResult) -> Vec<Value> {
             let effect = e.effects.first().filter(|_| k.by.is_empty());
             context! {
                 n => n + 1,
-                date => e.date.clone(),
+                date => periods::label(Some(&e.date), Some("day"), cal),
                 text => e.text.clone(),
                 rebase => e.rebase,
                 declared => match (e.declared_on, &e.declared_in) {

@@ -66,25 +66,34 @@ pub struct WriteOptions {
     pub fail_at: Option<Step>,
     /// Use the atomic exchange where the platform has it (else: two renames).
     pub exchange: bool,
+    /// Only index.html (with results.json and results.csv), no pages: `build --single-file`.
+    pub single_file: bool,
 }
 
 impl Default for WriteOptions {
     fn default() -> Self {
-        WriteOptions { fail_at: None, exchange: true }
+        WriteOptions { fail_at: None, exchange: true, single_file: false }
     }
 }
 
-/// Write index.html and results.json into `out_dir`, replacing the previous report as a
-/// whole (see the module's documentation). Returns the report's files.
-pub fn write_report(results: &Results, out_dir: &Path) -> Result<Vec<PathBuf>, Diagnostic> {
-    write_report_with(results, out_dir, WriteOptions::default())
+/// Write the report into `out_dir`, replacing the previous report as a whole (see the
+/// module's documentation): results.json, results.csv, index.html and, unless
+/// `single_file`, the pages (sources.html, kpi/, goal/, owner/). Returns the report's files.
+pub fn write_report(results: &Results, out_dir: &Path, single_file: bool) -> Result<Vec<PathBuf>, Diagnostic> {
+    write_report_with(results, out_dir, WriteOptions { single_file, ..WriteOptions::default() })
 }
 
 /// [`write_report`] with test knobs: `fail_at` simulates a kill at a step.
 #[doc(hidden)]
 pub fn write_report_with(results: &Results, out_dir: &Path, options: WriteOptions) -> Result<Vec<PathBuf>, Diagnostic> {
-    let files = [("results.json", super::results_json(results)?), ("index.html", super::render_html(results)?)];
-    let files: Vec<(&str, &[u8])> = files.iter().map(|(n, t)| (*n, t.as_bytes())).collect();
+    let mut files =
+        vec![("results.json".to_string(), super::results_json(results)?), ("results.csv".to_string(), super::csv::results_csv(results))];
+    if options.single_file {
+        files.push(("index.html".to_string(), super::render_html(results)?));
+    } else {
+        files.extend(super::pages::render_pages(results)?);
+    }
+    let files: Vec<(&str, &[u8])> = files.iter().map(|(n, t)| (n.as_str(), t.as_bytes())).collect();
     write_files(&files, out_dir, options)?;
     Ok(files.iter().map(|(name, _)| out_dir.join(name)).collect())
 }
@@ -179,6 +188,16 @@ enum Existing {
     },
 }
 
+/// Whether a manifest line names a file yardstick may have written: a relative path of
+/// plain names joined by `/` (`index.html`, `kpi/calls.html`), never `.`, `..`, a
+/// backslash or the manifest itself.
+fn listable(line: &str) -> bool {
+    !line.is_empty()
+        && line != MANIFEST
+        && !line.contains('\\')
+        && line.split('/').all(|part| !part.is_empty() && part != "." && part != "..")
+}
+
 /// The files a manifest lists; `None` if the directory has none (or it is not a regular file).
 fn read_manifest(dir: &Path) -> std::io::Result<Option<Vec<String>>> {
     let path = dir.join(MANIFEST);
@@ -189,14 +208,7 @@ fn read_manifest(dir: &Path) -> std::io::Result<Option<Vec<String>>> {
         Err(e) => return Err(e),
     }
     let text = std::fs::read_to_string(&path)?;
-    Ok(Some(
-        text.lines()
-            .map(str::trim_end)
-            .filter(|l| !l.is_empty() && !l.starts_with('#'))
-            .filter(|l| !l.contains(['/', '\\']) && *l != "." && *l != ".." && *l != MANIFEST)
-            .map(str::to_string)
-            .collect(),
-    ))
+    Ok(Some(text.lines().map(str::trim_end).filter(|l| !l.starts_with('#') && listable(l)).map(str::to_string).collect()))
 }
 
 fn manifest_text(names: &[&str]) -> String {
@@ -208,33 +220,52 @@ fn manifest_text(names: &[&str]) -> String {
     s
 }
 
+/// The directories the listed files are in (`kpi` for `kpi/calls.html`), deepest first.
+fn listed_dirs(listed: &[String]) -> Vec<String> {
+    let mut dirs: Vec<String> = listed.iter().flat_map(|f| f.match_indices('/').map(|(i, _)| f[..i].to_string())).collect();
+    dirs.sort_by(|a, b| b.matches('/').count().cmp(&a.matches('/').count()).then_with(|| a.cmp(b)));
+    dirs.dedup();
+    dirs
+}
+
 /// Whether `dir` holds only what yardstick wrote: nothing, or a manifest and regular files
-/// it lists. `Err` names what is not yardstick's.
+/// it lists (in subdirectories that only hold listed files). `Err` names what is not
+/// yardstick's.
 fn check_ours(dir: &Path) -> std::io::Result<Result<(), String>> {
     let listed = read_manifest(dir)?;
+    let dirs = listed.as_deref().map(listed_dirs).unwrap_or_default();
     let mut foreign = vec![];
     let mut entries = 0;
-    let mut names: Vec<(String, std::fs::FileType)> = vec![];
-    for entry in std::fs::read_dir(dir)? {
-        let entry = entry?;
-        entries += 1;
-        names.push((entry.file_name().to_string_lossy().into_owned(), entry.file_type()?));
-    }
-    names.sort_by(|a, b| a.0.cmp(&b.0));
-    for (name, ty) in names {
-        let what = if ty.is_symlink() {
-            Some("a symbolic link")
-        } else if ty.is_dir() {
-            Some("a directory")
-        } else if !ty.is_file() {
-            Some("not a regular file")
-        } else {
-            None
-        };
-        match (what, &listed) {
-            (Some(what), _) => foreign.push(format!("`{name}` ({what})")),
-            (None, Some(listed)) if name == MANIFEST || listed.contains(&name) => {}
-            (None, _) => foreign.push(format!("`{name}`")),
+    // Breadth first over the subdirectories the manifest implies: nothing else is entered.
+    let mut pending: Vec<String> = vec![String::new()];
+    while let Some(sub) = pending.pop() {
+        let mut names: Vec<(String, std::fs::FileType)> = vec![];
+        for entry in std::fs::read_dir(if sub.is_empty() { dir.to_path_buf() } else { dir.join(&sub) })? {
+            let entry = entry?;
+            entries += 1;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            names.push((if sub.is_empty() { name } else { format!("{sub}/{name}") }, entry.file_type()?));
+        }
+        names.sort_by(|a, b| a.0.cmp(&b.0));
+        for (name, ty) in names {
+            let what = if ty.is_symlink() {
+                Some("a symbolic link")
+            } else if ty.is_dir() {
+                if dirs.contains(&name) {
+                    pending.push(name);
+                    continue;
+                }
+                Some("a directory")
+            } else if !ty.is_file() {
+                Some("not a regular file")
+            } else {
+                None
+            };
+            match (what, &listed) {
+                (Some(what), _) => foreign.push(format!("`{name}` ({what})")),
+                (None, Some(listed)) if name == MANIFEST || listed.contains(&name) => {}
+                (None, _) => foreign.push(format!("`{name}`")),
+            }
         }
     }
     if entries > 0 && listed.is_none() {
@@ -248,15 +279,19 @@ fn shorten(names: &[String]) -> String {
     if names.len() > 8 { format!("{shown} and {} more", names.len() - 8) } else { shown }
 }
 
-/// Remove a report directory yardstick wrote: the files its manifest lists, the manifest,
-/// the directory. Leaves it (returns false) if it holds anything else.
+/// Remove a report directory yardstick wrote: the files its manifest lists, their
+/// directories, the manifest, the directory. Leaves it (returns false) if it holds anything
+/// else.
 fn remove_ours(dir: &Path) -> bool {
     if !matches!(check_ours(dir), Ok(Ok(()))) {
         return false;
     }
     if let Ok(Some(listed)) = read_manifest(dir) {
-        for name in listed {
+        for name in &listed {
             let _ = std::fs::remove_file(dir.join(name));
+        }
+        for sub in listed_dirs(&listed) {
+            let _ = std::fs::remove_dir(dir.join(sub));
         }
         let _ = std::fs::remove_file(dir.join(MANIFEST));
     }
@@ -330,7 +365,18 @@ fn remove_leftovers(target: &Target) {
     }
 }
 
+/// Create a file that did not exist, in the fresh staging directory (its subdirectories
+/// made as needed), write it whole and sync it.
 fn write_new(dir: &Path, name: &str, bytes: &[u8]) -> Io<File> {
+    let mut sub = dir.to_path_buf();
+    for part in name.split('/').rev().skip(1).collect::<Vec<_>>().into_iter().rev() {
+        sub.push(part);
+        match std::fs::create_dir(&sub) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(fail("create", &sub, e)),
+        }
+    }
     let path = dir.join(name);
     let mut file = OpenOptions::new().write(true).create_new(true).open(&path).map_err(|e| fail("create", &path, e))?;
     file.write_all(bytes).and_then(|()| file.sync_all()).map_err(|e| fail("write", &path, e))?;

@@ -2,9 +2,10 @@
 //! rebase segment, the target, benchmarks, events), the Making Data Count icons as inline SVG
 //! beside their words, and the one-sentence summary. Layout rules as in [`super::svg`].
 
-use super::svg::{ASCENT, Axis, BOTTOM, FONT_SIZE, RIGHT, TOP, WIDTH, polyline, target_label, text};
+use super::svg::{ASCENT, Axis, BOTTOM, FONT_SIZE, RIGHT, TOP, WIDTH, polyline, target_label, text, time_axis, title_desc};
 use crate::report::{format_value, html_escape};
 use crate::results::KpiResult;
+use crate::results::PeriodCalendar;
 use crate::spc::{Assurance, PointType, Rule, Side, SpcGroup, group_label};
 
 const HEIGHT: f64 = 220.0;
@@ -83,21 +84,17 @@ pub fn assurance_icon(a: Assurance) -> String {
     icon(fill, letter, assurance_words(a))
 }
 
-/// How a period is named in a sentence: `March 2025`, `Q1 2025`, `2025`, else the date.
-pub fn period_name(period: &str, grain: Option<&str>) -> String {
-    let Ok(d) = chrono::NaiveDate::parse_from_str(period, "%Y-%m-%d") else { return period.to_string() };
-    use chrono::Datelike;
-    match grain {
-        Some("month") => d.format("%B %Y").to_string(),
-        Some("quarter") => format!("Q{} {}", d.month0() / 3 + 1, d.year()),
-        Some("year") => d.year().to_string(),
-        _ => period.to_string(),
+/// How a period is named in a sentence: `March 2025`, else as [`super::periods::label`].
+pub fn period_name(period: &str, grain: Option<&str>, cal: &PeriodCalendar) -> String {
+    match (grain, chrono::NaiveDate::parse_from_str(period, "%Y-%m-%d")) {
+        (Some("month"), Ok(d)) => d.format("%B %Y").to_string(),
+        _ => super::periods::label(Some(period), grain, cal),
     }
 }
 
 /// One sentence on what the chart says now: the latest point's signal (or none) and what the
 /// process means for the target.
-pub fn summary(k: &KpiResult, g: &SpcGroup) -> String {
+pub fn summary(k: &KpiResult, g: &SpcGroup, cal: &PeriodCalendar) -> String {
     let grain = k.grain.as_deref();
     let Some(last) = g.points.last() else { return "No values to chart yet.".to_string() };
     let heading = match last.point_type {
@@ -108,7 +105,7 @@ pub fn summary(k: &KpiResult, g: &SpcGroup) -> String {
     };
     // The run of points with the latest one's signal, and where it starts.
     let run: Vec<_> = g.points.iter().rev().take_while(|p| p.rule == last.rule && p.side == last.side).collect();
-    let since = run.last().map(|p| period_name(&p.period, grain)).unwrap_or_default();
+    let since = run.last().map(|p| period_name(&p.period, grain, cal)).unwrap_or_default();
     let seg = g.segments.get(last.segment);
     let v = |x: Option<f64>| format_value(x, &k.unit);
     let high = last.side == Some(Side::High);
@@ -116,7 +113,7 @@ pub fn summary(k: &KpiResult, g: &SpcGroup) -> String {
         Some(Rule::OutsideLimits) => format!(
             "the latest value ({}, {}) is {} process limit",
             v(Some(last.value)),
-            period_name(&last.period, grain),
+            period_name(&last.period, grain, cal),
             if high { "above the upper" } else { "below the lower" }
         ),
         Some(Rule::Trend) => format!("{} points in a row {} since {since}", run.len(), if high { "rising" } else { "falling" }),
@@ -145,7 +142,7 @@ pub fn summary(k: &KpiResult, g: &SpcGroup) -> String {
 }
 
 /// The XmR chart of one group as an inline SVG, and the numbered events drawn on it.
-pub fn xmr_svg(k: &KpiResult, g: &SpcGroup) -> String {
+pub fn xmr_svg(k: &KpiResult, g: &SpcGroup, cal: &PeriodCalendar) -> String {
     let label = group_label(&g.group.iter().map(|(a, b)| (a.clone(), b.clone())).collect::<Vec<_>>());
     // Periods along the axis: every row of the group (gaps and provisional periods too).
     let rows: Vec<&crate::results::ResultRow> =
@@ -184,11 +181,23 @@ pub fn xmr_svg(k: &KpiResult, g: &SpcGroup) -> String {
         html_escape(&k.title),
         html_escape(&who)
     );
+    let grain = k.grain.as_deref();
+    let last = g.points.last();
+    title_desc(
+        &mut svg,
+        &format!("XmR chart of {}{}", k.title, who),
+        &format!(
+            "{} periods from {} to {}. {} Every value and its signal is in the table of values below.",
+            periods.len(),
+            super::periods::label(Some(periods[0]), grain, cal),
+            super::periods::label(Some(periods[periods.len() - 1]), grain, cal),
+            if last.is_some() { summary(k, g, cal) } else { String::new() }
+        ),
+    );
     axis.draw(&mut svg, w, right, &y);
     let period_baseline = h - 8.0;
-    for (i, p) in [(0, periods[0]), (periods.len() - 1, periods[periods.len() - 1])] {
-        text(&mut svg, x(i), period_baseline, if i == 0 { "start" } else { "end" }, "axis", p);
-    }
+    let labels: Vec<String> = periods.iter().map(|p| super::periods::axis_label(p, grain, cal)).collect();
+    time_axis(&mut svg, &labels, &x, period_baseline, h - BOTTOM);
     // Events: a vertical line and a number at the top; rebases a solid line.
     for (n, e) in k.events.iter().enumerate() {
         let Some(i) = at(&e.period) else { continue };
@@ -222,8 +231,9 @@ pub fn xmr_svg(k: &KpiResult, g: &SpcGroup) -> String {
         if !d.is_empty() {
             svg.push_str(&format!("<path d=\"{d}\" fill=\"none\" class=\"target\"/>"));
         }
-        if let Some(last) = targets.iter().rev().flatten().next() {
-            target_label(&mut svg, &format!("target {}", t.text), y(*last), (left, w - right, period_baseline - ASCENT * FONT_SIZE));
+        if let Some(first) = targets.iter().flatten().next() {
+            let plot = (left, w - right, axis.ceiling().max(top - 2.0), period_baseline - ASCENT * FONT_SIZE);
+            target_label(&mut svg, &format!("target {}", t.text), y(*first), plot);
         }
     }
     let line: Vec<Option<f64>> = rows.iter().map(|r| r.value).collect();
@@ -231,6 +241,19 @@ pub fn xmr_svg(k: &KpiResult, g: &SpcGroup) -> String {
     for p in &g.points {
         if let Some(i) = at(&p.period) {
             svg.push_str(&format!("<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"3.5\" fill=\"{}\"/>", x(i), y(p.value), colour(p.point_type)));
+        }
+    }
+    if let Some(p) = g.points.last() {
+        if let Some(i) = at(&p.period) {
+            let ceiling = axis.ceiling().max(top - 2.0);
+            super::svg::latest_label(
+                &mut svg,
+                &format_value(Some(p.value), &k.unit),
+                x(i),
+                y(p.value),
+                ceiling,
+                period_baseline - ASCENT * FONT_SIZE,
+            );
         }
     }
     // Values left out of the chart (provisional): hollow.

@@ -297,6 +297,7 @@ fn split_fused(batches: &[RecordBatch], f: &FusedPlan) -> Result<IndexMap<String
                     comparisons: vec![],
                     provisional: false,
                     suppressed: None,
+                    counted: u64::try_from(n.value(r)).ok().filter(|_| !n.is_null(r)),
                 });
             }
         }
@@ -399,6 +400,7 @@ fn to_rows(batches: &[RecordBatch], by: &[String]) -> Result<(Vec<ResultRow>, Op
                 comparisons: vec![],
                 provisional: false,
                 suppressed: None,
+                counted: None,
             });
         }
     }

@@ -174,7 +174,17 @@ fn parse_period(p: &Option<String>) -> Option<NaiveDate> {
 }
 
 fn row(period: Option<String>, groups: Vec<(String, serde_json::Value)>, value: Option<f64>) -> ResultRow {
-    ResultRow { period, groups, value, target: None, status: Status::NoData, comparisons: vec![], provisional: false, suppressed: None }
+    ResultRow {
+        period,
+        groups,
+        value,
+        target: None,
+        status: Status::NoData,
+        comparisons: vec![],
+        provisional: false,
+        suppressed: None,
+        counted: None,
+    }
 }
 
 #[cfg(test)]
