@@ -11,6 +11,9 @@ use crate::ingest::SourceStats;
 use crate::model::{CheckedKpi, Direction, GoalInfo, Model, Target, TargetRule};
 use crate::span::SourceMap;
 
+mod data_checks;
+pub use data_checks::*;
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Results {
     pub yardstick: String,
@@ -333,6 +336,8 @@ pub struct RunOutput {
     /// Per KPI with a time column: the latest day of that column in the whole source
     /// (before scopes and `--as-of`): where the data ends, for provisional periods.
     pub time_ends: IndexMap<String, String>,
+    /// What the data checks measured, in file order.
+    pub checks: Vec<CheckRun>,
 }
 
 /// Where every row of a KPI's source went, counted step by step: `read` =

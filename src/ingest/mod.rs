@@ -43,6 +43,18 @@ pub struct SourceStats {
     /// Columns declared `optional` that some files lack (null in their rows): per column, in
     /// declaration order.
     pub missing_optional: IndexMap<String, MissingColumn>,
+    /// Where the rows of each batch come from, one entry per batch read, in order (not
+    /// part of results.json: data checks' example rows name files and lines from it).
+    #[serde(skip)]
+    pub origins: Vec<BatchOrigin>,
+}
+
+/// The file (an index into [`SourceStats::files`]) and each row's line of one batch;
+/// `lines` is `None` where lines have no meaning (Parquet).
+#[derive(Debug, Clone)]
+pub struct BatchOrigin {
+    pub file: usize,
+    pub lines: Option<datafusion::arrow::array::ArrayRef>,
 }
 
 /// An optional column some files of a source lack.

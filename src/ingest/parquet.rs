@@ -179,6 +179,7 @@ async fn load_parquet_file(
             None => b,
         };
         batches.push(enforce_valid_years(b, spec, id, shown, row, stats)?);
+        stats.origins.push(ingest::BatchOrigin { file: stats.files.len() - 1, lines: None });
         row += n;
     }
     for name in absent {
