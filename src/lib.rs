@@ -95,6 +95,8 @@ pub struct Compiled {
     pub fused: Vec<plan::FusedPlan>,
     /// One row-accounting query per source (where each row went, where the data ends).
     pub accounting: Vec<plan::AccountingPlan>,
+    /// The data checks' queries, per source (docs/checks.md).
+    pub checks: Vec<plan::data_checks::SourceChecks>,
     pub options: Options,
     /// Warnings so far: from `check`, then (after `evaluate`) from the run.
     pub warnings: Vec<diagnostics::Diagnostic>,
@@ -212,13 +214,13 @@ pub fn compile_with(dir: &Path, options: Options) -> Result<Compiled, Failure> {
     let plan_options = plan::PlanOptions { as_of: options.as_of };
     let planned = plan::plan(&model, plan_options).and_then(|p| {
         let fused = if options.unfused { vec![] } else { plan::fused_plans(&model, plan_options)? };
-        Ok((p, fused, plan::accounting_plans(&model, plan_options)?))
+        Ok((p, fused, plan::accounting_plans(&model, plan_options)?, plan::data_checks::check_plans(&model)?))
     });
-    let (plans, fused, accounting) = match planned {
+    let (plans, fused, accounting, checks) = match planned {
         Ok(p) => p,
         Err(diagnostics) => return Err(Failure { sources, diagnostics }),
     };
-    Ok(Compiled { dir: dir.to_path_buf(), sources, config, model, plans, fused, accounting, options, warnings })
+    Ok(Compiled { dir: dir.to_path_buf(), sources, config, model, plans, fused, accounting, checks, options, warnings })
 }
 
 /// Compile, run on the data and assemble results (nothing written).
@@ -251,7 +253,15 @@ pub fn evaluate_compiled(mut compiled: Compiled) -> Result<(Compiled, results::R
         return Err(Failure { sources: compiled.sources, diagnostics });
     }
     let mut output =
-        match run::run(&compiled.model, &compiled.plans, &compiled.fused, &compiled.accounting, &compiled.dir, options.allow_outside) {
+        match run::run(
+            &compiled.model,
+            &compiled.plans,
+            &compiled.fused,
+            &compiled.accounting,
+            &compiled.checks,
+            &compiled.dir,
+            options.allow_outside,
+        ) {
             Ok(o) => o,
             Err(diagnostics) => return Err(Failure { sources: compiled.sources, diagnostics }),
         };

@@ -28,6 +28,8 @@ pub struct Results {
     pub sources: IndexMap<String, SourceResult>,
     /// Every warning of the build, in file order.
     pub warnings: Vec<WarningResult>,
+    /// Every data check (`check <source> { ... }`) with its outcome, in file order.
+    pub checks: Vec<CheckResult>,
     /// The git commit the definitions were built from; absent outside a git repository.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub git: Option<GitResult>,
@@ -366,6 +368,7 @@ pub fn assemble(
     warnings: &[crate::diagnostics::Diagnostic],
 ) -> Results {
     let mut run = run;
+    let checks = judge_checks(model, &run.checks, as_of, sources);
     let kpis = model
         .kpis
         .iter()
@@ -413,6 +416,7 @@ pub fn assemble(
         headline_period: model.headline_period,
         kpis,
         sources: sources_out,
+        checks,
         warnings: warnings
             .iter()
             .map(|w| WarningResult {

@@ -21,12 +21,15 @@ use crate::model::Model;
 use crate::plan::{ACCOUNTING_FIELDS, AccountingPlan, FusedPlan, KpiPlan, declared_schema};
 use crate::results::{ResultRow, RowCounts, RunOutput, Status, round_value, sort_rows};
 
+mod data_checks;
+
 /// Run every plan over the project's data, and the row accounting of every source.
 pub fn run(
     model: &Model,
     plans: &[KpiPlan],
     fused: &[FusedPlan],
     accounting: &[AccountingPlan],
+    checks: &[crate::plan::data_checks::SourceChecks],
     project_dir: &Path,
     allow_outside: bool,
 ) -> Result<RunOutput, Diagnostics> {
@@ -35,7 +38,7 @@ pub fn run(
         .build()
         .map_err(|e| Diagnostic::error("YS0400", format!("cannot start the query runtime: {e}")))?;
     let confine = crate::project::Confinement::new(project_dir, &model.allow_paths, allow_outside);
-    runtime.block_on(run_async(model, plans, fused, accounting, project_dir, &confine))
+    runtime.block_on(run_async(model, plans, fused, accounting, checks, project_dir, &confine))
 }
 
 async fn run_async(
@@ -43,6 +46,7 @@ async fn run_async(
     plans: &[KpiPlan],
     fused: &[FusedPlan],
     accounting: &[AccountingPlan],
+    checks: &[crate::plan::data_checks::SourceChecks],
     project_dir: &Path,
     confine: &crate::project::Confinement,
 ) -> Result<RunOutput, Diagnostics> {
@@ -50,17 +54,32 @@ async fn run_async(
     let ctx = SessionContext::new_with_config(SessionConfig::new().with_target_partitions(partitions));
     let mut out = RunOutput::default();
     let mut providers: IndexMap<String, Arc<dyn TableProvider>> = IndexMap::new();
+    // The same rows with their file and line, for the data checks.
+    let mut check_tables: IndexMap<String, Arc<dyn TableProvider>> = IndexMap::new();
+    let checked: std::collections::HashSet<&str> = checks.iter().flat_map(|c| c.scanned(model)).collect();
     let mut errors = vec![];
-    // Sources in declaration order, each loaded once however many KPIs use it.
+    // Sources in declaration order, each loaded once however many KPIs and checks use it.
     for (id, spec) in &model.sources {
-        if !plans.iter().any(|p| &p.source == id) {
+        let by_kpis = plans.iter().any(|p| &p.source == id);
+        if !by_kpis && !checked.contains(id.as_str()) {
             continue;
         }
         crate::progress::report(|| format!("reading source `{id}`"));
-        match load_source(&ctx, id, spec, project_dir, confine, partitions).await {
-            Ok((provider, stats)) => {
+        let loaded = load_source(&ctx, id, spec, project_dir, confine).await.and_then(|(batches, stats)| {
+            let table = if checked.contains(id.as_str()) {
+                Some(data_checks::check_table(id, spec, &batches, &stats, partitions)?)
+            } else {
+                None
+            };
+            Ok((mem_table(id, declared_schema(spec), batches, partitions)?, table, stats))
+        });
+        match loaded {
+            Ok((provider, table, stats)) => {
                 crate::progress::report(|| format!("read source `{id}`: {} files, {} rows", stats.files.len(), stats.rows_read));
                 providers.insert(id.clone(), provider);
+                if let Some(t) = table {
+                    check_tables.insert(id.clone(), t);
+                }
                 out.sources.insert(id.clone(), stats);
             }
             Err(d) => errors.push(d),
@@ -121,6 +140,10 @@ async fn run_async(
         })?;
         read_accounting(&batches, plan, &mut out)
             .map_err(|e| Diagnostic::error("YS0400", format!("reading the row accounting of source `{}`: {e}", plan.source)))?;
+    }
+    if !checks.is_empty() {
+        crate::progress::report(|| format!("running the data checks of {} sources", checks.len()));
+        out.checks = data_checks::run_checks(&accounting_ctx, model, checks, &check_tables, &out.sources).await?;
     }
     Ok(out)
 }
@@ -222,19 +245,11 @@ async fn load_source(
     spec: &crate::config::SourceSpec,
     project_dir: &Path,
     confine: &crate::project::Confinement,
-    partitions: usize,
-) -> Result<(Arc<dyn TableProvider>, SourceStats), Diagnostic> {
+) -> Result<(Vec<RecordBatch>, SourceStats), Diagnostic> {
     let files = ingest::resolve_files(project_dir, id, spec, confine)?;
-    let schema = declared_schema(spec);
     match spec.format() {
-        Format::Csv => {
-            let (batches, stats) = ingest::read_csv_source(id, spec, schema.clone(), &files)?;
-            Ok((mem_table(id, schema, batches, partitions)?, stats))
-        }
-        Format::Parquet => {
-            let (batches, stats) = ingest::load_parquet(ctx, id, spec, &files).await?;
-            Ok((mem_table(id, schema, batches, partitions)?, stats))
-        }
+        Format::Csv => ingest::read_csv_source(id, spec, declared_schema(spec), &files),
+        Format::Parquet => ingest::load_parquet(ctx, id, spec, &files).await,
     }
 }
 

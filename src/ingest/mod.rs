@@ -49,8 +49,8 @@ pub struct SourceStats {
     pub origins: Vec<BatchOrigin>,
 }
 
-/// The file (an index into [`SourceStats::files`]) and each row's line of one batch;
-/// `lines` is `None` where lines have no meaning (Parquet).
+/// The file (an index into [`SourceStats::files`]) and each row's line of one batch (CSV:
+/// the line in the file; Parquet: the row's place among the file's rows read, from 1).
 #[derive(Debug, Clone)]
 pub struct BatchOrigin {
     pub file: usize,

@@ -167,6 +167,7 @@ async fn load_parquet_file(
     };
     stats.files.push(shown.to_string());
     let mut row = 0u64;
+    let mut kept = 0i64;
     for b in collected {
         let n = b.num_rows() as u64;
         stats.rows_read += n;
@@ -178,8 +179,15 @@ async fn load_parquet_file(
             Some(keep) => filter_rows(b, keep, id, stats)?,
             None => b,
         };
-        batches.push(enforce_valid_years(b, spec, id, shown, row, stats)?);
-        stats.origins.push(ingest::BatchOrigin { file: stats.files.len() - 1, lines: None });
+        let b = enforce_valid_years(b, spec, id, shown, row, stats)?;
+        // Row provenance: the row's place among the file's rows that were kept (1-based).
+        let numbers: Vec<i64> = (kept + 1..=kept + b.num_rows() as i64).collect();
+        kept += b.num_rows() as i64;
+        stats.origins.push(ingest::BatchOrigin {
+            file: stats.files.len() - 1,
+            lines: Some(Arc::new(datafusion::arrow::array::Int64Array::from(numbers))),
+        });
+        batches.push(b);
         row += n;
     }
     for name in absent {

@@ -81,7 +81,7 @@ pub fn check_plans(model: &Model) -> Result<Vec<SourceChecks>, Diagnostics> {
         if checks.is_empty() {
             continue;
         }
-        let planned = source_checks(&fx, model, id, spec, checks).map_err(|e| {
+        let planned = source_checks(&fx, model, id, checks).map_err(|e| {
             Diagnostic::error("YS0400", format!("cannot plan the data checks of source `{id}`: {e}"))
                 .help("this is a bug in yardstick: please report it with the project's definitions")
         })?;
@@ -99,7 +99,7 @@ fn qualified(table: &str, name: &str) -> Expr {
     Expr::Column(Column::new(Some(table), name))
 }
 
-fn source_checks(fx: &Functions, model: &Model, id: &str, spec: &SourceSpec, checks: Vec<usize>) -> DfResult<SourceChecks> {
+fn source_checks(fx: &Functions, model: &Model, id: &str, checks: Vec<usize>) -> DfResult<SourceChecks> {
     let mut aggregates = vec![count(lit(1i64)).alias("rows")];
     let mut counted = vec![];
     let mut own = vec![];
@@ -145,7 +145,6 @@ fn source_checks(fx: &Functions, model: &Model, id: &str, spec: &SourceSpec, che
             }
         }
     }
-    let _ = spec;
     let counts = scan(model, id)?.aggregate(Vec::<Expr>::new(), aggregates)?.build()?;
     Ok(SourceChecks { source: id.to_string(), checks, counts, counted, own, examples })
 }

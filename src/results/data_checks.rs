@@ -22,12 +22,15 @@ pub struct CheckRun {
     pub examples: Vec<CheckExample>,
 }
 
-/// A failing row: its file (project-relative) and line (CSV; none for Parquet), and the
-/// values of the columns the check reads.
+/// A failing row: its file (project-relative) and line (CSV) or row (Parquet: its place
+/// among the file's rows, from 1), and the values of the columns the check reads.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CheckExample {
     pub file: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub line: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub row: Option<u64>,
     pub values: IndexMap<String, serde_json::Value>,
 }
 
@@ -212,7 +215,7 @@ fn volume(r: &CheckRun, grain: crate::model::Grain, limit: f64, as_of: Option<ch
             let text = if change.is_infinite() {
                 format!("{period}: {now} rows after 0")
             } else {
-                format!("{period}: {now} rows after {before} ({:+}%)", crate::results::round_value(change * 100.0))
+                format!("{period}: {now} rows after {before} ({:+.1}%)", change * 100.0)
             };
             if worst.as_ref().is_none_or(|(w, _)| change.abs() > *w) {
                 worst = Some((change.abs(), text));
