@@ -284,6 +284,18 @@ pub fn evaluate_compiled(mut compiled: Compiled) -> Result<(Compiled, results::R
     Ok((compiled, results))
 }
 
+/// `yardstick test`: compile, read the sources that have data checks (and the sources
+/// their relationships name), run and judge the checks; no KPI is computed.
+pub fn test_checks(dir: &Path, options: Options) -> Result<(Compiled, Vec<results::CheckResult>), Failure> {
+    let compiled = compile_with(dir, options)?;
+    let output = match run::run(&compiled.model, &[], &[], &[], &compiled.checks, &compiled.dir, options.allow_outside) {
+        Ok(o) => o,
+        Err(diagnostics) => return Err(Failure { sources: compiled.sources, diagnostics }),
+    };
+    let checks = results::judge_checks(&compiled.model, &output.checks, options.as_of, &compiled.sources);
+    Ok((compiled, checks))
+}
+
 /// What the data showed that the definitions could not: rows a KPI silently could not
 /// count, a `where` that keeps nothing, a KPI without any value.
 fn run_warnings(model: &model::Model, output: &results::RunOutput) -> Vec<diagnostics::Diagnostic> {

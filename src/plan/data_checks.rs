@@ -76,7 +76,7 @@ pub fn check_schema(source: &SourceSpec) -> SchemaRef {
 pub fn check_plans(model: &Model) -> Result<Vec<SourceChecks>, Diagnostics> {
     let fx = Functions::new(model);
     let mut out = vec![];
-    for (id, spec) in &model.sources {
+    for id in model.sources.keys() {
         let checks: Vec<usize> = (0..model.checks.len()).filter(|i| &model.checks[*i].source == id).collect();
         if checks.is_empty() {
             continue;
