@@ -19,6 +19,8 @@ use crate::diagnostics::Diagnostic;
 use crate::results::{KpiResult, Results, Status};
 
 const TEMPLATE: &str = include_str!("../templates/report.html");
+/// The data checks' badge and "Data quality" section (imported by report.html).
+const DATA_QUALITY: &str = include_str!("../templates/data_quality.html");
 
 /// Render results.json text.
 pub fn results_json(results: &Results) -> Result<String, Diagnostic> {
@@ -42,6 +44,7 @@ pub fn render_html(results: &Results) -> Result<String, Diagnostic> {
         }
         _ => minijinja::escape_formatter(out, state, value),
     });
+    env.add_template("data_quality.html", DATA_QUALITY).map_err(|e| Diagnostic::error("YS0500", format!("report template: {e}")))?;
     env.add_template("report.html", TEMPLATE).map_err(|e| Diagnostic::error("YS0500", format!("report template: {e}")))?;
     let tmpl = env.get_template("report.html").map_err(|e| Diagnostic::error("YS0500", e.to_string()))?;
     let kpis: Vec<Value> = results.kpis.iter().map(|k| kpi_view(k, results)).collect();
