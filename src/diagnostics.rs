@@ -122,6 +122,8 @@ pub const CODES: &[(&str, &str)] = &[
     ("YS0232", "`change` or `relative_change` written wrong"),
     ("YS0240", "event, rebase, benchmark or spc option does not fit the KPI"),
     ("YS0241", "bad events or benchmarks file"),
+    ("YS0250", "data check written wrong"),
+    ("YS0251", "relationship between columns of different types"),
     ("YS0300", "data file not found"),
     ("YS0301", "bad value in a data file"),
     ("YS0302", "column missing from a data file"),

@@ -252,19 +252,18 @@ pub fn evaluate_compiled(mut compiled: Compiled) -> Result<(Compiled, results::R
         );
         return Err(Failure { sources: compiled.sources, diagnostics });
     }
-    let mut output =
-        match run::run(
-            &compiled.model,
-            &compiled.plans,
-            &compiled.fused,
-            &compiled.accounting,
-            &compiled.checks,
-            &compiled.dir,
-            options.allow_outside,
-        ) {
-            Ok(o) => o,
-            Err(diagnostics) => return Err(Failure { sources: compiled.sources, diagnostics }),
-        };
+    let mut output = match run::run(
+        &compiled.model,
+        &compiled.plans,
+        &compiled.fused,
+        &compiled.accounting,
+        &compiled.checks,
+        &compiled.dir,
+        options.allow_outside,
+    ) {
+        Ok(o) => o,
+        Err(diagnostics) => return Err(Failure { sources: compiled.sources, diagnostics }),
+    };
     output.rows =
         match series::finish(&compiled.model, std::mem::take(&mut output.rows), &output.data_ends, &output.time_ends, options.as_of) {
             Ok((rows, warnings)) => {

@@ -66,11 +66,8 @@ async fn run_async(
         }
         crate::progress::report(|| format!("reading source `{id}`"));
         let loaded = load_source(&ctx, id, spec, project_dir, confine).await.and_then(|(batches, stats)| {
-            let table = if checked.contains(id.as_str()) {
-                Some(data_checks::check_table(id, spec, &batches, &stats, partitions)?)
-            } else {
-                None
-            };
+            let table =
+                if checked.contains(id.as_str()) { Some(data_checks::check_table(id, spec, &batches, &stats, partitions)?) } else { None };
             Ok((mem_table(id, declared_schema(spec), batches, partitions)?, table, stats))
         });
         match loaded {

@@ -58,10 +58,8 @@ impl Checker<'_> {
             CheckRuleKind::Accepted { column, values } => {
                 self.column(scope, column)?;
                 for v in values {
-                    if !matches!(
-                        v.kind,
-                        ExprKind::String(_) | ExprKind::Number { .. } | ExprKind::Bool(_) | ExprKind::Date(_)
-                    ) && !matches!(&v.kind, ExprKind::Unary { op: UnaryOp::Neg, expr } if matches!(expr.kind, ExprKind::Number { .. }))
+                    if !matches!(v.kind, ExprKind::String(_) | ExprKind::Number { .. } | ExprKind::Bool(_) | ExprKind::Date(_))
+                        && !matches!(&v.kind, ExprKind::Unary { op: UnaryOp::Neg, expr } if matches!(expr.kind, ExprKind::Number { .. }))
                     {
                         self.errors.push(
                             Diagnostic::error("YS0250", "`accepted` lists values, not expressions or null")
@@ -95,9 +93,12 @@ impl Checker<'_> {
                 let ty = self.column(scope, column)?;
                 if !matches!(ty, Type::Date | Type::Timestamp) {
                     self.errors.push(
-                        Diagnostic::error("YS0250", format!("`fresh` needs a date or timestamp column; `{}` is {}", column.name, article(ty)))
-                            .at(column.span, format!("declared as {} in yardstick.yaml", ty.name()))
-                            .help(format!("name a date or timestamp column of source `{}`", scope.source_id)),
+                        Diagnostic::error(
+                            "YS0250",
+                            format!("`fresh` needs a date or timestamp column; `{}` is {}", column.name, article(ty)),
+                        )
+                        .at(column.span, format!("declared as {} in yardstick.yaml", ty.name()))
+                        .help(format!("name a date or timestamp column of source `{}`", scope.source_id)),
                     );
                     return None;
                 }
@@ -166,9 +167,11 @@ impl Checker<'_> {
             CheckRuleKind::Volume { grain, time, within } => {
                 let Some(g) = Grain::ALL.iter().find(|(n, _)| *n == grain.name).map(|(_, g)| *g) else {
                     self.errors.push(
-                        Diagnostic::error("YS0205", format!("unknown grain `{}`", grain.name))
-                            .at(grain.span, "not a grain")
-                            .help(suggest("grain", &grain.name, Grain::ALL.iter().map(|(n, _)| *n))),
+                        Diagnostic::error("YS0205", format!("unknown grain `{}`", grain.name)).at(grain.span, "not a grain").help(suggest(
+                            "grain",
+                            &grain.name,
+                            Grain::ALL.iter().map(|(n, _)| *n),
+                        )),
                     );
                     return None;
                 };

@@ -119,12 +119,20 @@ fn judge(c: &DataCheck, r: &CheckRun, as_of: Option<chrono::NaiveDate>, sources:
             (Some(day), latest) => {
                 let cutoff = crate::model::shift_back(day, *amount, *unit).map(|t| t.and_utc().timestamp_micros());
                 let shown = latest.and_then(chrono::DateTime::from_timestamp_micros).map(|t| {
-                    if t.time() == chrono::NaiveTime::MIN { t.format("%Y-%m-%d").to_string() } else { t.format("%Y-%m-%d %H:%M:%S").to_string() }
+                    if t.time() == chrono::NaiveTime::MIN {
+                        t.format("%Y-%m-%d").to_string()
+                    } else {
+                        t.format("%Y-%m-%d %H:%M:%S").to_string()
+                    }
                 });
                 match (latest, cutoff) {
                     (Some(l), Some(cut)) => (
                         Some(l >= cut),
-                        format!("latest `{column}` is {}; expected within {amount} {} before {day}", shown.unwrap_or_default(), unit.word()),
+                        format!(
+                            "latest `{column}` is {}; expected within {amount} {} before {day}",
+                            shown.unwrap_or_default(),
+                            unit.word()
+                        ),
                     ),
                     _ => (Some(false), format!("`{column}` has no value; expected one within {amount} {} before {day}", unit.word())),
                 }

@@ -160,9 +160,9 @@ async fn execute(
         .clone()
         .transform_up(|node| match node {
             LogicalPlan::TableScan(mut scan) => {
-                let provider = tables.get(scan.table_name.table()).ok_or_else(|| {
-                    datafusion::error::DataFusionError::Internal(format!("source `{}` was not loaded", scan.table_name))
-                })?;
+                let provider = tables
+                    .get(scan.table_name.table())
+                    .ok_or_else(|| datafusion::error::DataFusionError::Internal(format!("source `{}` was not loaded", scan.table_name)))?;
                 scan.source = provider_as_source(provider.clone());
                 Ok(Transformed::yes(LogicalPlan::TableScan(scan)))
             }
