@@ -3,6 +3,25 @@
 use super::{Comparator, Expr, Ident, IntervalUnit};
 use crate::span::Span;
 
+/// Every word of `check` blocks (the block's and its rules'): never reserved, so columns may
+/// still have these names (tests/keywords.rs checks it against the grammar).
+pub const CHECK_KEYWORDS: &[&str] = &[
+    "check",
+    "not_null",
+    "unique",
+    "accepted",
+    "valid",
+    "fresh",
+    "within",
+    "rows",
+    "of",
+    "change",
+    "relationship",
+    "max",
+    "warn",
+    "error",
+];
+
 /// `check calls { not_null call_id  unique call_id ... }`: rules about one source's rows.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CheckBlock {
