@@ -165,6 +165,16 @@ pub fn comments(file: FileId, text: &str) -> Vec<Comment> {
     out
 }
 
+/// A `comparator` pair's text as a [`Comparator`].
+fn comparator(text: &str) -> Comparator {
+    match text {
+        ">=" => Comparator::Ge,
+        ">" => Comparator::Gt,
+        "<=" => Comparator::Le,
+        _ => Comparator::Lt,
+    }
+}
+
 struct Ctx {
     file: FileId,
     /// (end, start) of every comment, sorted: spans are cut before a trailing comment.
@@ -334,12 +344,7 @@ impl Ctx {
                     let high = self.quantity(q.next().ok_or_else(missing)?)?;
                     TargetKind::Between { low, high }
                 } else {
-                    let comparator = match first.as_str() {
-                        ">=" => Comparator::Ge,
-                        ">" => Comparator::Gt,
-                        "<=" => Comparator::Le,
-                        _ => Comparator::Lt,
-                    };
+                    let comparator = comparator(first.as_str());
                     TargetKind::Compare { comparator, value: self.quantity(inner.next().ok_or_else(missing)?)? }
                 };
                 let mut target = TargetAst { kind, tolerance: None, deadline: None, from: None };

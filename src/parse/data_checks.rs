@@ -85,12 +85,7 @@ impl Ctx {
                     let high = self.check_number(numbers.next().ok_or_else(missing)?)?;
                     CheckRuleKind::Rows(RowsBound::Between(low, high))
                 } else {
-                    let comparator = match first.as_str() {
-                        ">=" => Comparator::Ge,
-                        ">" => Comparator::Gt,
-                        "<=" => Comparator::Le,
-                        _ => Comparator::Lt,
-                    };
+                    let comparator = super::comparator(first.as_str());
                     CheckRuleKind::Rows(RowsBound::Compare(comparator, self.check_number(inner.next().ok_or_else(missing)?)?))
                 }
             }
