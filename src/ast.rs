@@ -4,6 +4,9 @@
 
 use crate::span::Span;
 
+mod data_checks;
+pub use data_checks::*;
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Ident {
     pub name: String,
@@ -19,6 +22,8 @@ pub struct Str {
 #[derive(Debug, Clone, PartialEq)]
 pub struct File {
     pub goals: Vec<Goal>,
+    /// `check <source> { ... }` blocks, in file order (docs/checks.md).
+    pub checks: Vec<CheckBlock>,
     /// Every comment of the file in order (the grammar skips them; the formatter puts each
     /// back next to the node it was written beside).
     pub comments: Vec<Comment>,

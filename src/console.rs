@@ -13,6 +13,8 @@ use std::path::{Component, Path};
 
 use serde::Serialize;
 
+mod checks;
+
 use crate::diagnostics::render::{self, Format};
 use crate::diagnostics::{Diagnostic, Diagnostics};
 use crate::results::{Results, Status};
@@ -78,7 +80,7 @@ pub enum FailOn {
     NearTarget,
     /// Any warning (unlike `--strict`, the report is still written).
     Warnings,
-    /// Failed data checks. Reserved: yardstick has no data checks yet, so it never fires.
+    /// A data check with status `fail` (a failed check of severity `error`; docs/checks.md).
     CheckFailures,
 }
 
@@ -186,6 +188,9 @@ struct JsonOutput<'a> {
     diagnostics: Vec<render::json::JsonDiagnostic>,
     #[serde(skip_serializing_if = "Option::is_none")]
     build: Option<JsonBuild>,
+    /// The data checks (`build` and `test`), file names shown like diagnostics'.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    checks: Option<Vec<crate::results::CheckResult>>,
 }
 
 #[derive(Debug, Serialize)]
@@ -233,6 +238,7 @@ pub fn check(dir: &Path, options: crate::Options, deny_warnings: bool, console: 
             summary: summary(&diagnostics, counts.0, counts.1, counts.2),
             diagnostics: render::json::render(&diagnostics, &shown_sources(&sources, &paths, Format::Json)),
             build: None,
+            checks: None,
         };
         return Printed { stdout: json_document(&output), stderr, stderr_after: String::new(), status };
     }
@@ -291,6 +297,21 @@ pub fn findings(results: &Results, warnings: usize, fail_on: &[FailOn]) -> Vec<F
             });
         }
     }
+    if fail_on.contains(&FailOn::CheckFailures) {
+        for c in results.checks.iter().filter(|c| c.status == crate::results::CheckStatus::Fail) {
+            let (file, line) = match c.defined_at.rsplit_once(':') {
+                Some((f, l)) => (Some(f.to_string()), l.parse().ok()),
+                None => (None, None),
+            };
+            out.push(Finding {
+                kind: FailOn::CheckFailures.name(),
+                kpi: None,
+                message: format!("data check {} `{}` failed: {}", c.source, c.check, c.detail),
+                file,
+                line,
+            });
+        }
+    }
     if fail_on.contains(&FailOn::Warnings) && warnings > 0 {
         let s = if warnings == 1 { "" } else { "s" };
         out.push(Finding {
@@ -337,8 +358,15 @@ pub fn build(dir: &Path, out: Option<&Path>, options: crate::Options, fail_on: &
                     summary: summary(warnings, m.goals.len(), m.kpis.len(), m.sources.len()),
                     diagnostics: render::json::render(warnings, &shown_sources(&built.compiled.sources, &paths, Format::Json)),
                     build: Some(JsonBuild { values, written, findings: found }),
+                    checks: Some(shown_checks(&built.results.checks, prefix)),
                 };
                 return Printed { stdout: json_document(&output), stderr, stderr_after: String::new(), status };
+            }
+            let shown = shown_checks(&built.results.checks, prefix);
+            if console.format == Format::Github {
+                stdout.push_str(&checks::github(&shown));
+            } else {
+                stdout.push_str(&checks::human(&shown, false));
             }
             stdout.push_str(&format!("built {} KPIs ({} values)\n", built.results.kpis.len(), values));
             let mut after = String::new();
@@ -388,11 +416,84 @@ pub fn build(dir: &Path, out: Option<&Path>, options: crate::Options, fail_on: &
                     summary: summary(&f.diagnostics.0, 0, 0, 0),
                     diagnostics: render::json::render(&f.diagnostics.0, &shown_sources(&f.sources, &paths, Format::Json)),
                     build: Some(JsonBuild { values: 0, written: vec![], findings: vec![] }),
+                    checks: None,
                 };
                 return Printed { stdout: json_document(&output), stderr, stderr_after: String::new(), status: 1 };
             }
             if options.deny_warnings && only_warnings {
                 stderr.push_str("(--strict: warnings fail the build, nothing was written)\n");
+            }
+            Printed { stdout, stderr, stderr_after: String::new(), status: 1 }
+        }
+    }
+}
+
+/// Checks with their files named as `prefix` + the project-relative name.
+fn shown_checks(list: &[crate::results::CheckResult], prefix: &str) -> Vec<crate::results::CheckResult> {
+    let mut out = list.to_vec();
+    if prefix.is_empty() {
+        return out;
+    }
+    for c in &mut out {
+        c.defined_at = format!("{prefix}{}", c.defined_at);
+        for e in &mut c.examples {
+            e.file = format!("{prefix}{}", e.file);
+        }
+    }
+    out
+}
+
+/// `yardstick test`: run the data checks only. Exit 1 when a check fails (status `fail`)
+/// or the definitions or data have errors; `warn` and `skipped` checks do not fail it.
+pub fn test(dir: &Path, options: crate::Options, console: &Console) -> Printed {
+    let paths = Paths::for_dir(dir);
+    let prefix = paths.prefix(console.format).to_string();
+    match crate::test_checks(dir, options) {
+        Ok((compiled, list)) => {
+            let shown = shown_checks(&list, &prefix);
+            let failed = list.iter().any(|c| c.status == crate::results::CheckStatus::Fail);
+            let status = u8::from(failed);
+            let warnings = &compiled.warnings;
+            let (mut stdout, stderr) = diagnostics_text(warnings, &compiled.sources, console, &paths);
+            match console.format {
+                Format::Json => {
+                    let m = &compiled.model;
+                    let output = JsonOutput {
+                        version: 1,
+                        command: "test",
+                        ok: !failed,
+                        summary: summary(warnings, m.goals.len(), m.kpis.len(), m.sources.len()),
+                        diagnostics: render::json::render(warnings, &shown_sources(&compiled.sources, &paths, Format::Json)),
+                        build: None,
+                        checks: Some(shown),
+                    };
+                    return Printed { stdout: json_document(&output), stderr, stderr_after: String::new(), status };
+                }
+                Format::Github => {
+                    stdout.push_str(&checks::github(&shown));
+                    stdout.push_str(&checks::summary(&shown));
+                    stdout.push('\n');
+                }
+                Format::Human if shown.is_empty() => {
+                    stdout.push_str("no data checks are defined: add `check <source> { ... }` blocks (docs/checks.md)\n")
+                }
+                Format::Human => stdout.push_str(&checks::human(&shown, true)),
+            }
+            Printed { stdout, stderr, stderr_after: String::new(), status }
+        }
+        Err(f) => {
+            let (stdout, stderr) = diagnostics_text(&f.diagnostics.0, &f.sources, console, &paths);
+            if console.format == Format::Json {
+                let output = JsonOutput {
+                    version: 1,
+                    command: "test",
+                    ok: false,
+                    summary: summary(&f.diagnostics.0, 0, 0, 0),
+                    diagnostics: render::json::render(&f.diagnostics.0, &shown_sources(&f.sources, &paths, Format::Json)),
+                    build: None,
+                    checks: None,
+                };
+                return Printed { stdout: json_document(&output), stderr, stderr_after: String::new(), status: 1 };
             }
             Printed { stdout, stderr, stderr_after: String::new(), status: 1 }
         }

@@ -124,6 +124,8 @@ pub const CODES: &[(&str, &str)] = &[
     ("YS0241", "bad events or benchmarks file"),
     ("YS0250", "`audience` or `suppress` clause written wrong"),
     ("YS0251", "personal (`pii`) column shown as a group or a single value"),
+    ("YS0260", "data check written wrong"),
+    ("YS0261", "relationship between columns of different types"),
     ("YS0300", "data file not found"),
     ("YS0301", "bad value in a data file"),
     ("YS0302", "column missing from a data file"),

@@ -26,8 +26,17 @@ pub fn format_text(file: FileId, text: &str) -> Result<String, Diagnostics> {
 /// where its comments and blank lines were).
 pub fn format_file(ast: &File, text: &str) -> String {
     let mut p = Printer { text, comments: &ast.comments, next: 0, out: String::new(), last_end: 0, indent: 0, block_start: true };
-    for (i, goal) in ast.goals.iter().enumerate() {
-        p.goal(goal, if i > 0 { Blank::Force } else { Blank::Keep });
+    // Goals and check blocks in the order they were written.
+    let mut blocks: Vec<(u32, Option<&Goal>, Option<&CheckBlock>)> = ast.goals.iter().map(|g| (g.span.start, Some(g), None)).collect();
+    blocks.extend(ast.checks.iter().map(|c| (c.span.start, None, Some(c))));
+    blocks.sort_by_key(|b| b.0);
+    for (i, block) in blocks.iter().enumerate() {
+        let blank = if i > 0 { Blank::Force } else { Blank::Keep };
+        match block {
+            (_, Some(goal), _) => p.goal(goal, blank),
+            (_, _, Some(check)) => p.check_block(check, blank),
+            _ => {}
+        }
     }
     p.flush_comments(text.len(), Blank::Keep);
     p.out
@@ -227,6 +236,42 @@ impl Printer<'_> {
     fn meta(&mut self, m: &MetaClause, blank: Blank) {
         self.item(&meta(m), m.span.start as usize, m.span.end as usize, blank);
     }
+
+    fn check_block(&mut self, c: &CheckBlock, blank: Blank) {
+        let head = Head { keyword: "check", id: &c.source, title: None, span: c.span };
+        let rule = |p: &mut Self, r: &CheckRule, blank| p.item(&check_rule(r), r.span.start as usize, r.span.end as usize, blank);
+        self.block(head, blank, &c.rules, rule, |_| false);
+    }
+}
+
+/// One data check on one line.
+pub fn check_rule(r: &CheckRule) -> String {
+    let columns = |cs: &[Ident]| cs.iter().map(|c| column(&c.name)).collect::<Vec<_>>().join(", ");
+    let mut out = match &r.kind {
+        CheckRuleKind::NotNull(cs) => format!("not_null {}", columns(cs)),
+        CheckRuleKind::Unique(cs) => format!("unique {}", columns(cs)),
+        CheckRuleKind::Accepted { column: c, values } => {
+            format!("accepted {} in ({})", column(&c.name), values.iter().map(expr).collect::<Vec<_>>().join(", "))
+        }
+        CheckRuleKind::Valid(e) => format!("valid {}", expr(e)),
+        CheckRuleKind::Fresh { column: c, amount, unit } => format!("fresh {} within {} {}", column(&c.name), amount.text, unit.word()),
+        CheckRuleKind::Rows(RowsBound::Compare(op, n)) => format!("rows {} {}", op.symbol(), n.text),
+        CheckRuleKind::Rows(RowsBound::Between(a, b)) => format!("rows between {} and {}", a.text, b.text),
+        CheckRuleKind::Relationship { column: c, source, target } => {
+            format!("relationship {} -> {}.{}", column(&c.name), source.name, column(&target.name))
+        }
+        CheckRuleKind::Volume { grain, time, within } => {
+            let of = time.as_ref().map(|t| format!(" of {}", column(&t.name))).unwrap_or_default();
+            format!("rows per {}{of} change within {}", grain.name, within.text)
+        }
+    };
+    if let Some(m) = &r.max {
+        out.push_str(&format!(" max {}", m.text));
+    }
+    if let Some(s) = &r.severity {
+        out.push_str(&format!(" {}", s.name));
+    }
+    out
 }
 
 fn meta(m: &MetaClause) -> String {

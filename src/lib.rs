@@ -96,6 +96,8 @@ pub struct Compiled {
     pub fused: Vec<plan::FusedPlan>,
     /// One row-accounting query per source (where each row went, where the data ends).
     pub accounting: Vec<plan::AccountingPlan>,
+    /// The data checks' queries, per source (docs/checks.md).
+    pub checks: Vec<plan::data_checks::SourceChecks>,
     pub options: Options,
     /// Warnings so far: from `check`, then (after `evaluate`) from the run.
     pub warnings: Vec<diagnostics::Diagnostic>,
@@ -222,13 +224,13 @@ pub fn compile_with(dir: &Path, options: Options) -> Result<Compiled, Failure> {
     let plan_options = plan::PlanOptions { as_of: options.as_of };
     let planned = plan::plan(&model, plan_options).and_then(|p| {
         let fused = if options.unfused { vec![] } else { plan::fused_plans(&model, plan_options)? };
-        Ok((p, fused, plan::accounting_plans(&model, plan_options)?))
+        Ok((p, fused, plan::accounting_plans(&model, plan_options)?, plan::data_checks::check_plans(&model)?))
     });
-    let (plans, fused, accounting) = match planned {
+    let (plans, fused, accounting, checks) = match planned {
         Ok(p) => p,
         Err(diagnostics) => return Err(Failure { sources, diagnostics }),
     };
-    Ok(Compiled { dir: dir.to_path_buf(), sources, config, model, plans, fused, accounting, options, warnings })
+    Ok(Compiled { dir: dir.to_path_buf(), sources, config, model, plans, fused, accounting, checks, options, warnings })
 }
 
 /// Compile, run on the data and assemble results (nothing written).
@@ -280,7 +282,7 @@ pub fn evaluate_compiled(mut compiled: Compiled) -> Result<(Compiled, results::R
         Some((m, p, f)) => (m, p, f),
         None => (&compiled.model, &compiled.plans, &compiled.fused),
     };
-    let mut output = match run::run(run_model, plans, fused, &compiled.accounting, &compiled.dir, options.allow_outside) {
+    let mut output = match run::run(run_model, plans, fused, &compiled.accounting, &compiled.checks, &compiled.dir, options.allow_outside) {
         Ok(o) => o,
         Err(diagnostics) => return Err(Failure { sources: compiled.sources, diagnostics }),
     };
@@ -313,6 +315,18 @@ pub fn evaluate_compiled(mut compiled: Compiled) -> Result<(Compiled, results::R
         k.suppressed_cells = suppressed.get(&k.id).copied().unwrap_or(0);
     }
     Ok((compiled, results))
+}
+
+/// `yardstick test`: compile, read the sources that have data checks (and the sources
+/// their relationships name), run and judge the checks; no KPI is computed.
+pub fn test_checks(dir: &Path, options: Options) -> Result<(Compiled, Vec<results::CheckResult>), Failure> {
+    let compiled = compile_with(dir, options)?;
+    let output = match run::run(&compiled.model, &[], &[], &[], &compiled.checks, &compiled.dir, options.allow_outside) {
+        Ok(o) => o,
+        Err(diagnostics) => return Err(Failure { sources: compiled.sources, diagnostics }),
+    };
+    let checks = results::judge_checks(&compiled.model, &output.checks, options.as_of, &compiled.sources);
+    Ok((compiled, checks))
 }
 
 /// What the data showed that the definitions could not: rows a KPI silently could not

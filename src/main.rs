@@ -61,7 +61,7 @@ enum Command {
         single_file: bool,
         /// After writing the report, exit 1 if any of these is found (repeatable or
         /// comma-separated): off_track, near_target (KPIs' headline statuses), warnings,
-        /// check_failures (reserved: no data checks exist yet).
+        /// check_failures (data checks with status `fail`, docs/checks.md).
         #[arg(long, value_enum, value_delimiter = ',', value_name = "WHAT")]
         fail_on: Vec<FailOn>,
         /// Output: human (default), json (one document on stdout), github (annotations).
@@ -86,6 +86,25 @@ enum Command {
         /// Exit 1 when there is any warning.
         #[arg(long)]
         deny_warnings: bool,
+        /// Let yardstick.yaml name files and directories outside the project directory.
+        #[arg(long)]
+        allow_outside: bool,
+        /// Output: human (default), json (one document on stdout), github (annotations).
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
+    /// Run the data checks (`check <source> { ... }`, docs/checks.md) on the data, without
+    /// computing KPIs or writing a report.
+    #[command(
+        after_help = "Examples:\n  yardstick test\n  yardstick test examples/city --as-of 2024-06-30   `fresh` checks measure from that day\n  yardstick test --format github\n\nExit status: 0 no check failed (warnings allowed), 1 a check failed or errors in definitions or data, 2 usage error."
+    )]
+    Test {
+        /// Project directory (holds yardstick.yaml).
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// The day `fresh` checks measure from (YYYY-MM-DD); without it they are skipped.
+        #[arg(long, value_name = "DATE", value_parser = parse_date)]
+        as_of: Option<chrono::NaiveDate>,
         /// Let yardstick.yaml name files and directories outside the project directory.
         #[arg(long)]
         allow_outside: bool,
@@ -281,6 +300,10 @@ fn run() -> ExitCode {
         Command::Check { dir, deny_warnings, allow_outside, format } => {
             let options = yardstick::Options { allow_outside, ..Default::default() };
             print(yardstick::console::check(&dir, options, deny_warnings, &Console { format, ..console }))
+        }
+        Command::Test { dir, as_of, allow_outside, format } => {
+            let options = yardstick::Options { as_of, allow_outside, ..Default::default() };
+            print(yardstick::console::test(&dir, options, &Console { format, ..console }))
         }
         Command::Diff { rev, dir, values, format, allow_outside, audience } => {
             let options = yardstick::Options { allow_outside, audience: audience.into(), ..Default::default() };

@@ -1,6 +1,9 @@
 //! The checked model: what `check` proves about a project. Every name here is resolved and
 //! every expression typed; the planner and the report read this, never the AST.
 
+mod data_checks;
+pub use data_checks::*;
+
 use indexmap::IndexMap;
 
 use crate::ast::{BinaryOp, Comparator};
@@ -19,6 +22,8 @@ pub struct Model {
     pub goals: Vec<GoalInfo>,
     /// In definition order: files sorted by path, then position in file.
     pub kpis: Vec<CheckedKpi>,
+    /// Data checks (`check <source> { ... }`), in file order.
+    pub checks: Vec<DataCheck>,
 }
 
 impl Model {

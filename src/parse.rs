@@ -12,6 +12,7 @@ use crate::diagnostics::{Diagnostic, Diagnostics};
 use crate::limits::{MAX_EXPR_NODES, MAX_NESTING};
 use crate::span::{FileId, Span};
 
+mod data_checks;
 mod syntax_error;
 use syntax_error::{describe_rule, syntax_error};
 
@@ -30,16 +31,22 @@ pub fn parse_file(file: FileId, text: &str) -> Result<File, Diagnostics> {
     let comments = comments(file, text);
     let ctx = Ctx { file, comment_ends: comments.iter().map(|c| (c.span.end as usize, c.span.start as usize)).collect() };
     let mut goals = vec![];
+    let mut checks = vec![];
     let mut errors = vec![];
     for pair in root.into_inner() {
-        if pair.as_rule() == Rule::goal {
-            match ctx.goal(pair) {
+        match pair.as_rule() {
+            Rule::goal => match ctx.goal(pair) {
                 Ok(g) => goals.push(g),
                 Err(d) => errors.push(d),
-            }
+            },
+            Rule::check_block => match ctx.check_block(pair) {
+                Ok(c) => checks.push(c),
+                Err(d) => errors.push(d),
+            },
+            _ => {}
         }
     }
-    if errors.is_empty() { Ok(File { goals, comments }) } else { Err(Diagnostics(errors)) }
+    if errors.is_empty() { Ok(File { goals, checks, comments }) } else { Err(Diagnostics(errors)) }
 }
 
 /// Parse a standalone expression (used by tests and by future `explain`).
@@ -156,6 +163,16 @@ pub fn comments(file: FileId, text: &str) -> Vec<Comment> {
         true
     });
     out
+}
+
+/// A `comparator` pair's text as a [`Comparator`].
+fn comparator(text: &str) -> Comparator {
+    match text {
+        ">=" => Comparator::Ge,
+        ">" => Comparator::Gt,
+        "<=" => Comparator::Le,
+        _ => Comparator::Lt,
+    }
 }
 
 struct Ctx {
@@ -331,12 +348,7 @@ impl Ctx {
                     let high = self.quantity(q.next().ok_or_else(missing)?)?;
                     TargetKind::Between { low, high }
                 } else {
-                    let comparator = match first.as_str() {
-                        ">=" => Comparator::Ge,
-                        ">" => Comparator::Gt,
-                        "<=" => Comparator::Le,
-                        _ => Comparator::Lt,
-                    };
+                    let comparator = comparator(first.as_str());
                     TargetKind::Compare { comparator, value: self.quantity(inner.next().ok_or_else(missing)?)? }
                 };
                 let mut target = TargetAst { kind, tolerance: None, deadline: None, from: None };

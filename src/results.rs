@@ -11,6 +11,9 @@ use crate::ingest::SourceStats;
 use crate::model::{CheckedKpi, Direction, GoalInfo, Model, Target, TargetRule};
 use crate::span::SourceMap;
 
+mod data_checks;
+pub use data_checks::*;
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Results {
     pub yardstick: String,
@@ -27,6 +30,8 @@ pub struct Results {
     pub warnings: Vec<WarningResult>,
     /// Who the build is for and the project's small-cell rules (docs/privacy.md).
     pub privacy: PrivacyResult,
+    /// Every data check (`check <source> { ... }`) with its outcome, in file order.
+    pub checks: Vec<CheckResult>,
     /// The git commit the definitions were built from; absent outside a git repository.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub git: Option<GitResult>,
@@ -386,6 +391,8 @@ pub struct RunOutput {
     /// Per KPI with a time column: the latest day of that column in the whole source
     /// (before scopes and `--as-of`): where the data ends, for provisional periods.
     pub time_ends: IndexMap<String, String>,
+    /// What the data checks measured, in file order.
+    pub checks: Vec<CheckRun>,
 }
 
 /// Where every row of a KPI's source went, counted step by step: `read` =
@@ -414,6 +421,7 @@ pub fn assemble(
     warnings: &[crate::diagnostics::Diagnostic],
 ) -> Results {
     let mut run = run;
+    let checks = judge_checks(model, &run.checks, as_of, sources);
     let kpis = model
         .kpis
         .iter()
@@ -462,6 +470,7 @@ pub fn assemble(
         kpis,
         sources: sources_out,
         privacy: PrivacyResult { audience: crate::privacy::Audience::Internal, min_count: None, rounding: None },
+        checks,
         warnings: warnings
             .iter()
             .map(|w| WarningResult {

@@ -5,6 +5,7 @@ mod change;
 mod cli;
 mod commands;
 mod common;
+mod data_checks;
 mod diagnostics;
 mod differential;
 mod docs;

@@ -16,6 +16,7 @@ use crate::span::{FileId, Span};
 
 mod annotations;
 mod change;
+mod data_checks;
 mod derived;
 mod expr;
 mod functions;
@@ -129,6 +130,10 @@ pub fn check(config: &Config, files: &[ast::File]) -> Result<(Model, Vec<Diagnos
             goals.push(info);
         }
     }
+    let mut checks = vec![];
+    for block in files.iter().flat_map(|f| &f.checks) {
+        cx.data_checks(block, &mut checks);
+    }
     cx.resolve_derived(&mut kpis);
     privacy::derived_audience(&mut kpis);
     cx.apply_annotation_files(&mut kpis, &goals);
@@ -154,6 +159,7 @@ pub fn check(config: &Config, files: &[ast::File]) -> Result<(Model, Vec<Diagnos
             sources: config.sources.clone(),
             goals,
             kpis,
+            checks,
         },
         warnings,
     ))

@@ -10,7 +10,7 @@ use datafusion::arrow::array::{
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
 
-use super::{SourceStats, Unbound, Value, describe_type, in_valid_years, is_null, locate_column, parse_value};
+use super::{BatchOrigin, SourceStats, Unbound, Value, describe_type, in_valid_years, is_null, locate_column, parse_value};
 use crate::config::{ColumnSpec, ColumnType, Encoding, OnInvalid, SourceSpec, TrailingNotes};
 use crate::diagnostics::Diagnostic;
 
@@ -361,6 +361,9 @@ fn read_csv_text(
     let columns: Vec<(&String, &ColumnSpec)> = spec.columns.iter().collect();
     let mut builders: Vec<ColumnBuilder> = columns.iter().map(|(_, c)| ColumnBuilder::new(c.ty)).collect();
     let mut file_builder = spec.file_column.as_ref().map(|_| StringBuilder::new());
+    // Each row's line in the file (row provenance, for data checks' example rows).
+    let mut line_builder = Int64Builder::new();
+    let file_index = stats.files.len().saturating_sub(1);
     let rows_before = stats.rows_read;
     let mut problems = Problems::default();
     // Rows that could not be read, not yet known to be followed by a readable row.
@@ -477,8 +480,10 @@ fn read_csv_text(
         if let Some(fb) = file_builder.as_mut() {
             fb.append_value(shown);
         }
+        line_builder.append_value(line as i64);
         if builders.first().map(|b| b.len()).unwrap_or(0) >= BATCH_ROWS {
             batches.push(finish_batch(schema, &mut builders, file_builder.as_mut())?);
+            stats.origins.push(BatchOrigin { file: file_index, lines: Some(Arc::new(line_builder.finish())) });
         }
     }
     // Lines after the last readable row that cannot be read: notes, totals.
@@ -526,6 +531,7 @@ fn read_csv_text(
     }
     if builders.first().map(|b| b.len()).unwrap_or(0) > 0 || (builders.is_empty() && file_builder.is_some()) {
         batches.push(finish_batch(schema, &mut builders, file_builder.as_mut())?);
+        stats.origins.push(BatchOrigin { file: file_index, lines: Some(Arc::new(line_builder.finish())) });
     }
     Ok(())
 }

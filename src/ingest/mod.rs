@@ -54,6 +54,18 @@ pub struct SourceStats {
     /// `latest` as numbers, to compare.
     #[serde(skip)]
     latest_values: IndexMap<String, i64>,
+    /// Where the rows of each batch come from, one entry per batch read, in order (not
+    /// part of results.json: data checks' example rows name files and lines from it).
+    #[serde(skip)]
+    pub origins: Vec<BatchOrigin>,
+}
+
+/// The file (an index into [`SourceStats::files`]) and each row's line of one batch (CSV:
+/// the line in the file; Parquet: the row's place among the file's rows read, from 1).
+#[derive(Debug, Clone)]
+pub struct BatchOrigin {
+    pub file: usize,
+    pub lines: Option<datafusion::arrow::array::ArrayRef>,
 }
 
 /// An optional column some files of a source lack.

@@ -209,6 +209,7 @@ async fn load_parquet_file(
     };
     stats.files.push(shown.to_string());
     let mut row = 0u64;
+    let mut kept = 0i64;
     while let Some(b) = futures::StreamExt::next(&mut stream).await {
         let b = match b {
             Ok(b) => b,
@@ -230,6 +231,16 @@ async fn load_parquet_file(
         };
         let b = enforce_valid_years(b, spec, id, shown, row, stats)?;
         super::freshness::merge_latest(latest, &b);
+        // Row provenance for the data checks' example rows (only when a check reads the
+        // source): the row's place among the file's rows that were kept (1-based).
+        if sink.keeps() {
+            let numbers: Vec<i64> = (kept + 1..=kept + b.num_rows() as i64).collect();
+            stats.origins.push(ingest::BatchOrigin {
+                file: stats.files.len() - 1,
+                lines: Some(Arc::new(datafusion::arrow::array::Int64Array::from(numbers))),
+            });
+        }
+        kept += b.num_rows() as i64;
         sink.send(&b).await;
         row += n;
     }

@@ -13,16 +13,32 @@ pub type Item = Result<RecordBatch, DataFusionError>;
 /// The sending ends of a source's queries' channels.
 pub struct Tee {
     senders: Vec<Sender<Item>>,
+    /// Every batch, when the source's data checks need it whole after the read.
+    kept: Option<Vec<RecordBatch>>,
 }
 
 impl Tee {
-    pub fn new(senders: Vec<Sender<Item>>) -> Self {
-        Tee { senders }
+    /// `keep`: also keep every batch (see [`Tee::into_kept`]).
+    pub fn new(senders: Vec<Sender<Item>>, keep: bool) -> Self {
+        Tee { senders, kept: keep.then(Vec::new) }
+    }
+
+    /// Whether the batches are kept (for the data checks).
+    pub fn keeps(&self) -> bool {
+        self.kept.is_some()
+    }
+
+    /// The batches kept, if asked for; dropping the senders ends every query's input.
+    pub fn into_kept(self) -> Option<Vec<RecordBatch>> {
+        self.kept
     }
 
     /// Send `batch` to every query still reading (a query that stopped, e.g. failed, has
     /// dropped its end: it is left out from then on). Waits while a query's channel is full.
     pub async fn send(&mut self, batch: &RecordBatch) {
+        if let Some(kept) = &mut self.kept {
+            kept.push(batch.clone());
+        }
         let mut open = Vec::with_capacity(self.senders.len());
         for mut s in std::mem::take(&mut self.senders) {
             if s.send(Ok(batch.clone())).await.is_ok() {

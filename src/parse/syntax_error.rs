@@ -396,5 +396,27 @@ pub(super) fn describe_rule(rule: Rule) -> &'static str {
         Rule::WHITESPACE | Rule::COMMENT => "whitespace",
         Rule::file => "a goal",
         Rule::ident_char => "a letter or digit",
+        Rule::check_block | Rule::kw_check => "`check`",
+        Rule::check_rule
+        | Rule::check_not_null
+        | Rule::check_unique
+        | Rule::check_accepted
+        | Rule::check_valid
+        | Rule::check_fresh
+        | Rule::check_volume
+        | Rule::check_rows
+        | Rule::check_relationship
+        | Rule::kw_not_null
+        | Rule::kw_unique
+        | Rule::kw_accepted
+        | Rule::kw_valid
+        | Rule::kw_fresh
+        | Rule::kw_rows
+        | Rule::kw_relationship => "a data check (`not_null`, `unique`, `accepted`, `valid`, `fresh`, `rows`, `relationship`)",
+        Rule::check_max | Rule::kw_max => "`max <count>` or `max <share>%`",
+        Rule::check_severity | Rule::kw_warn | Rule::kw_error => "`warn` or `error`",
+        Rule::kw_within => "`within`",
+        Rule::kw_of => "`of`",
+        Rule::kw_change => "`change`",
     }
 }

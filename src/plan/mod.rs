@@ -87,6 +87,7 @@ pub fn arrow_type(ty: Type) -> DataType {
     }
 }
 
+pub mod data_checks;
 mod row_functions;
 
 type DfResult<T> = datafusion::error::Result<T>;

@@ -44,6 +44,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("goal_page.html", include_str!("../templates/report/goal_page.html")),
     ("owner_page.html", include_str!("../templates/report/owner_page.html")),
     ("sources_page.html", include_str!("../templates/report/sources_page.html")),
+    ("data_quality.html", include_str!("../templates/report/data_quality.html")),
 ];
 
 /// Render results.json text.

@@ -30,6 +30,7 @@ fn session(partitions: usize) -> SessionContext {
     ctx.add_optimizer_rule(Arc::new(period::PeriodRule));
     ctx
 }
+mod data_checks;
 
 /// Run every plan over the project's data, and the row accounting of every source.
 pub fn run(
@@ -37,6 +38,7 @@ pub fn run(
     plans: &[KpiPlan],
     fused: &[FusedPlan],
     accounting: &[AccountingPlan],
+    checks: &[crate::plan::data_checks::SourceChecks],
     project_dir: &Path,
     allow_outside: bool,
 ) -> Result<RunOutput, Diagnostics> {
@@ -45,7 +47,7 @@ pub fn run(
         .build()
         .map_err(|e| Diagnostic::error("YS0400", format!("cannot start the query runtime: {e}")))?;
     let confine = crate::project::Confinement::new(project_dir, &model.allow_paths, allow_outside);
-    runtime.block_on(run_async(model, plans, fused, accounting, project_dir, &confine))
+    runtime.block_on(run_async(model, plans, fused, accounting, checks, project_dir, &confine))
 }
 
 async fn run_async(
@@ -53,6 +55,7 @@ async fn run_async(
     plans: &[KpiPlan],
     fused: &[FusedPlan],
     accounting: &[AccountingPlan],
+    checks: &[crate::plan::data_checks::SourceChecks],
     project_dir: &Path,
     confine: &crate::project::Confinement,
 ) -> Result<RunOutput, Diagnostics> {
@@ -74,23 +77,37 @@ async fn run_async(
     let mut query_error: Option<Diagnostic> = None;
     crate::progress::report(|| format!("running the queries of {} KPIs", plans.len()));
     // Sources in declaration order, each read once however many KPIs use it.
+    // The same rows with their file and line, for the data checks.
+    let mut check_tables: IndexMap<String, Arc<dyn TableProvider>> = IndexMap::new();
+    let checked: std::collections::HashSet<&str> = checks.iter().flat_map(|c| c.scanned(model)).collect();
     for (id, spec) in &model.sources {
-        if !plans.iter().any(|p| &p.source == id) {
+        let by_kpis = plans.iter().any(|p| &p.source == id);
+        if !by_kpis && !checked.contains(id.as_str()) {
             continue;
         }
         let mine: Vec<&Query> = queries.iter().filter(|q| q.source() == id).collect();
         crate::progress::report(|| format!("reading source `{id}`"));
-        let (stats, results) = match read_and_query(&ctx, &accounting_ctx, id, spec, project_dir, confine, partitions, &mine).await {
-            Ok(done) => done,
-            Err(d) => {
-                load_errors.push(d);
-                continue;
-            }
-        };
+        let checked_here = checked.contains(id.as_str());
+        let (stats, results, kept) =
+            match read_and_query(&ctx, &accounting_ctx, id, spec, project_dir, confine, partitions, &mine, checked_here).await {
+                Ok(done) => done,
+                Err(d) => {
+                    load_errors.push(d);
+                    continue;
+                }
+            };
         crate::progress::report(|| {
             let files = stats.files.len();
             format!("read source `{id}`: {files} file{}, {} rows", if files == 1 { "" } else { "s" }, stats.rows_read)
         });
+        if let Some(batches) = kept {
+            match data_checks::check_table(id, spec, &batches, &stats, partitions) {
+                Ok(t) => {
+                    check_tables.insert(id.clone(), t);
+                }
+                Err(d) => load_errors.push(d),
+            }
+        }
         out.sources.insert(id.clone(), stats);
         if !load_errors.is_empty() {
             continue;
@@ -120,6 +137,10 @@ async fn run_async(
         }
     }
     out.rows = ordered;
+    if !checks.is_empty() {
+        crate::progress::report(|| format!("running the data checks of {} sources", checks.len()));
+        out.checks = data_checks::run_checks(&accounting_ctx, model, checks, &check_tables, &out.sources).await?;
+    }
     Ok(out)
 }
 
@@ -219,16 +240,19 @@ async fn read_and_query(
     confine: &crate::project::Confinement,
     partitions: usize,
     queries: &[&Query<'_>],
-) -> Result<(SourceStats, Vec<QueryResult>), Diagnostic> {
+    keep: bool,
+) -> Result<(SourceStats, Vec<QueryResult>, Option<Vec<RecordBatch>>), Diagnostic> {
     let files = ingest::resolve_files(project_dir, id, spec, confine)?;
     let schema = declared_schema(spec);
     let session = |q: &Query| if matches!(q, Query::Accounting(_)) { accounting_ctx } else { ctx };
     match spec.format() {
         Format::Csv => {
             let (batches, stats) = ingest::read_csv_source(id, spec, schema.clone(), &files)?;
+            // Arrow arrays are shared: keeping the batches for the data checks copies nothing.
+            let kept = keep.then(|| batches.clone());
             let provider = mem_table(id, schema, batches, partitions)?;
             let results = futures::future::join_all(queries.iter().map(|q| execute(session(q), q.plan(), provider.clone()))).await;
-            Ok((stats, results))
+            Ok((stats, results, kept))
         }
         Format::Parquet => {
             let mut needed = std::collections::HashSet::new();
@@ -241,18 +265,23 @@ async fn read_and_query(
                 senders.push(tx);
                 runs.push(execute(session(q), q.plan(), provider));
             }
-            let mut tee = ingest::stream::Tee::new(senders);
+            // Data checks read every column and need the whole source with each row's file
+            // and line: a source with checks is kept in memory as it streams by.
+            if keep {
+                needed.extend(spec.columns.keys().cloned());
+            }
+            let mut tee = ingest::stream::Tee::new(senders, keep);
             let read = async {
                 let stats = ingest::load_parquet(ctx, id, spec, &files, &needed, &mut tee).await;
                 if let Err(d) = &stats {
                     tee.fail(&d.message).await;
                 }
                 // Dropping the senders ends every query's input.
-                drop(tee);
-                stats
+                let kept = tee.into_kept();
+                (stats, kept)
             };
-            let (stats, results) = futures::join!(read, futures::future::join_all(runs));
-            Ok((stats?, results))
+            let ((stats, kept), results) = futures::join!(read, futures::future::join_all(runs));
+            Ok((stats?, results, kept))
         }
     }
 }
