@@ -192,30 +192,23 @@ def main():
     cost_per_permit = {k: float(v) / issued_month[k] for k, v in spend.items() if issued_month.get(k)}
 
     # ---- 311 requests ----------------------------------------------------
-    sla_num, sla_den = {}, {}
-    for row in read("requests_311.csv"):
-        if row["status"] != "Closed":
-            continue
-        opened = dt.datetime.strptime(row["opened_at"], REQ_TS_FMT)
-        closed = dt.datetime.strptime(row["closed_at"], REQ_TS_FMT)
-        k = month_key(opened) + "|" + row["category"]
-        days = (closed - opened).total_seconds() / 86400
-        sla_den[k] = sla_den.get(k, 0) + 1
-        if days <= int(row["sla_days"]):
-            sla_num[k] = sla_num.get(k, 0) + 1
-    closed_within_sla = {k: sla_num.get(k, 0) / sla_den[k] for k in sla_den}
-    # The same share per quarter, district and category (two `by` columns); keys
+    # The same share per quarter, district and category (two `by` columns) under keys
     # ``<quarter>|<district>|<category>``.
-    q_num, q_den = {}, {}
+    sla_num, sla_den, q_num, q_den = {}, {}, {}, {}
     for row in read("requests_311.csv"):
         if row["status"] != "Closed":
             continue
         opened = dt.datetime.strptime(row["opened_at"], REQ_TS_FMT)
         closed = dt.datetime.strptime(row["closed_at"], REQ_TS_FMT)
-        k = quarter_key(opened.date()) + "|" + row["district"] + "|" + row["category"]
-        q_den[k] = q_den.get(k, 0) + 1
-        if (closed - opened).total_seconds() / 86400 <= int(row["sla_days"]):
-            q_num[k] = q_num.get(k, 0) + 1
+        within = (closed - opened).total_seconds() / 86400 <= int(row["sla_days"])
+        for num, den, k in [
+            (sla_num, sla_den, month_key(opened) + "|" + row["category"]),
+            (q_num, q_den, quarter_key(opened.date()) + "|" + row["district"] + "|" + row["category"]),
+        ]:
+            den[k] = den.get(k, 0) + 1
+            if within:
+                num[k] = num.get(k, 0) + 1
+    closed_within_sla = {k: sla_num.get(k, 0) / sla_den[k] for k in sla_den}
     sla_by_district_category = {k: q_num.get(k, 0) / q_den[k] for k in q_den}
     # Requests per month (by opened_at) against the same month a year earlier:
     # (this - then) / then, only for months whose month a year earlier has requests.

@@ -81,7 +81,16 @@ pub fn bars_svg(k: &KpiResult, mode: HeadlinePeriod, cal: &PeriodCalendar) -> St
         values.push(0.0);
     }
     let Some(t) = nice_ticks(&values, &k.unit) else { return String::new() };
-    let value_label = |r: &ResultRow| format!("{} {}", format_value(r.value, &k.unit), super::scorecard::status_icon(r.status.name()));
+    // With a unit too long for the margin, the numbers alone (the unit is in the table).
+    let full = |r: &ResultRow| format!("{} {}", format_value(r.value, &k.unit), super::scorecard::status_icon(r.status.name()));
+    let short = rows.iter().any(|r| text_width(&full(r), FONT_SIZE) > WIDTH * 0.3);
+    let value_label = |r: &ResultRow| {
+        if short {
+            format!("{} {}", super::value_parts(r.value.unwrap_or(0.0), &k.unit).0, super::scorecard::status_icon(r.status.name()))
+        } else {
+            full(r)
+        }
+    };
     let names: Vec<String> = rows.iter().map(|r| group_name(r)).collect();
     let label_w = names.iter().map(|n| text_width(n, FONT_SIZE)).fold(0.0, f64::max).min(WIDTH * 0.35);
     let left = (EDGE + label_w + GAP).ceil();
@@ -180,8 +189,13 @@ pub fn multiples(k: &KpiResult, mode: HeadlinePeriod, cal: &PeriodCalendar) -> V
     values.extend(targets.iter().flatten());
     let Some(t) = nice_ticks(&values, &k.unit) else { return vec![] };
     let (w, h) = (240.0, 110.0);
-    let lo_label = tick_label(t.lo, t.step, &k.unit);
-    let hi_label = tick_label(t.hi, t.step, &k.unit);
+    let (mut lo_label, mut hi_label) = (tick_label(t.lo, t.step, &k.unit), tick_label(t.hi, t.step, &k.unit));
+    if text_width(&lo_label, FONT_SIZE).max(text_width(&hi_label, FONT_SIZE)) > w * 0.35 {
+        // A long unit: the numbers alone (the unit is in the bar chart's table).
+        let suffix = super::value_parts(t.lo, &k.unit).1;
+        lo_label = lo_label.strip_suffix(suffix.as_str()).unwrap_or(&lo_label).to_string();
+        hi_label = hi_label.strip_suffix(suffix.as_str()).unwrap_or(&hi_label).to_string();
+    }
     let left = (EDGE + text_width(&lo_label, FONT_SIZE).max(text_width(&hi_label, FONT_SIZE)) + 4.0).ceil();
     let (top, bottom, right) = (ASCENT * FONT_SIZE + EDGE + 4.0, FONT_SIZE * 1.3 + 6.0, 6.0);
     let x = |i: usize| left + (w - left - right) * i as f64 / (periods.len() - 1) as f64;
@@ -217,7 +231,10 @@ pub fn multiples(k: &KpiResult, mode: HeadlinePeriod, cal: &PeriodCalendar) -> V
             text(&mut svg, left, base, "start", "axis", &first);
             text(&mut svg, w - right, base, "end", "axis", &last);
             if let Some((_, v)) = latest {
-                text(&mut svg, w - right, EDGE + ASCENT * FONT_SIZE, "end", "axis value-label", &format_value(Some(v), &k.unit));
+                let label = format_value(Some(v), &k.unit);
+                if text_width(&label, FONT_SIZE) <= w - right - EDGE {
+                    text(&mut svg, w - right, EDGE + ASCENT * FONT_SIZE, "end", "axis value-label", &label);
+                }
             }
             svg.push_str("</svg>");
             (shown, svg)

@@ -209,6 +209,11 @@ pub(crate) fn latest_label(svg: &mut String, label: &str, px: f64, py: f64, ceil
     let above = py - 6.0 - descent;
     let baseline = if above - ascent >= ceiling { above } else { (py + 6.0 + ascent).min(floor - descent) };
     let w = text_width(label, FONT_SIZE);
+    // A label as wide as half the chart (a very long unit) would hide it: the value is in
+    // the headline and the table.
+    if w > WIDTH / 2.0 {
+        return;
+    }
     let right = px.min(WIDTH - EDGE).max(EDGE + w);
     text(svg, right, baseline, "end", "axis value-label", label);
 }
