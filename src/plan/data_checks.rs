@@ -112,7 +112,7 @@ fn source_checks(fx: &Functions, model: &Model, id: &str, checks: Vec<usize>) ->
                 let f = fails_expr(fx, fails);
                 aggregates.push(with_filter(count(lit(1i64)), Some(f.clone()))?.alias(name));
                 counted.push(i);
-                examples.push((i, example_plan(scan(model, id)?.filter(f)?, id, columns)?));
+                examples.push((i, example_plan(model, scan(model, id)?.filter(f)?, id, columns)?));
             }
             DataCheckKind::Fresh { column: c, .. } => {
                 aggregates.push(max(cast(column(c), arrow_type(Type::Timestamp))).alias(name));
@@ -127,12 +127,12 @@ fn source_checks(fx: &Functions, model: &Model, id: &str, checks: Vec<usize>) ->
                 let left: Vec<Column> = cols.iter().map(|c| Column::new(Some(id), c)).collect();
                 let right: Vec<Column> = names.iter().map(|n| Column::new(Some("dup"), n)).collect();
                 let joined = scan(model, id)?.join(dups, JoinType::LeftSemi, (left, right), None)?;
-                examples.push((i, example_plan(joined, id, cols)?));
+                examples.push((i, example_plan(model, joined, id, cols)?));
             }
             DataCheckKind::Relationship { column: c, to, target } => {
                 let orphans = orphans(model, id, c, to, target)?;
                 own.push((i, orphans.clone().aggregate(Vec::<Expr>::new(), vec![count(lit(1i64)).alias("failing")])?.build()?));
-                examples.push((i, example_plan(orphans, id, std::slice::from_ref(c))?));
+                examples.push((i, example_plan(model, orphans, id, std::slice::from_ref(c))?));
             }
             DataCheckKind::Volume { grain, time, .. } => {
                 let ts = cast(column(time), arrow_type(Type::Timestamp));
@@ -185,9 +185,13 @@ fn orphans(model: &Model, id: &str, c: &str, to: &str, target: &str) -> DfResult
 }
 
 /// The first failing rows by file and line, with the columns the check reads.
-fn example_plan(failing: LogicalPlanBuilder, id: &str, columns: &[String]) -> DfResult<LogicalPlan> {
+/// Up to `MAX_EXAMPLES` failing rows: file, line and the values of the columns the rule
+/// reads, except personal (`pii`) columns, whose values reach no output (docs/privacy.md):
+/// their rows are named by file and line only.
+fn example_plan(model: &Model, failing: LogicalPlanBuilder, id: &str, columns: &[String]) -> DfResult<LogicalPlan> {
+    let personal = |c: &String| model.sources.get(id).and_then(|s| s.columns.get(c)).is_some_and(|c| c.pii);
     let mut select = vec![qualified(id, FILE_COLUMN), qualified(id, LINE_COLUMN)];
-    select.extend(columns.iter().map(|c| qualified(id, c)));
+    select.extend(columns.iter().filter(|c| !personal(c)).map(|c| qualified(id, c)));
     failing
         .sort(vec![qualified(id, FILE_COLUMN).sort(true, false), qualified(id, LINE_COLUMN).sort(true, false)])?
         .limit(0, Some(MAX_EXAMPLES))?
