@@ -236,8 +236,8 @@ fn summary(all: &[Diagnostic]) -> String {
 /// At most this many diagnostics are drawn by [`Diagnostics::render`] (the rest are counted).
 pub const MAX_SHOWN: usize = 50;
 
-/// `19950` -> `19,950`.
-fn thousands(n: usize) -> String {
+/// `19950` -> `19,950` (the one number format of messages and the report).
+pub fn thousands(n: usize) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {

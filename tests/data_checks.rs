@@ -123,7 +123,7 @@ fn test_command_and_fail_on_check_failures() {
     // The example warns on purpose and fails nothing: 0, with the warning shown.
     let (code, stdout, _) = run(&["test", &city]);
     assert_eq!(code, 0, "{stdout}");
-    assert!(stdout.contains("warn: check calls_911 `not_null district max 1% warn`: 41 of 3969 rows"), "{stdout}");
+    assert!(stdout.contains("warn: check calls_911 `not_null district max 1% warn`: 41 of 3,969 rows"), "{stdout}");
     let out = tempfile::tempdir().expect("tempdir");
     let o = out.path().display().to_string();
     let (code, stdout, stderr) = run(&["build", &city, "--out", &o, "--fail-on", "check_failures"]);

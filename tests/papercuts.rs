@@ -117,7 +117,9 @@ fn numbers_are_written_one_way_everywhere() {
     assert!(html.contains("<td class=\"num\">2,540</td>"), "rows read with a separator");
     // Definitions are shown dedented: the clauses one indent in, not the file's three.
     assert!(
-        html.contains("<pre>kpi answered_10s &quot;911 calls answered within 10 seconds&quot; {\n  from calls_911"),
+        html.contains(
+            "<pre tabindex=\"0\" aria-label=\"Definition of answered_10s\">kpi answered_10s &quot;911 calls answered within 10 seconds&quot; {\n  from calls_911"
+        ),
         "dedented definition"
     );
 }

@@ -267,7 +267,12 @@ fn outputs(out: &std::path::Path) -> Vec<(String, String)> {
     let mut v = vec![];
     for e in std::fs::read_dir(out).expect("out dir") {
         let p = e.expect("entry").path();
-        v.push((p.display().to_string(), std::fs::read_to_string(&p).expect("text output")));
+        if p.is_dir() {
+            // The report's pages (kpi/, goal/, owner/).
+            v.extend(outputs(&p));
+        } else {
+            v.push((p.display().to_string(), std::fs::read_to_string(&p).expect("text output")));
+        }
     }
     v
 }

@@ -77,11 +77,32 @@ fn chart_text_fits_in_the_example() {
     copy_dir(&repo().join("examples/city"), dir.path());
     build_ok(dir.path(), &dir.path().join("out"));
     let html = std::fs::read_to_string(dir.path().join("out/index.html")).expect("html");
-    // 34 XmR charts (15 KPIs without `by` with a grain; 6 districts, 5 categories and 8 of
-    // the 30 district x category groups), 3 bar charts (the KPIs with `by`), 23 small
-    // multiples (6 + 5 + 12), 26 sparklines (14 KPIs with two periods up to their headline,
-    // 5 hotspots at the top and 2 + 5 on the cards) and 84 variation and assurance icons.
-    assert_eq!(charts(&html).len(), 34 + 3 + 23 + 26 + 84);
+    // Charts by kind, against what results.json says should be drawn: an XmR chart per SPC
+    // group (at most 8 per KPI), a bar chart and small multiples (at most 12 groups) per KPI
+    // with `by`; sparklines and icons are many and small, and counted in the total only.
+    let results = results_json(&dir.path().join("out"));
+    let kpis = results["kpis"].as_array().expect("kpis");
+    let groups = |k: &serde_json::Value| -> usize {
+        let by: Vec<&str> = k["by"].as_array().expect("by").iter().filter_map(|b| b.as_str()).collect();
+        let labels: std::collections::BTreeSet<String> = k["rows"]
+            .as_array()
+            .expect("rows")
+            .iter()
+            .map(|r| by.iter().map(|b| r[*b].to_string()).collect::<Vec<_>>().join("/"))
+            .collect();
+        labels.len()
+    };
+    let with_by: Vec<&serde_json::Value> = kpis.iter().filter(|k| !k["by"].as_array().expect("by").is_empty()).collect();
+    let xmr: usize = kpis.iter().filter_map(|k| k["spc"]["groups"].as_array()).map(|g| g.len().min(8)).sum();
+    let count = |class: &str| html.matches(&format!("<svg class=\"{class}\"")).count();
+    assert_eq!(count("chart xmr"), xmr);
+    assert_eq!(count("chart bars"), with_by.len());
+    assert_eq!(count("chart multiple"), with_by.iter().map(|k| groups(k).min(12)).sum::<usize>());
+    assert!(count("spark") > 10 && count("badge-icon") > 40);
+    assert_eq!(
+        charts(&html).len(),
+        ["chart xmr", "chart bars", "chart multiple", "spark", "badge-icon"].iter().map(|c| count(c)).sum::<usize>()
+    );
     assert!(check_chart_text(&html) > 28 * 5);
     // The widest axis labels (round ticks) are whole.
     for label in [">1,500 USD<", ">80,000 USD<", ">17.5 business days<"] {

@@ -615,8 +615,9 @@ fn workflow_json_output_has_the_documented_shape() {
     let v: serde_json::Value = serde_json::from_str(&out).expect("json");
     assert_eq!((v["command"].as_str(), v["ok"].as_bool()), (Some("build"), Some(true)));
     assert_eq!(v["build"]["findings"], serde_json::json!([]));
-    // results.json, results.csv, index.html and the 28 pages (sources, 19 KPIs, 2 goals, 6 owners).
-    assert_eq!(v["build"]["written"].as_array().map(Vec::len), Some(3 + 28));
+    // results.json, results.csv, index.html and the 31 pages: sources, the 22 KPIs of the
+    // public build (the internal objective's one KPI is left out), 2 goals, 6 owners.
+    assert_eq!(v["build"]["written"].as_array().map(Vec::len), Some(3 + 1 + 22 + 2 + 6));
     assert_eq!(
         v["build"]["values"],
         results_json(out_dir.path())["kpis"]

@@ -31,7 +31,12 @@ pub fn read_csv_source(
     let mut batches = vec![];
     for (i, (path, shown)) in files.iter().enumerate() {
         crate::progress::report(|| {
-            format!("reading source `{source_id}`: file {} of {} ({shown}), {} rows so far", i + 1, files.len(), stats.rows_read)
+            format!(
+                "reading source `{source_id}`: file {} of {} ({shown}), {} rows so far",
+                i + 1,
+                files.len(),
+                crate::diagnostics::thousands(usize::try_from(stats.rows_read).unwrap_or(usize::MAX))
+            )
         });
         stats.files.push(shown.clone());
         let bytes = std::fs::read(path).map_err(|e| Diagnostic::error("YS0001", format!("cannot read {shown}: {e}")))?;

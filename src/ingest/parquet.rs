@@ -39,7 +39,12 @@ pub async fn load_parquet(
     let mut stats = SourceStats::default();
     for (i, (path, shown)) in files.iter().enumerate() {
         crate::progress::report(|| {
-            format!("reading source `{id}`: file {} of {} ({shown}), {} rows so far", i + 1, files.len(), stats.rows_read)
+            format!(
+                "reading source `{id}`: file {} of {} ({shown}), {} rows so far",
+                i + 1,
+                files.len(),
+                crate::diagnostics::thousands(usize::try_from(stats.rows_read).unwrap_or(usize::MAX))
+            )
         });
         validate_parquet(path, shown, id)?;
         let rows_before = stats.rows_read;

@@ -98,7 +98,11 @@ async fn run_async(
             };
         crate::progress::report(|| {
             let files = stats.files.len();
-            format!("read source `{id}`: {files} file{}, {} rows", if files == 1 { "" } else { "s" }, stats.rows_read)
+            format!(
+                "read source `{id}`: {files} file{}, {} rows",
+                if files == 1 { "" } else { "s" },
+                crate::diagnostics::thousands(usize::try_from(stats.rows_read).unwrap_or(usize::MAX))
+            )
         });
         if let Some(batches) = kept {
             match data_checks::check_table(id, spec, &batches, &stats, partitions) {
