@@ -293,6 +293,24 @@ pub struct Change {
     pub improved: Option<bool>,
 }
 
+impl ResultRow {
+    /// A row with a value (or none) and nothing judged yet: the run and series stages make
+    /// them; `series` sets targets, statuses and comparisons.
+    pub fn new(period: Option<String>, groups: Vec<(String, serde_json::Value)>, value: Option<f64>) -> Self {
+        ResultRow {
+            period,
+            groups,
+            value,
+            target: None,
+            status: Status::NoData,
+            comparisons: vec![],
+            provisional: false,
+            suppressed: None,
+            counted: None,
+        }
+    }
+}
+
 impl Serialize for ResultRow {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut map = s.serialize_map(None)?;

@@ -21,6 +21,7 @@ use crate::model::Model;
 use crate::plan::{ACCOUNTING_FIELDS, AccountingPlan, FusedPlan, KpiPlan, declared_schema};
 use crate::results::{ResultRow, RowCounts, RunOutput, Status, round_value, sort_rows};
 
+mod data_checks;
 mod period;
 mod shared_scan;
 
@@ -30,7 +31,6 @@ fn session(partitions: usize) -> SessionContext {
     ctx.add_optimizer_rule(Arc::new(period::PeriodRule));
     ctx
 }
-mod data_checks;
 
 /// Run every plan over the project's data, and the row accounting of every source.
 pub fn run(
@@ -424,17 +424,7 @@ fn to_rows(batches: &[RecordBatch], by: &[String]) -> Result<(Vec<ResultRow>, Op
                 groups.push((name.clone(), scalar_to_json(&scalar)));
             }
             let v = if values.is_null(i) { None } else { Some(values.value(i)).filter(|v| v.is_finite()).map(round_value) };
-            rows.push(ResultRow {
-                period: days.map(format_date),
-                groups,
-                value: v,
-                target: None,
-                status: Status::NoData,
-                comparisons: vec![],
-                provisional: false,
-                suppressed: None,
-                counted: None,
-            });
+            rows.push(ResultRow::new(days.map(format_date), groups, v));
         }
     }
     Ok((rows, last_base))

@@ -9,7 +9,7 @@ use indexmap::IndexMap;
 
 use crate::diagnostics::{Diagnostic, Diagnostics};
 use crate::model::*;
-use crate::results::{ResultRow, Status};
+use crate::results::ResultRow;
 
 mod compare;
 pub use compare::change;
@@ -174,17 +174,7 @@ fn parse_period(p: &Option<String>) -> Option<NaiveDate> {
 }
 
 fn row(period: Option<String>, groups: Vec<(String, serde_json::Value)>, value: Option<f64>) -> ResultRow {
-    ResultRow {
-        period,
-        groups,
-        value,
-        target: None,
-        status: Status::NoData,
-        comparisons: vec![],
-        provisional: false,
-        suppressed: None,
-        counted: None,
-    }
+    ResultRow::new(period, groups, value)
 }
 
 #[cfg(test)]
