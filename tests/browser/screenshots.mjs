@@ -35,7 +35,9 @@ try {
       console.log(`skipped ${name}: no ${selector} in ${file}`);
     } else {
       // At most 760 px high: the top of the part.
-      await part.scrollIntoViewIfNeeded();
+      // A full-page clip is in page coordinates: measure at the top of the page (a box
+      // measured after scrolling is relative to the scrolled viewport).
+      await page.evaluate(() => window.scrollTo(0, 0));
       const box = await part.boundingBox();
       await page.screenshot({ path: join(outDir, name), fullPage: true, clip: { x: box.x, y: box.y, width: box.width, height: Math.min(box.height, 760) } });
       console.log(`wrote ${join(outDir, name)}`);
