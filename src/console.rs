@@ -325,6 +325,20 @@ pub fn findings(results: &Results, warnings: usize, fail_on: &[FailOn]) -> Vec<F
     out
 }
 
+/// The JSON document of a `build` or `test` that failed before it had results.
+fn failed_json(command: &'static str, f: &crate::Failure, paths: &Paths, build: Option<JsonBuild>, stderr: String) -> Printed {
+    let output = JsonOutput {
+        version: 1,
+        command,
+        ok: false,
+        summary: summary(&f.diagnostics.0, 0, 0, 0),
+        diagnostics: render::json::render(&f.diagnostics.0, &shown_sources(&f.sources, paths, Format::Json)),
+        build,
+        checks: None,
+    };
+    Printed { stdout: json_document(&output), stderr, stderr_after: String::new(), status: 1 }
+}
+
 /// `yardstick build`.
 pub fn build(dir: &Path, out: Option<&Path>, options: crate::Options, fail_on: &[FailOn], console: &Console) -> Printed {
     let paths = Paths::for_dir(dir);
@@ -409,16 +423,8 @@ pub fn build(dir: &Path, out: Option<&Path>, options: crate::Options, fail_on: &
             let only_warnings = !f.diagnostics.has_errors();
             let (stdout, mut stderr) = diagnostics_text(&f.diagnostics.0, &f.sources, console, &paths);
             if console.format == Format::Json {
-                let output = JsonOutput {
-                    version: 1,
-                    command: "build",
-                    ok: false,
-                    summary: summary(&f.diagnostics.0, 0, 0, 0),
-                    diagnostics: render::json::render(&f.diagnostics.0, &shown_sources(&f.sources, &paths, Format::Json)),
-                    build: Some(JsonBuild { values: 0, written: vec![], findings: vec![] }),
-                    checks: None,
-                };
-                return Printed { stdout: json_document(&output), stderr, stderr_after: String::new(), status: 1 };
+                let build = JsonBuild { values: 0, written: vec![], findings: vec![] };
+                return failed_json("build", &f, &paths, Some(build), stderr);
             }
             if options.deny_warnings && only_warnings {
                 stderr.push_str("(--strict: warnings fail the build, nothing was written)\n");
@@ -484,16 +490,7 @@ pub fn test(dir: &Path, options: crate::Options, console: &Console) -> Printed {
         Err(f) => {
             let (stdout, stderr) = diagnostics_text(&f.diagnostics.0, &f.sources, console, &paths);
             if console.format == Format::Json {
-                let output = JsonOutput {
-                    version: 1,
-                    command: "test",
-                    ok: false,
-                    summary: summary(&f.diagnostics.0, 0, 0, 0),
-                    diagnostics: render::json::render(&f.diagnostics.0, &shown_sources(&f.sources, &paths, Format::Json)),
-                    build: None,
-                    checks: None,
-                };
-                return Printed { stdout: json_document(&output), stderr, stderr_after: String::new(), status: 1 };
+                return failed_json("test", &f, &paths, None, stderr);
             }
             Printed { stdout, stderr, stderr_after: String::new(), status: 1 }
         }

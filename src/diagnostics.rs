@@ -236,8 +236,9 @@ fn summary(all: &[Diagnostic]) -> String {
 /// At most this many diagnostics are drawn by [`Diagnostics::render`] (the rest are counted).
 pub const MAX_SHOWN: usize = 50;
 
-/// `19950` -> `19,950` (the one number format of messages and the report).
-pub fn thousands(n: usize) -> String {
+/// `19950` -> `19,950` (the one number format of messages and the report), for any
+/// unsigned count.
+pub fn thousands(n: impl std::fmt::Display) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {

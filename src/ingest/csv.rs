@@ -35,7 +35,7 @@ pub fn read_csv_source(
                 "reading source `{source_id}`: file {} of {} ({shown}), {} rows so far",
                 i + 1,
                 files.len(),
-                crate::diagnostics::thousands(usize::try_from(stats.rows_read).unwrap_or(usize::MAX))
+                crate::diagnostics::thousands(stats.rows_read)
             )
         });
         stats.files.push(shown.clone());

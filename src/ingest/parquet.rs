@@ -43,7 +43,7 @@ pub async fn load_parquet(
                 "reading source `{id}`: file {} of {} ({shown}), {} rows so far",
                 i + 1,
                 files.len(),
-                crate::diagnostics::thousands(usize::try_from(stats.rows_read).unwrap_or(usize::MAX))
+                crate::diagnostics::thousands(stats.rows_read)
             )
         });
         validate_parquet(path, shown, id)?;

@@ -88,11 +88,6 @@ pub fn judge_checks(model: &Model, runs: &[CheckRun], as_of: Option<chrono::Naiv
     runs.iter().filter_map(|r| model.checks.get(r.index).map(|c| judge(c, r, as_of, sources))).collect()
 }
 
-/// A count in the one number format (`3,969`).
-fn thousands(n: u64) -> String {
-    crate::diagnostics::thousands(usize::try_from(n).unwrap_or(usize::MAX))
-}
-
 fn judge(c: &DataCheck, r: &CheckRun, as_of: Option<chrono::NaiveDate>, sources: &SourceMap) -> CheckResult {
     let (line, _) = sources.line_col(c.span);
     let mut checked = r.rows;
@@ -107,7 +102,15 @@ fn judge(c: &DataCheck, r: &CheckRun, as_of: Option<chrono::NaiveDate>, sources:
                 "unique" => "whose value another row has too",
                 _ => "whose value is not in the other source",
             };
-            (Some(within(c.max, n, r.rows)), format!("{} of {} rows {what}{}", thousands(n), thousands(r.rows), allowance(c.max)))
+            (
+                Some(within(c.max, n, r.rows)),
+                format!(
+                    "{} of {} rows {what}{}",
+                    crate::diagnostics::thousands(n),
+                    crate::diagnostics::thousands(r.rows),
+                    allowance(c.max)
+                ),
+            )
         }
         DataCheckKind::Rows { min, max } => {
             let ok = min.is_none_or(|m| r.rows >= m) && max.is_none_or(|m| r.rows <= m);
@@ -117,7 +120,7 @@ fn judge(c: &DataCheck, r: &CheckRun, as_of: Option<chrono::NaiveDate>, sources:
                 (None, Some(b)) => format!("at most {b}"),
                 (None, None) => "any number".to_string(),
             };
-            (Some(ok), format!("{} rows; expected {bound}", thousands(r.rows)))
+            (Some(ok), format!("{} rows; expected {bound}", crate::diagnostics::thousands(r.rows)))
         }
         DataCheckKind::Fresh { column, amount, unit } => match (as_of, r.latest) {
             (None, _) => (None, "not judged: `fresh` needs `--as-of DATE` (the day to measure freshness from)".to_string()),

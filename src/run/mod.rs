@@ -101,7 +101,7 @@ async fn run_async(
             format!(
                 "read source `{id}`: {files} file{}, {} rows",
                 if files == 1 { "" } else { "s" },
-                crate::diagnostics::thousands(usize::try_from(stats.rows_read).unwrap_or(usize::MAX))
+                crate::diagnostics::thousands(stats.rows_read)
             )
         });
         if let Some(batches) = kept {

@@ -165,6 +165,13 @@ impl BenchmarkResult {
             .find_map(|k| self.index.get(&k).copied())
     }
 
+    /// The value given for exactly this group (in `period`, else for every period): no
+    /// fallback to a value for every group.
+    pub fn for_group(&self, period: &str, group: &str) -> Option<f64> {
+        let get = |p: Option<String>| self.index.get(&(p, Some(group.to_string()))).copied();
+        get(Some(period.to_string())).or_else(|| get(None))
+    }
+
     fn new(name: String, peer: bool, declared_in: &'static str, values: Vec<BenchmarkValue>) -> Self {
         let mut index = std::collections::HashMap::new();
         for v in &values {
@@ -448,14 +455,7 @@ fn peer_rank(kpi: &CheckedKpi, g: &GroupRows, benchmarks: &[BenchmarkResult], us
     let peers: Vec<f64> = benchmarks
         .iter()
         .filter(|b| b.peer)
-        .filter_map(|b| {
-            if kpi.by.is_empty() {
-                b.at(Some(&period), "")
-            } else {
-                let exact = |p: Option<String>| b.index.get(&(p, Some(label.clone()))).copied();
-                exact(Some(period.clone())).or_else(|| exact(None))
-            }
-        })
+        .filter_map(|b| if kpi.by.is_empty() { b.at(Some(&period), "") } else { b.for_group(&period, &label) })
         .collect();
     if peers.is_empty() {
         return None;
