@@ -16,6 +16,7 @@ const { chromium } = require("playwright-core");
 const axeSource = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
 
 const [reportDir, shotDir] = process.argv.slice(2).map((p) => resolve(p));
+const SHOT_TIMEOUT_MS = 180000;
 if (!reportDir || !shotDir) {
   console.error("usage: node check.mjs REPORT_DIR SCREENSHOT_DIR");
   process.exit(2);
@@ -95,7 +96,9 @@ try {
       problems.push(`axe ${v.id} (${v.impact}): ${v.help}: ${v.nodes.length} element(s): ${where}`);
     }
     const shot = join(shotDir, name.replace(/\//g, "__").replace(/\.html$/, ".png"));
-    await page.screenshot({ path: shot, fullPage: true });
+    // A full-page picture of a long page can take Chromium (no GPU) more than the default
+    // 30 s when the other tests load both cores; the picture is a record, not a check.
+    await page.screenshot({ path: shot, fullPage: true, timeout: SHOT_TIMEOUT_MS });
     // A phone: 390 px wide, no sideways scrolling.
     await page.setViewportSize({ width: 390, height: 844 });
     const wide = await page.evaluate(() => {
@@ -108,7 +111,7 @@ try {
       return `${w} px wide at 390 px (${culprits.join(", ")})`;
     });
     if (wide) problems.push(`sideways scroll: ${wide}`);
-    await page.screenshot({ path: shot.replace(/\.png$/, ".390.png"), fullPage: false });
+    await page.screenshot({ path: shot.replace(/\.png$/, ".390.png"), fullPage: false, timeout: SHOT_TIMEOUT_MS });
     await page.close();
     if (problems.length === 0) {
       passed++;
