@@ -159,6 +159,9 @@ pub enum KpiClauseKind {
     Audience(AudienceAst),
     /// `suppress below 5`, `suppress off`, `suppress below 10, round 5`.
     Suppress(Vec<SuppressOptionAst>),
+    /// `check { not_null answered_at max 1% warn ... }`: data checks on the rows this KPI
+    /// reads (docs/checks.md).
+    Check(Vec<CheckRule>),
 }
 
 /// `audience internal|public`: `internal` things are left out of public builds.
@@ -250,6 +253,7 @@ pub const CLAUSE_KEYWORDS: &[&str] = &[
     "spc",
     "audience",
     "suppress",
+    "check",
     "owner",
     "description",
     "method",
@@ -294,6 +298,7 @@ impl KpiClauseKind {
             KpiClauseKind::Spc(_) => "spc",
             KpiClauseKind::Audience(_) => "audience",
             KpiClauseKind::Suppress(_) => "suppress",
+            KpiClauseKind::Check(_) => "check",
         }
     }
 }

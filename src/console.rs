@@ -305,8 +305,8 @@ pub fn findings(results: &Results, warnings: usize, fail_on: &[FailOn]) -> Vec<F
             };
             out.push(Finding {
                 kind: FailOn::CheckFailures.name(),
-                kpi: None,
-                message: format!("data check {} `{}` failed: {}", c.source, c.check, c.detail),
+                kpi: c.kpi.clone(),
+                message: format!("data {} `{}` failed: {}", checks::subject(c), c.check, c.detail),
                 file,
                 line,
             });
@@ -481,7 +481,7 @@ pub fn test(dir: &Path, options: crate::Options, console: &Console) -> Printed {
                     stdout.push('\n');
                 }
                 Format::Human if shown.is_empty() => {
-                    stdout.push_str("no data checks are defined: add `check <source> { ... }` blocks (docs/checks.md)\n")
+                    stdout.push_str("no data checks are defined: add `check <source> { ... }` blocks, or a `check { ... }` clause to a KPI (docs/checks.md)\n")
                 }
                 Format::Human => stdout.push_str(&checks::human(&shown, true)),
             }

@@ -126,6 +126,7 @@ pub const CODES: &[(&str, &str)] = &[
     ("YS0251", "personal (`pii`) column shown as a group or a single value"),
     ("YS0260", "data check written wrong"),
     ("YS0261", "relationship between columns of different types"),
+    ("YS0262", "data check that does not fit its KPI"),
     ("YS0300", "data file not found"),
     ("YS0301", "bad value in a data file"),
     ("YS0302", "column missing from a data file"),

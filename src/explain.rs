@@ -178,6 +178,19 @@ pub fn explain_kpi(model: &Model, kpi: &CheckedKpi, sources: &SourceMap, dir: &P
     if !kpi.compare.is_empty() {
         rows.push(("compare", kpi.compare.iter().map(|c| c.name()).collect::<Vec<_>>().join(", ")));
     }
+    if let Some(source) = &kpi.source {
+        // Its own checks (on the rows it reads), then how many its source has.
+        let own: Vec<&str> = model.checks.iter().filter(|c| c.kpi.as_deref() == Some(kpi.id.as_str())).map(|c| c.text.as_str()).collect();
+        let of_source = model.checks.iter().filter(|c| c.kpi.is_none() && &c.source == source).count();
+        let mut parts = vec![];
+        if !own.is_empty() {
+            parts.push(format!("{} (on the rows it reads)", own.join("; ")));
+        }
+        if of_source > 0 {
+            parts.push(format!("{of_source} on source `{source}`"));
+        }
+        rows.push(("checks", if parts.is_empty() { "none".into() } else { parts.join(", and ") }));
+    }
     let objective = goal.and_then(|g| g.objectives.iter().find(|o| Some(&o.id) == kpi.objective.as_ref()));
     // The KPI's owner is its own, else its objective's, else its goal's: each name once.
     let mut owners: Vec<(&str, &String)> = vec![];

@@ -45,7 +45,8 @@ pub fn format_file(ast: &File, text: &str) -> String {
 /// What a block's header line is made of.
 struct Head<'a> {
     keyword: &'static str,
-    id: &'a Ident,
+    /// The block's name (none for a KPI's `check { ... }` clause).
+    id: Option<&'a Ident>,
     title: Option<&'a Str>,
     /// The whole block, `keyword` to `}`.
     span: crate::span::Span,
@@ -165,8 +166,13 @@ impl Printer<'_> {
         mut member: impl FnMut(&mut Self, &M, Blank),
         separated: impl Fn(&M) -> bool,
     ) {
-        let mut header = format!("{} {}", head.keyword, head.id.name);
-        let mut after = head.id.span.end as usize;
+        let mut header = head.keyword.to_string();
+        let mut after = head.span.start as usize + head.keyword.len();
+        if let Some(id) = head.id {
+            header.push(' ');
+            header.push_str(&id.name);
+            after = id.span.end as usize;
+        }
         if let Some(t) = head.title {
             header.push(' ');
             header.push_str(&string(&t.value));
@@ -201,7 +207,7 @@ impl Printer<'_> {
     }
 
     fn goal(&mut self, g: &Goal, blank: Blank) {
-        let head = Head { keyword: "goal", id: &g.id, title: g.title.as_ref(), span: g.span };
+        let head = Head { keyword: "goal", id: Some(&g.id), title: g.title.as_ref(), span: g.span };
         self.block(
             head,
             blank,
@@ -217,7 +223,7 @@ impl Printer<'_> {
     }
 
     fn objective(&mut self, o: &Objective, blank: Blank) {
-        let head = Head { keyword: "objective", id: &o.id, title: o.title.as_ref(), span: o.span };
+        let head = Head { keyword: "objective", id: Some(&o.id), title: o.title.as_ref(), span: o.span };
         let member = |p: &mut Self, m: &ObjectiveMember, blank| match m {
             ObjectiveMember::Meta(meta) => p.meta(meta, blank),
             ObjectiveMember::Kpi(k) => p.kpi(k, blank),
@@ -228,9 +234,19 @@ impl Printer<'_> {
     }
 
     fn kpi(&mut self, k: &Kpi, blank: Blank) {
-        let head = Head { keyword: "kpi", id: &k.id, title: k.title.as_ref(), span: k.span };
-        let clause = |p: &mut Self, c: &KpiClause, blank| p.item(&clause(c), c.span.start as usize, c.span.end as usize, blank);
+        let head = Head { keyword: "kpi", id: Some(&k.id), title: k.title.as_ref(), span: k.span };
+        let clause = |p: &mut Self, c: &KpiClause, blank| match &c.kind {
+            KpiClauseKind::Check(rules) => p.check_rules(c.span, rules, blank),
+            _ => p.item(&clause(c), c.span.start as usize, c.span.end as usize, blank),
+        };
         self.block(head, blank, &k.clauses, clause, |_| false);
+    }
+
+    /// A KPI's `check { ... }` clause: a block of its own, one rule per line.
+    fn check_rules(&mut self, span: crate::span::Span, rules: &[CheckRule], blank: Blank) {
+        let head = Head { keyword: "check", id: None, title: None, span };
+        let rule = |p: &mut Self, r: &CheckRule, blank| p.item(&check_rule(r), r.span.start as usize, r.span.end as usize, blank);
+        self.block(head, blank, rules, rule, |_| false);
     }
 
     fn meta(&mut self, m: &MetaClause, blank: Blank) {
@@ -238,7 +254,7 @@ impl Printer<'_> {
     }
 
     fn check_block(&mut self, c: &CheckBlock, blank: Blank) {
-        let head = Head { keyword: "check", id: &c.source, title: None, span: c.span };
+        let head = Head { keyword: "check", id: Some(&c.source), title: None, span: c.span };
         let rule = |p: &mut Self, r: &CheckRule, blank| p.item(&check_rule(r), r.span.start as usize, r.span.end as usize, blank);
         self.block(head, blank, &c.rules, rule, |_| false);
     }
@@ -348,6 +364,9 @@ pub fn clause(c: &KpiClause) -> String {
                 .collect();
             format!("{kw} {}", options.join(", "))
         }
+        // On one line (rules apart by two spaces); `fmt` prints the clause as a block.
+        KpiClauseKind::Check(rules) if rules.is_empty() => format!("{kw} {{}}"),
+        KpiClauseKind::Check(rules) => format!("{kw} {{ {} }}", rules.iter().map(check_rule).collect::<Vec<_>>().join("  ")),
     }
 }
 

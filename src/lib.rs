@@ -224,7 +224,7 @@ pub fn compile_with(dir: &Path, options: Options) -> Result<Compiled, Failure> {
     let plan_options = plan::PlanOptions { as_of: options.as_of };
     let planned = plan::plan(&model, plan_options).and_then(|p| {
         let fused = if options.unfused { vec![] } else { plan::fused_plans(&model, plan_options)? };
-        Ok((p, fused, plan::accounting_plans(&model, plan_options)?, plan::data_checks::check_plans(&model)?))
+        Ok((p, fused, plan::accounting_plans(&model, plan_options)?, plan::data_checks::check_plans(&model, plan_options)?))
     });
     let (plans, fused, accounting, checks) = match planned {
         Ok(p) => p,

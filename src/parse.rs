@@ -321,6 +321,9 @@ impl Ctx {
         if rule == Rule::audience_clause {
             return Ok(KpiClause { kind: KpiClauseKind::Audience(self.audience(pair)), span });
         }
+        if rule == Rule::check_clause {
+            return Ok(KpiClause { kind: KpiClauseKind::Check(self.check_rules(pair)?), span });
+        }
         let clause_text = pair.as_str();
         // Skip the keyword.
         let mut inner = pair.into_inner().skip(1);

@@ -295,8 +295,36 @@ impl Gen {
             }
             16 => vec![s("direction"), s("increasing")],
             17 => vec![s("complete_after"), self.rng.pick(&["45 days", "2\t weeks", "none"]).to_string()],
+            21 => {
+                let mut t = vec![s("check"), s("{")];
+                for _ in 0..self.rng.below(4) {
+                    t.extend(self.check_rule());
+                }
+                t.push(s("}"));
+                t
+            }
             _ => vec![self.rng.pick(&["owner", "description", "method"]).to_string(), self.string()],
         }
+    }
+
+    /// One rule of a KPI's `check { ... }` clause, with a threshold and severity at times.
+    fn check_rule(&mut self) -> Vec<String> {
+        let s = |x: &str| x.to_string();
+        let mut t = match self.rng.below(6) {
+            0 => vec![s("not_null"), self.name(), s(","), self.name()],
+            1 => vec![s("unique"), self.name()],
+            2 => vec![s("accepted"), self.name(), s("in"), s("("), self.string(), s(","), s("3"), s(")")],
+            3 => vec![s("valid"), self.expr(2)],
+            4 => vec![s("rows"), self.rng.pick(&[">=", "<", "between 2 and"]).to_string(), s("10")],
+            _ => vec![s("rows"), s("per"), s("month"), s("change"), s("within"), s("30%")],
+        };
+        if self.rng.chance(30) {
+            t.extend([s("max"), self.rng.pick(&["1%", "5"]).to_string()]);
+        }
+        if self.rng.chance(30) {
+            t.push(self.rng.pick(&["warn", "error"]).to_string());
+        }
+        t
     }
 
     fn header(&mut self, kw: &str, id: &str) -> Vec<String> {

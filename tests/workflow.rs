@@ -1026,6 +1026,18 @@ fn workflow_each_kind_of_change_in_words() {
             "measure count() grain month complete_after 30 days",
             "complete_after changed: 0 days -> 30 days",
         ),
+        // A KPI's own data checks (docs/checks.md).
+        ("measure count()", "measure count() check { not_null team }", "check added: not_null team"),
+        (
+            "measure count() check { not_null team  rows >= 5 }",
+            "measure count() check { rows >= 5 }",
+            "check removed: not_null team [the rows this KPI reads are no longer checked for it]",
+        ),
+        (
+            "measure count() check { not_null team max 1% }",
+            "measure count() check { not_null team max 5% warn }",
+            "check changed: not_null team max 1% -> not_null team max 5% warn",
+        ),
     ] {
         assert_eq!(words(old, new, None), [expected], "{old} -> {new}");
     }

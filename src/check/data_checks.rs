@@ -20,9 +20,34 @@ impl Checker<'_> {
             return;
         };
         let scope = Scope { source_id: &block.source.name, source, entity: None };
-        for rule in &block.rules {
+        self.check_rules(&scope, &block.rules, None, out);
+    }
+
+    /// A KPI's `check { ... }` clause: the same rules, on the rows the KPI reads. A `fresh`
+    /// rule on a KPI whose scope ends (`between`) could only ever go stale: YS0262.
+    pub(super) fn kpi_data_checks(&mut self, rules: &[CheckRule], kpi: &CheckedKpi, out: &mut Vec<DataCheck>) {
+        let Some((source_id, source)) = kpi.source.as_ref().and_then(|s| self.config.sources.get_key_value(s)) else { return };
+        let scope = Scope { source_id, source, entity: None };
+        for rule in rules {
+            if let (CheckRuleKind::Fresh { .. }, Some(end)) = (&rule.kind, kpi.scope.end) {
+                self.errors.push(
+                    Diagnostic::error("YS0262", format!("`fresh` does not fit KPI `{}`: it reads no rows after {end}", kpi.id))
+                        .at(rule.span, "this check")
+                        .help(format!(
+                            "KPI `{}` has `between ... and {end}`, so its latest value can only get older; check freshness on the source instead: `check {source_id} {{ {} }}`",
+                            kpi.id,
+                            crate::fmt::check_rule(rule)
+                        )),
+                );
+            }
+        }
+        self.check_rules(&scope, rules, Some(kpi), out);
+    }
+
+    fn check_rules(&mut self, scope: &Scope, rules: &[CheckRule], kpi: Option<&CheckedKpi>, out: &mut Vec<DataCheck>) {
+        for rule in rules {
             let before = self.errors.len();
-            let kind = self.check_kind(&scope, rule);
+            let kind = self.check_kind(scope, rule, kpi.and_then(|k| k.time.as_deref()));
             let max = self.check_max(rule);
             let severity = match rule.severity.as_ref().map(|s| s.name.as_str()) {
                 Some("warn") => CheckSeverity::Warn,
@@ -30,7 +55,8 @@ impl Checker<'_> {
             };
             if let (Some(kind), true) = (kind, self.errors.len() == before) {
                 out.push(DataCheck {
-                    source: block.source.name.clone(),
+                    source: scope.source_id.to_string(),
+                    kpi: kpi.map(|k| k.id.clone()),
                     text: crate::fmt::check_rule(rule),
                     kind,
                     severity,
@@ -41,7 +67,9 @@ impl Checker<'_> {
         }
     }
 
-    fn check_kind(&mut self, scope: &Scope, rule: &CheckRule) -> Option<DataCheckKind> {
+    /// `time`: a KPI's time column, what `rows per` counts periods of by default (else the
+    /// source's `time:`).
+    fn check_kind(&mut self, scope: &Scope, rule: &CheckRule, time: Option<&str>) -> Option<DataCheckKind> {
         let columns = |cx: &mut Self, cs: &[ast::Ident]| -> Option<Vec<String>> {
             let mut ok = true;
             for c in cs {
@@ -164,7 +192,8 @@ impl Checker<'_> {
                 }
                 DataCheckKind::Relationship { column: column.name.clone(), to: source.name.clone(), target: target.name.clone() }
             }
-            CheckRuleKind::Volume { grain, time, within } => {
+            CheckRuleKind::Volume { grain, time: of, within } => {
+                let (time, own_time) = (of, time);
                 let Some(g) = Grain::ALL.iter().find(|(n, _)| *n == grain.name).map(|(_, g)| *g) else {
                     self.errors.push(
                         Diagnostic::error("YS0205", format!("unknown grain `{}`", grain.name)).at(grain.span, "not a grain").help(suggest(
@@ -175,9 +204,9 @@ impl Checker<'_> {
                     );
                     return None;
                 };
-                let time = match (time, &scope.source.time) {
+                let time = match (time, own_time.or(scope.source.time.as_deref())) {
                     (Some(t), _) => self.time_column(scope, &t.name, t.span)?,
-                    (None, Some(t)) => t.clone(),
+                    (None, Some(t)) => t.to_string(),
                     (None, None) => {
                         self.errors.push(
                             Diagnostic::error("YS0260", format!("`rows per {}` needs a time column", grain.name))

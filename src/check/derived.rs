@@ -18,7 +18,7 @@ impl Checker<'_> {
         inherited_owner: Option<&str>,
         errors_before: usize,
     ) -> Option<CheckedKpi> {
-        for kw in ["where", "by", "time", "window", "scope", "complete_after"] {
+        for kw in ["where", "by", "time", "window", "scope", "complete_after", "check"] {
             if let Some(c) = by_kind.get(kw) {
                 self.errors.push(
                     Diagnostic::error("YS0230", format!("a derived KPI cannot have `{}`", c.kind.keyword()))

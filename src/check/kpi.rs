@@ -224,6 +224,11 @@ impl Checker<'_> {
             ..kpi_header(kpi, meta, goal, objective, inherited_owner)
         };
         self.annotations(kpi, &mut checked);
+        if let Some(KpiClauseKind::Check(rules)) = by_kind.get("check").map(|c| &c.kind) {
+            let mut found = vec![];
+            self.kpi_data_checks(rules, &checked, &mut found);
+            self.kpi_checks.extend(found);
+        }
         (self.errors.len() == errors_before).then_some(checked)
     }
 }

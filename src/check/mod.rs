@@ -44,6 +44,7 @@ pub fn check(config: &Config, files: &[ast::File]) -> Result<(Model, Vec<Diagnos
         scope_events: HashMap::new(),
         file_events: vec![],
         file_benchmarks: vec![],
+        kpi_checks: vec![],
     };
     cx.read_annotation_files();
     // Events of goals and objectives apply to every KPI under them, wherever they are written.
@@ -130,10 +131,12 @@ pub fn check(config: &Config, files: &[ast::File]) -> Result<(Model, Vec<Diagnos
             goals.push(info);
         }
     }
-    let mut checks = vec![];
+    let mut checks = std::mem::take(&mut cx.kpi_checks);
     for block in files.iter().flat_map(|f| &f.checks) {
         cx.data_checks(block, &mut checks);
     }
+    // Source checks and KPIs' checks together, in file order.
+    checks.sort_by_key(|c| (c.span.file, c.span.start));
     cx.resolve_derived(&mut kpis);
     privacy::derived_audience(&mut kpis);
     cx.apply_annotation_files(&mut kpis, &goals);
@@ -209,6 +212,8 @@ struct Checker<'a> {
     /// The events and benchmarks files' rows, applied once every KPI is known.
     file_events: Vec<annotations::FileEvent>,
     file_benchmarks: Vec<annotations::FileBenchmark>,
+    /// The rules of KPIs' `check { ... }` clauses (with the KPI's id), as KPIs are checked.
+    kpi_checks: Vec<DataCheck>,
 }
 
 #[derive(Default)]

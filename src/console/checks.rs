@@ -9,7 +9,7 @@ use crate::results::{CheckResult, CheckStatus};
 pub fn human(checks: &[CheckResult], all: bool) -> String {
     let mut out = String::new();
     for c in checks.iter().filter(|c| all || c.status != CheckStatus::Pass) {
-        out.push_str(&escape_text(&format!("{}: {}: check {} `{}`: {}\n", c.defined_at, c.status.name(), c.source, c.check, c.detail)));
+        out.push_str(&escape_text(&format!("{}: {}: {} `{}`: {}\n", c.defined_at, c.status.name(), subject(c), c.check, c.detail)));
         for e in &c.examples {
             out.push_str(&escape_text(&format!("  {}\n", example(e))));
         }
@@ -19,6 +19,15 @@ pub fn human(checks: &[CheckResult], all: bool) -> String {
         out.push('\n');
     }
     out
+}
+
+/// What a check is about: `check calls_911` (a source's), `check calls_911 for KPI
+/// answered_10s` (a KPI's, on the rows that KPI reads).
+pub fn subject(c: &CheckResult) -> String {
+    match &c.kpi {
+        Some(k) => format!("check {} for KPI {k}", c.source),
+        None => format!("check {}", c.source),
+    }
 }
 
 /// `data checks: 12 passed, 3 warned, 2 failed, 1 skipped` (the parts that are not 0 aside
@@ -60,7 +69,7 @@ pub fn github(checks: &[CheckResult]) -> String {
             props.push(("line", line.to_string()));
         }
         props.push(("title", format!("data check {}", c.status.name())));
-        let mut message = format!("check {} `{}`: {}", c.source, c.check, c.detail);
+        let mut message = format!("{} `{}`: {}", subject(c), c.check, c.detail);
         for e in &c.examples {
             message.push('\n');
             message.push_str(&example(e));

@@ -74,6 +74,9 @@ pub struct Facts {
     pub definition: String,
     /// The compiled query (`None` for derived KPIs).
     pub sql: Option<String>,
+    /// The rules of its `check { ... }` clause: (the rule without `max` and severity, the
+    /// rule), as `fmt` prints them.
+    pub checks: Vec<(String, String)>,
 }
 
 /// Every KPI of a checked project, in declaration order.
@@ -115,9 +118,43 @@ pub fn facts(compiled: &Compiled) -> Vec<Facts> {
                 window: k.window.map(|w| w.label(k.grain)),
                 definition: dedent(compiled.sources.slice(k.span)),
                 sql: sql.get(&k.id).cloned(),
+                checks: asts.get(k.id.as_str()).map(kpi_checks).unwrap_or_default(),
             }
         })
         .collect()
+}
+
+/// A KPI's `check` clause rules: (without `max` and severity, as written).
+fn kpi_checks(k: &ast::Kpi) -> Vec<(String, String)> {
+    let rules = k.clauses.iter().flat_map(|c| match &c.kind {
+        ast::KpiClauseKind::Check(rules) => rules.as_slice(),
+        _ => &[],
+    });
+    rules
+        .map(|r| {
+            let bare = ast::CheckRule { max: None, severity: None, ..r.clone() };
+            (crate::fmt::check_rule(&bare), crate::fmt::check_rule(r))
+        })
+        .collect()
+}
+
+/// The KPI's own data checks: a rule added or removed, or its `max` or severity changed
+/// (the same rule otherwise). A removed rule is flagged: the KPI's rows are no longer checked.
+fn check_changes(old: &Facts, new: &Facts, out: &mut Vec<Change>) {
+    let has = |f: &Facts, full: &str| f.checks.iter().any(|(_, x)| x == full);
+    let mut paired = vec![];
+    for (bare, full) in new.checks.iter().filter(|(_, full)| !has(old, full)) {
+        match old.checks.iter().find(|(b, f)| b == bare && !has(new, f) && !paired.contains(f)) {
+            Some((_, before)) => {
+                paired.push(before.clone());
+                out.push(Change::new("check changed", Some(before.clone()), Some(full.clone())));
+            }
+            None => out.push(Change::new("check added", None, Some(full.clone()))),
+        }
+    }
+    for (_, full) in old.checks.iter().filter(|(_, full)| !has(new, full) && !paired.contains(full)) {
+        out.push(Change::new("check removed", Some(full.clone()), None).attention("the rows this KPI reads are no longer checked for it"));
+    }
 }
 
 /// The AST of every KPI, by id (the files parsed again: the model keeps no clause texts).
@@ -319,6 +356,7 @@ pub fn changes(old: &Facts, new: &Facts) -> Vec<Change> {
     for kw in ["baseline", "compare", "complete_after"] {
         opt_change(kw, &clause(old, kw), &clause(new, kw), &mut out);
     }
+    check_changes(old, new, &mut out);
     if old.owner != new.owner {
         let label = if old.owner.is_none() {
             "owner added"

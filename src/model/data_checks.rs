@@ -5,10 +5,14 @@ use super::{Grain, TypedExpr};
 use crate::ast::IntervalUnit;
 use crate::span::Span;
 
-/// One rule of a `check <source> { ... }` block, names resolved and typed.
+/// One rule of a `check <source> { ... }` block or of a KPI's `check { ... }` clause, names
+/// resolved and typed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DataCheck {
     pub source: String,
+    /// The KPI whose `check` clause this rule is in: it checks only the rows that KPI reads
+    /// (its source after its `where`, time scope and `--as-of`). None: a source check.
+    pub kpi: Option<String>,
     /// The rule as `fmt` prints it (`not_null call_id max 1% warn`).
     pub text: String,
     pub kind: DataCheckKind,

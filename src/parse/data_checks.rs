@@ -1,4 +1,5 @@
-//! `check <source> { ... }` blocks -> [`CheckBlock`] (grammar: the "data checks" rules).
+//! `check <source> { ... }` blocks -> [`CheckBlock`], and a KPI's `check { ... }` clause ->
+//! its rules (grammar: the "data checks" rules).
 
 use pest::iterators::Pair;
 
@@ -16,6 +17,11 @@ impl Ctx {
         };
         let rules = inner.map(|r| self.check_rule(r)).collect::<PResult<Vec<_>>>()?;
         Ok(CheckBlock { source, rules, span })
+    }
+
+    /// A KPI's `check { ... }` clause: its rules.
+    pub(super) fn check_rules(&self, pair: Pair<Rule>) -> PResult<Vec<CheckRule>> {
+        pair.into_inner().skip(1).map(|r| self.check_rule(r)).collect()
     }
 
     fn check_rule(&self, pair: Pair<Rule>) -> PResult<CheckRule> {

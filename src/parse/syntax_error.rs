@@ -328,6 +328,7 @@ pub(super) fn describe_rule(rule: Rule) -> &'static str {
         | Rule::kw_spc
         | Rule::audience_clause
         | Rule::suppress_clause
+        | Rule::check_clause
         | Rule::kw_audience
         | Rule::kw_suppress
         | Rule::tolerance

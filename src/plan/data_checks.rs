@@ -8,6 +8,11 @@
 //! - example rows (file and line, the columns the check reads): one small top-N query per
 //!   check that fails, run only then.
 //!
+//! A KPI's checks (its `check { ... }` clause) are the same queries over the rows that KPI
+//! reads: a row-level rule is `count(*) FILTER (WHERE <the KPI keeps the row> AND <fails>)`
+//! in the source's one counting query, which also counts the KPI's rows; the others filter
+//! their scan by the KPI's conditions first.
+//!
 //! The checks scan the source with two more columns, [`FILE_COLUMN`] (an index into the
 //! source's files) and [`LINE_COLUMN`] (the line in a CSV file; null for Parquet).
 
@@ -19,7 +24,7 @@ use datafusion::functions_aggregate::expr_fn::{count, max, sum};
 use datafusion::logical_expr::builder::LogicalTableSource;
 use datafusion::logical_expr::{Expr, LogicalPlan, LogicalPlanBuilder, cast, lit};
 
-use super::{DfResult, Functions, arrow_type, column, declared_schema, period_expr, row_expr, with_filter};
+use super::{DfResult, Functions, PlanOptions, and_opt, arrow_type, column, declared_schema, period_expr, row_expr, row_filters, with_filter};
 use crate::config::SourceSpec;
 use crate::diagnostics::{Diagnostic, Diagnostics};
 use crate::model::*;
@@ -41,6 +46,9 @@ pub struct SourceChecks {
     /// checks) or latest value as a timestamp (`fresh`).
     pub counts: LogicalPlan,
     pub counted: Vec<usize>,
+    /// The KPIs with checks on this source: the counting query's last columns are their
+    /// rows (what their checks count against), in this order.
+    pub kpi_rows: Vec<String>,
     /// Checks with a query of their own: `unique` and `relationship` give one row
     /// (`failing`), `rows per` one row per period (`period`, `n`) in period order.
     pub own: Vec<(usize, LogicalPlan)>,
@@ -73,7 +81,7 @@ pub fn check_schema(source: &SourceSpec) -> SchemaRef {
 }
 
 /// The check plans of every source that has checks, in the order sources are declared.
-pub fn check_plans(model: &Model) -> Result<Vec<SourceChecks>, Diagnostics> {
+pub fn check_plans(model: &Model, options: PlanOptions) -> Result<Vec<SourceChecks>, Diagnostics> {
     let fx = Functions::new(model);
     let mut out = vec![];
     for id in model.sources.keys() {
@@ -81,7 +89,7 @@ pub fn check_plans(model: &Model) -> Result<Vec<SourceChecks>, Diagnostics> {
         if checks.is_empty() {
             continue;
         }
-        let planned = source_checks(&fx, model, id, checks).map_err(|e| {
+        let planned = source_checks(&fx, model, id, checks, options).map_err(|e| {
             Diagnostic::error("YS0400", format!("cannot plan the data checks of source `{id}`: {e}"))
                 .help("this is a bug in yardstick: please report it with the project's definitions")
         })?;
@@ -99,44 +107,69 @@ fn qualified(table: &str, name: &str) -> Expr {
     Expr::Column(Column::new(Some(table), name))
 }
 
-fn source_checks(fx: &Functions, model: &Model, id: &str, checks: Vec<usize>) -> DfResult<SourceChecks> {
+/// The conditions by which KPI `kpi` keeps a row of its source (its `where`, a known time
+/// when it needs one, its scope and `--as-of`: the rows its accounting calls `counted`);
+/// none when it keeps every row.
+fn kpi_keeps(fx: &Functions, model: &Model, kpi: &str, options: PlanOptions) -> Option<Expr> {
+    let k = model.kpi(kpi)?;
+    let source = model.sources.get(k.source.as_deref()?)?;
+    let f = row_filters(fx, k, source, options);
+    [f.time_known, f.in_scope, f.filter.map(|w| w.is_true())].into_iter().flatten().reduce(Expr::and)
+}
+
+/// The source's rows a check reads: all of them, or those its KPI keeps.
+fn rows_read(model: &Model, id: &str, keeps: &Option<Expr>) -> DfResult<LogicalPlanBuilder> {
+    match keeps {
+        Some(k) => scan(model, id)?.filter(k.clone()),
+        None => scan(model, id),
+    }
+}
+
+fn source_checks(fx: &Functions, model: &Model, id: &str, checks: Vec<usize>, options: PlanOptions) -> DfResult<SourceChecks> {
     let mut aggregates = vec![count(lit(1i64)).alias("rows")];
     let mut counted = vec![];
     let mut own = vec![];
     let mut examples = vec![];
+    let mut kpi_rows: Vec<(String, Option<Expr>)> = vec![];
     for &i in &checks {
         let check = &model.checks[i];
         let name = format!("c{i}");
+        let keeps = check.kpi.as_deref().and_then(|k| kpi_keeps(fx, model, k, options));
+        if let Some(k) = &check.kpi
+            && !kpi_rows.iter().any(|(seen, _)| seen == k)
+        {
+            kpi_rows.push((k.clone(), keeps.clone()));
+        }
         match &check.kind {
             DataCheckKind::Row { fails, columns } => {
-                let f = fails_expr(fx, fails);
+                let f = and_opt(keeps.clone(), Some(fails_expr(fx, fails))).unwrap_or(lit(false));
                 aggregates.push(with_filter(count(lit(1i64)), Some(f.clone()))?.alias(name));
                 counted.push(i);
                 examples.push((i, example_plan(model, scan(model, id)?.filter(f)?, id, columns)?));
             }
             DataCheckKind::Fresh { column: c, .. } => {
-                aggregates.push(max(cast(column(c), arrow_type(Type::Timestamp))).alias(name));
+                aggregates.push(with_filter(max(cast(column(c), arrow_type(Type::Timestamp))), keeps.clone())?.alias(name));
                 counted.push(i);
             }
             DataCheckKind::Rows { .. } => {}
             DataCheckKind::Unique(cols) => {
-                let (keys, _) = duplicate_keys(model, id, cols)?;
+                let (keys, _) = duplicate_keys(model, id, cols, &keeps)?;
                 own.push((i, keys.aggregate(Vec::<Expr>::new(), vec![sum(column("n")).alias("failing")])?.build()?));
-                let (dups, names) = duplicate_keys(model, id, cols)?;
+                let (dups, names) = duplicate_keys(model, id, cols, &keeps)?;
                 let dups = dups.alias("dup")?.build()?;
                 let left: Vec<Column> = cols.iter().map(|c| Column::new(Some(id), c)).collect();
                 let right: Vec<Column> = names.iter().map(|n| Column::new(Some("dup"), n)).collect();
-                let joined = scan(model, id)?.join(dups, JoinType::LeftSemi, (left, right), None)?;
+                let joined = rows_read(model, id, &keeps)?.join(dups, JoinType::LeftSemi, (left, right), None)?;
                 examples.push((i, example_plan(model, joined, id, cols)?));
             }
             DataCheckKind::Relationship { column: c, to, target } => {
-                let orphans = orphans(model, id, c, to, target)?;
+                let orphans = orphans(model, id, c, to, target, &keeps)?;
                 own.push((i, orphans.clone().aggregate(Vec::<Expr>::new(), vec![count(lit(1i64)).alias("failing")])?.build()?));
                 examples.push((i, example_plan(model, orphans, id, std::slice::from_ref(c))?));
             }
             DataCheckKind::Volume { grain, time, .. } => {
                 let ts = cast(column(time), arrow_type(Type::Timestamp));
-                let plan = scan(model, id)?
+                let plan = rows_read(model, id, &keeps)?
                     .filter(column(time).is_not_null())?
                     .aggregate(vec![period_expr(ts, *grain, &model.calendar).alias("period")], vec![count(lit(1i64)).alias("n")])?
                     .sort(vec![column("period").sort(true, false)])?
@@ -145,8 +178,12 @@ fn source_checks(fx: &Functions, model: &Model, id: &str, checks: Vec<usize>) ->
             }
         }
     }
+    for (j, (_, keeps)) in kpi_rows.iter().enumerate() {
+        aggregates.push(with_filter(count(lit(1i64)), keeps.clone())?.alias(format!("k{j}")));
+    }
     let counts = scan(model, id)?.aggregate(Vec::<Expr>::new(), aggregates)?.build()?;
-    Ok(SourceChecks { source: id.to_string(), checks, counts, counted, own, examples })
+    let kpi_rows = kpi_rows.into_iter().map(|(k, _)| k).collect();
+    Ok(SourceChecks { source: id.to_string(), checks, counts, counted, kpi_rows, own, examples })
 }
 
 /// True for a row the check fails.
@@ -160,23 +197,23 @@ fn fails_expr(fx: &Functions, t: &RowTest) -> Expr {
 
 /// The key values (without nulls) more than one row has, with their row count `n`; the
 /// key columns are named `k0, k1, ...`.
-fn duplicate_keys(model: &Model, id: &str, cols: &[String]) -> DfResult<(LogicalPlanBuilder, Vec<String>)> {
+fn duplicate_keys(model: &Model, id: &str, cols: &[String], keeps: &Option<Expr>) -> DfResult<(LogicalPlanBuilder, Vec<String>)> {
     let names: Vec<String> = (0..cols.len()).map(|j| format!("k{j}")).collect();
     let not_null = cols.iter().map(|c| column(c).is_not_null()).reduce(Expr::and).unwrap_or(lit(true));
     let group: Vec<Expr> = cols.iter().zip(&names).map(|(c, n)| column(c).alias(n)).collect();
     let builder =
-        scan(model, id)?.filter(not_null)?.aggregate(group, vec![count(lit(1i64)).alias("n")])?.filter(column("n").gt(lit(1i64)))?;
+        rows_read(model, id, keeps)?.filter(not_null)?.aggregate(group, vec![count(lit(1i64)).alias("n")])?.filter(column("n").gt(lit(1i64)))?;
     Ok((builder, names))
 }
 
-/// The rows of `id` whose non-null `c` is no `target` of source `to`.
-fn orphans(model: &Model, id: &str, c: &str, to: &str, target: &str) -> DfResult<LogicalPlanBuilder> {
+/// The rows of `id` (those `keeps` keeps) whose non-null `c` is no `target` of source `to`.
+fn orphans(model: &Model, id: &str, c: &str, to: &str, target: &str, keeps: &Option<Expr>) -> DfResult<LogicalPlanBuilder> {
     let keys = scan(model, to)?
         .filter(column(target).is_not_null())?
         .aggregate(vec![column(target).alias("key")], Vec::<Expr>::new())?
         .alias("ref")?
         .build()?;
-    scan(model, id)?.filter(qualified(id, c).is_not_null())?.join(
+    rows_read(model, id, keeps)?.filter(qualified(id, c).is_not_null())?.join(
         keys,
         JoinType::LeftAnti,
         (vec![Column::new(Some(id), c)], vec![Column::new(Some("ref"), "key")]),

@@ -6,11 +6,13 @@ use crate::diagnostics::Diagnostic;
 use crate::model::Model;
 
 /// Remove internal KPIs (their own `audience internal`, their objective's, or an internal
-/// input's), internal objectives and internal breakdowns. Returns the ids of the KPIs and
+/// input's) with their data checks, internal objectives and internal breakdowns. Returns the ids of the KPIs and
 /// objectives left out, for [`public_warnings`].
 pub fn public_model(model: &mut Model) -> HashSet<String> {
     let mut left_out: HashSet<String> = model.kpis.iter().filter(|k| k.privacy.internal).map(|k| k.id.clone()).collect();
     model.kpis.retain(|k| !k.privacy.internal);
+    // An internal KPI's `check` clause goes with it: its rules, results and example rows.
+    model.checks.retain(|c| c.kpi.as_ref().is_none_or(|k| !left_out.contains(k)));
     for g in &mut model.goals {
         left_out.extend(g.objectives.iter().filter(|o| o.internal).map(|o| o.id.clone()));
         g.objectives.retain(|o| !o.internal);

@@ -61,13 +61,16 @@ impl CheckStatus {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CheckResult {
     pub source: String,
+    /// The KPI whose `check` clause holds the rule (it checks that KPI's rows); null for a
+    /// `check <source>` block's rule.
+    pub kpi: Option<String>,
     /// The rule as written (canonical layout): `not_null call_id max 1% warn`.
     pub check: String,
     /// `not_null`, `unique`, `accepted`, `valid`, `fresh`, `rows`, `relationship`, `volume`.
     pub kind: &'static str,
     pub severity: CheckSeverity,
     pub status: CheckStatus,
-    /// The rows of the source (for `volume`: the periods compared).
+    /// The rows of the source, or of the KPI (for `volume`: the periods compared).
     pub checked: u64,
     /// Failing rows (or periods); null for `rows` and `fresh`, which pass or fail whole.
     pub failing: Option<u64>,
@@ -172,6 +175,7 @@ fn judge(c: &DataCheck, r: &CheckRun, as_of: Option<chrono::NaiveDate>, sources:
     let share = failing.filter(|_| checked > 0).map(|f| crate::results::round_value(f as f64 / checked as f64));
     CheckResult {
         source: c.source.clone(),
+        kpi: c.kpi.clone(),
         check: c.text.clone(),
         kind: c.kind_name(),
         severity: c.severity,

@@ -70,8 +70,19 @@ pub(super) async fn run_checks(
         let counts = execute(ctx, &p.counts, tables).await.map_err(failed)?;
         let batch = counts.iter().find(|b| b.num_rows() > 0).ok_or_else(|| failed(no_row()))?;
         let rows = int(batch.column(0), 0).unwrap_or(0);
-        let mut runs: IndexMap<usize, CheckRun> =
-            p.checks.iter().map(|i| (*i, CheckRun { index: *i, rows, ..CheckRun::default() })).collect();
+        // A KPI's checks count against the KPI's rows (the counting query's last columns).
+        let kpi_rows = |k: &str| {
+            let j = p.kpi_rows.iter().position(|x| x == k)?;
+            int(batch.column(1 + p.counted.len() + j), 0)
+        };
+        let mut runs: IndexMap<usize, CheckRun> = p
+            .checks
+            .iter()
+            .map(|i| {
+                let rows = model.checks[*i].kpi.as_deref().map_or(Some(rows), kpi_rows).unwrap_or(0);
+                (*i, CheckRun { index: *i, rows, ..CheckRun::default() })
+            })
+            .collect();
         for (j, i) in p.counted.iter().enumerate() {
             let col = batch.column(1 + j);
             let run = &mut runs[i];
