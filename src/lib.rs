@@ -313,6 +313,9 @@ pub fn evaluate_compiled(mut compiled: Compiled) -> Result<(Compiled, results::R
     };
     for k in &mut results.kpis {
         k.suppressed_cells = suppressed.get(&k.id).copied().unwrap_or(0);
+        // `privacy::suppress` publishes no row count of a KPI whose counts it rounds.
+        let rounded = compiled.model.kpi(&k.id).is_some_and(|m| m.privacy.rounding.is_some());
+        k.volume_withheld = options.audience == privacy::Audience::Public && rounded && !k.additive;
     }
     Ok((compiled, results))
 }

@@ -190,6 +190,10 @@ pub struct KpiResult {
     /// gap by its rows only when it does not. Not in results.json.
     #[serde(skip)]
     pub additive: bool,
+    /// A public build rounds this KPI's counts, so it publishes no group's rows: its
+    /// hotspots are weighed by gap alone (the report says so). Not in results.json.
+    #[serde(skip)]
+    pub volume_withheld: bool,
 }
 
 /// A target as results.json shows it: the rule, in the KPI's unit.
@@ -560,6 +564,7 @@ fn kpi_result(k: &CheckedKpi, sql: String, rows: Vec<ResultRow>, sources: &Sourc
         peer_ranks: vec![],
         spc: None,
         suppressed_cells: 0,
+        volume_withheld: false,
         additive: k.derived.is_none() && k.measure.is_additive(),
     }
 }

@@ -22,11 +22,12 @@ fn find<'a>(all: &'a [Value], check: &str) -> &'a Value {
 }
 
 /// (status, failing, checked) of a check.
-fn outcome(c: &Value) -> (String, Value, u64) {
+pub fn outcome(c: &Value) -> (String, Value, u64) {
     (c["status"].as_str().expect("status").to_string(), c["failing"].clone(), c["checked"].as_u64().expect("checked"))
 }
 
-fn places(c: &Value) -> Vec<u64> {
+/// The lines of a check's example rows.
+pub fn places(c: &Value) -> Vec<u64> {
     c["examples"].as_array().expect("examples").iter().map(|e| e["line"].as_u64().expect("line")).collect()
 }
 
@@ -124,11 +125,18 @@ fn test_command_and_fail_on_check_failures() {
     let (code, stdout, _) = run(&["test", &city]);
     assert_eq!(code, 0, "{stdout}");
     assert!(stdout.contains("warn: check calls_911 `not_null district max 1% warn`: 41 of 3,969 rows"), "{stdout}");
+    // on_scene_minutes's own check reads the calls it reads (priority 1 with an arrival
+    // time): 941, none arriving before the call came in (counted in Python over
+    // data/calls_911.csv with the declared format).
+    assert!(
+        stdout.contains("pass: check calls_911 for KPI on_scene_minutes `valid on_scene_at >= received_at`: 0 of 941 rows"),
+        "{stdout}"
+    );
     let out = tempfile::tempdir().expect("tempdir");
     let o = out.path().display().to_string();
     let (code, stdout, stderr) = run(&["build", &city, "--out", &o, "--fail-on", "check_failures"]);
     assert_eq!(code, 0, "{stdout}{stderr}");
-    assert!(stdout.contains("data checks: 13 passed, 1 warned\n"), "{stdout}");
+    assert!(stdout.contains("data checks: 14 passed, 1 warned\n"), "{stdout}");
     let html = std::fs::read_to_string(out.path().join("index.html")).expect("html");
     assert!(html.contains("<h2 id=\"data-quality\">Data quality</h2>"));
     assert!(html.contains("href=\"#checks-calls_911\">data checks: 1 warned</a>"), "a badge on the KPIs of calls_911");

@@ -17,6 +17,7 @@ mod hardening;
 mod hostile_data;
 mod ingest;
 mod keywords;
+mod kpi_checks;
 mod papercuts;
 mod parse;
 mod per;

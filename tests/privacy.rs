@@ -490,3 +490,48 @@ fn privacy_diff_leaves_internal_kpis_out_unless_asked() {
     let (_, internal, stderr) = yardstick(&["diff", "HEAD", &d, "--audience", "internal"]);
     assert!(internal.contains("secret_staffing"), "{internal}{stderr}");
 }
+
+/// The groups a KPI's card lists under "Where the gap is", in order, and the paragraph after.
+fn kpi_hotspots(html: &str, title: &str) -> (Vec<String>, String) {
+    let start = html.find(&format!("aria-label=\"Hotspots of {title}\"")).unwrap_or_else(|| panic!("no hotspots of {title}"));
+    let section = &html[start..];
+    let section = &section[..section.find("</section>").expect("section end")];
+    let groups = section.split("<li><b>").skip(1).map(|s| s.split("</b>").next().unwrap_or_default().to_string()).collect();
+    (groups, section.to_string())
+}
+
+#[test]
+fn privacy_rounded_kpis_hotspots_say_they_are_ordered_by_gap_alone() {
+    let kpis = r#"goal g "Wards" {
+  kpi rounded_ok "Share that went well, rounded" {
+    from visits
+    measure share(ok)
+    by ward
+    grain month
+    target >= 90%
+    suppress below 10, round 5
+  }
+}
+"#;
+    let dir = wards(kpis, "");
+    let html = |audience: &str| {
+        let out = dir.path().join(format!("out-{audience}"));
+        let (code, _, stderr) =
+            yardstick(&["build", &dir.path().display().to_string(), "--out", &out.display().to_string(), "--audience", audience]);
+        assert_eq!(code, 0, "{stderr}");
+        std::fs::read_to_string(out.join("index.html")).expect("html")
+    };
+    // February (the headline period): B 5 of 11 went well, C 15 of 30, D 5 of 10; the
+    // target is 90%. Gaps: B 0.9 - 5/11 = 0.4545, C 0.4, D 0.4. Weighed by rows (the
+    // internal report): B 0.4545 x 11 = 5, C 0.4 x 30 = 12, D 0.4 x 10 = 4: C, B, D.
+    let (internal, section) = kpi_hotspots(&html("internal"), "Share that went well, rounded");
+    assert_eq!(internal, ["C", "B", "D"], "{section}");
+    assert!(!section.contains("Ordered by gap alone"));
+    // The public report publishes no row counts of a rounded KPI: by gap alone, B first (C
+    // and D tie and keep the rows' order), and it says so.
+    let public = html("public");
+    let (groups, section) = kpi_hotspots(&public, "Share that went well, rounded");
+    assert_eq!(groups, ["B", "C", "D"], "{section}");
+    assert!(section.contains("Ordered by gap alone: this public report rounds the KPI's counts"), "{section}");
+    assert!(public.contains(">withheld</abbr>"), "the overview's hotspot table marks the rows as withheld");
+}

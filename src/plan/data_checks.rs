@@ -24,7 +24,9 @@ use datafusion::functions_aggregate::expr_fn::{count, max, sum};
 use datafusion::logical_expr::builder::LogicalTableSource;
 use datafusion::logical_expr::{Expr, LogicalPlan, LogicalPlanBuilder, cast, lit};
 
-use super::{DfResult, Functions, PlanOptions, and_opt, arrow_type, column, declared_schema, period_expr, row_expr, row_filters, with_filter};
+use super::{
+    DfResult, Functions, PlanOptions, and_opt, arrow_type, column, declared_schema, period_expr, row_expr, row_filters, with_filter,
+};
 use crate::config::SourceSpec;
 use crate::diagnostics::{Diagnostic, Diagnostics};
 use crate::model::*;
@@ -201,8 +203,10 @@ fn duplicate_keys(model: &Model, id: &str, cols: &[String], keeps: &Option<Expr>
     let names: Vec<String> = (0..cols.len()).map(|j| format!("k{j}")).collect();
     let not_null = cols.iter().map(|c| column(c).is_not_null()).reduce(Expr::and).unwrap_or(lit(true));
     let group: Vec<Expr> = cols.iter().zip(&names).map(|(c, n)| column(c).alias(n)).collect();
-    let builder =
-        rows_read(model, id, keeps)?.filter(not_null)?.aggregate(group, vec![count(lit(1i64)).alias("n")])?.filter(column("n").gt(lit(1i64)))?;
+    let builder = rows_read(model, id, keeps)?
+        .filter(not_null)?
+        .aggregate(group, vec![count(lit(1i64)).alias("n")])?
+        .filter(column("n").gt(lit(1i64)))?;
     Ok((builder, names))
 }
 

@@ -8,7 +8,9 @@
 //! - its **contribution** is the gap times its volume (the rows it counted: for a share the
 //!   denominator, so 0.10 below 90% over 200 calls is 20 calls short), except for counts and
 //!   sums, whose gap is already a volume, and when the volume is unknown (derived and
-//!   windowed KPIs): then the gap alone;
+//!   windowed KPIs, and in a public build a KPI whose counts are rounded, which publishes
+//!   no group's rows: `KpiResult::volume_withheld`, said beside its hotspots): then the gap
+//!   alone;
 //! - across KPIs, whose units differ, groups are ranked by **severity**: the gap relative to
 //!   the threshold (to the largest value when the threshold is 0) times the group's share of
 //!   the KPI's volume in that period (an equal share per group when there is no volume).
@@ -139,6 +141,7 @@ pub fn view(k: &KpiResult, h: &Hotspot, cal: &PeriodCalendar) -> Value {
         status => r.status.name(),
         gap => gap_text(k, h.gap),
         volume => r.counted.map(|n| super::group_thousands(n as f64)),
+        volume_withheld => k.volume_withheld,
         share => format!("{}%", super::trim_number(h.share * 100.0, 0)),
         change => change,
         change_from => before.map(|b| super::periods::label(b.period.as_deref(), k.grain.as_deref(), cal)),
