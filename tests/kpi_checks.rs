@@ -161,7 +161,7 @@ fn kpi_checks_on_the_command_line_and_in_ci() {
     let (_, stdout, _) = run(&["test", &fx, "--as-of", "2024-04-05", "--format", "github"]);
     assert!(
         stdout.lines().any(|l| l.starts_with("::error file=")
-            && l.contains("line=17,title=data check fail::check tickets for KPI north_tickets `rows per month change within 40%`")),
+            && l.contains("line=17,title=data check fail::check tickets for KPI north_tickets `rows per month change within 40%25`")),
         "{stdout}"
     );
     let (_, stdout, _) = run(&["test", &fx, "--as-of", "2024-04-05", "--format", "json"]);
