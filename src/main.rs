@@ -55,6 +55,10 @@ enum Command {
         /// values; for comparing and debugging).
         #[arg(long)]
         no_fuse: bool,
+        /// Parse every CSV file again, neither reading nor writing the cache of parsed files
+        /// (`.yardstick/cache` in the project; docs/configuration.md).
+        #[arg(long)]
+        no_cache: bool,
         /// Write the report as one file (index.html, with results.json and results.csv),
         /// without the pages per KPI, goal and owner and the sources page.
         #[arg(long)]
@@ -280,6 +284,7 @@ fn run() -> ExitCode {
             allow_empty,
             allow_outside,
             no_fuse,
+            no_cache,
             single_file,
             fail_on,
             format,
@@ -294,6 +299,7 @@ fn run() -> ExitCode {
                 unfused: no_fuse,
                 audience: audience.into(),
                 single_file,
+                no_cache,
             };
             print(yardstick::console::build(&dir, out_dir.as_deref(), options, &fail_on, &Console { format, verbose, ..console }))
         }
