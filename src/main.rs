@@ -112,6 +112,9 @@ enum Command {
         /// Let yardstick.yaml name files and directories outside the project directory.
         #[arg(long)]
         allow_outside: bool,
+        /// Parse every CSV file again, neither reading nor writing the cache of parsed files.
+        #[arg(long)]
+        no_cache: bool,
         /// Output: human (default), json (one document on stdout), github (annotations).
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
@@ -307,8 +310,8 @@ fn run() -> ExitCode {
             let options = yardstick::Options { allow_outside, ..Default::default() };
             print(yardstick::console::check(&dir, options, deny_warnings, &Console { format, ..console }))
         }
-        Command::Test { dir, as_of, allow_outside, format } => {
-            let options = yardstick::Options { as_of, allow_outside, ..Default::default() };
+        Command::Test { dir, as_of, allow_outside, no_cache, format } => {
+            let options = yardstick::Options { as_of, allow_outside, no_cache, ..Default::default() };
             print(yardstick::console::test(&dir, options, &Console { format, ..console }))
         }
         Command::Diff { rev, dir, values, format, allow_outside, audience } => {
