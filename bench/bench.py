@@ -336,15 +336,15 @@ def main():
                                       os.path.join(res_dir, "fused-additive.json"), "--threads", str(a.threads)],
             "duckdb_floor": [py, peer, "floor", dp, fmt, os.path.join(res_dir, "floor.json"),
                              "--threads", str(a.threads)],
-            "yardstick": [ys, "build", LINEITEM, "--out", os.path.join(OUT, f"lineitem-{tag}"), "--allow-outside"],
+            "yardstick": [ys, "build", LINEITEM, "--out", os.path.join(OUT, f"lineitem-{tag}"), "--allow-outside", "--audience", "internal"],
             "yardstick_additive": [ys, "build", add, "--out", os.path.join(OUT, f"additive-{tag}"),
-                                   "--allow-outside"],
+                                   "--allow-outside", "--audience", "internal"],
         }
         if fmt == "csv":
             # Parsed on every run, like DuckDB's read_csv; the cache is measured on its own.
             peers["yardstick"].append("--no-cache")
             peers["yardstick_additive"].append("--no-cache")
-            build = [ys, "build", LINEITEM, "--out", os.path.join(OUT, f"cache-{tag}"), "--allow-outside"]
+            build = [ys, "build", LINEITEM, "--out", os.path.join(OUT, f"cache-{tag}"), "--allow-outside", "--audience", "internal"]
             peers["yardstick_cache_miss"] = ["sh", "-c", 'rm -rf "$0" && exec "$@"', CACHE] + build
             peers["yardstick_cache_hit"] = build
             os.makedirs(CACHE, exist_ok=True)
@@ -394,7 +394,7 @@ def main():
             order = [10, 100] if rep % 2 == 0 else [100, 10]
             for n in order:
                 runs[f"yardstick_{n}"].append(timed(f"yardstick_{n}-sf{sf}", [
-                    ys, "build", projs[n], "--out", os.path.join(OUT, f"scale{n}-sf{sf}"), "--allow-outside"], rep))
+                    ys, "build", projs[n], "--out", os.path.join(OUT, f"scale{n}-sf{sf}"), "--allow-outside", "--audience", "internal"], rep))
         report["suites"][f"scale-sf{sf}"] = {p: {"median": median_of(r), "reps": r} for p, r in runs.items()}
 
     if not a.no_check:

@@ -2,8 +2,8 @@
 //! so that a build whose data did not change does not parse it again.
 //!
 //! One entry per (source declaration, file): its name is `<which>-<content>.ysc`, `which` a
-//! hash of yardstick's version, the ingest format's version, the source's declarations that
-//! reading depends on and the file's name, `content` the BLAKE3 hash of the file's bytes
+//! hash of yardstick's version, the ingest format's version, the reading code itself
+//! (`INGEST_CODE`), the source's declarations that reading depends on and the file's name, `content` the BLAKE3 hash of the file's bytes
 //! (read in full on every build: never a size or date shortcut, so a changed byte is always
 //! a miss). The entry is an Arrow IPC stream (LZ4) of the batches with each row's line, then
 //! the file's counts as JSON, then the lengths, a BLAKE3 hash of all of it and a magic
@@ -25,8 +25,31 @@ use indexmap::IndexMap;
 
 use crate::config::SourceSpec;
 
-/// Bump when what an entry holds, or how a CSV file is read into it, changes.
+/// Bump when what an entry holds changes.
 const INGEST_FORMAT: u32 = 1;
+
+/// The code that reads a CSV file into an entry, as text: its hash is part of every key, so
+/// a build with changed reading code (a fix, even without a version bump) misses.
+const INGEST_CODE: &[&str] = &[
+    include_str!("cache.rs"),
+    include_str!("csv.rs"),
+    include_str!("csv_source.rs"),
+    include_str!("filename.rs"),
+    include_str!("freshness.rs"),
+    include_str!("mod.rs"),
+    include_str!("values.rs"),
+];
+
+fn ingest_code_hash() -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| {
+        let mut h = blake3::Hasher::new();
+        for code in INGEST_CODE {
+            h.update(code.as_bytes());
+        }
+        h.finalize().to_hex().to_string()
+    })
+}
 const MAGIC: &[u8; 8] = b"YSCSV\x00\x00\x01";
 /// Lengths (2 x 8), hash (32), magic (8).
 const TRAILER: u64 = 48 + 8;
@@ -71,7 +94,7 @@ impl Cache {
     /// The entry of file `shown` of a source declared as `spec`, with content `content`.
     pub fn key(spec: &SourceSpec, shown: &str, content: &blake3::Hash) -> Key {
         let mut h = blake3::Hasher::new();
-        h.update(format!("yardstick {} ingest {INGEST_FORMAT}\n", env!("CARGO_PKG_VERSION")).as_bytes());
+        h.update(format!("yardstick {} ingest {INGEST_FORMAT} {}\n", env!("CARGO_PKG_VERSION"), ingest_code_hash()).as_bytes());
         h.update(fingerprint(spec).as_bytes());
         h.update(b"\n");
         h.update(shown.as_bytes());

@@ -26,14 +26,7 @@ pub fn stream_csv_source(
 ) -> Result<SourceStats, Diagnostic> {
     let mut stats = SourceStats::default();
     for (i, (path, shown)) in files.iter().enumerate() {
-        crate::progress::report(|| {
-            format!(
-                "reading source `{source_id}`: file {} of {} ({shown}), {} rows so far",
-                i + 1,
-                files.len(),
-                crate::diagnostics::thousands(stats.rows_read)
-            )
-        });
+        super::report_file(source_id, i, files.len(), shown, stats.rows_read);
         stats.files.push(shown.clone());
         let content = scan_file(path, shown, source_id, spec.encoding)?;
         let key = Cache::key(spec, shown, &content);

@@ -109,6 +109,13 @@ impl SourceStats {
     }
 }
 
+/// Progress: file `i` (from 0) of `n` of a source is being read.
+fn report_file(source_id: &str, i: usize, n: usize, shown: &str, rows_so_far: u64) {
+    crate::progress::report(|| {
+        format!("reading source `{source_id}`: file {} of {n} ({shown}), {} rows so far", i + 1, crate::diagnostics::thousands(rows_so_far))
+    });
+}
+
 /// The values of a file's `from_file_name` columns, by column, read from its name.
 pub fn file_name_values<'a>(source_id: &str, spec: &'a SourceSpec, shown: &'a str) -> Result<IndexMap<&'a str, Value<'a>>, Diagnostic> {
     let mut out = IndexMap::new();
