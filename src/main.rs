@@ -55,6 +55,10 @@ enum Command {
         /// values; for comparing and debugging).
         #[arg(long)]
         no_fuse: bool,
+        /// Parse every CSV file again, neither reading nor writing the cache of parsed files
+        /// (`.yardstick/cache` in the project; docs/configuration.md).
+        #[arg(long)]
+        no_cache: bool,
         /// Write the report as one file (index.html, with results.json and results.csv),
         /// without the pages per KPI, goal and owner and the sources page.
         #[arg(long)]
@@ -108,6 +112,9 @@ enum Command {
         /// Let yardstick.yaml name files and directories outside the project directory.
         #[arg(long)]
         allow_outside: bool,
+        /// Parse every CSV file again, neither reading nor writing the cache of parsed files.
+        #[arg(long)]
+        no_cache: bool,
         /// Output: human (default), json (one document on stdout), github (annotations).
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
@@ -280,6 +287,7 @@ fn run() -> ExitCode {
             allow_empty,
             allow_outside,
             no_fuse,
+            no_cache,
             single_file,
             fail_on,
             format,
@@ -294,6 +302,7 @@ fn run() -> ExitCode {
                 unfused: no_fuse,
                 audience: audience.into(),
                 single_file,
+                no_cache,
             };
             print(yardstick::console::build(&dir, out_dir.as_deref(), options, &fail_on, &Console { format, verbose, ..console }))
         }
@@ -301,8 +310,8 @@ fn run() -> ExitCode {
             let options = yardstick::Options { allow_outside, ..Default::default() };
             print(yardstick::console::check(&dir, options, deny_warnings, &Console { format, ..console }))
         }
-        Command::Test { dir, as_of, allow_outside, format } => {
-            let options = yardstick::Options { as_of, allow_outside, ..Default::default() };
+        Command::Test { dir, as_of, allow_outside, no_cache, format } => {
+            let options = yardstick::Options { as_of, allow_outside, no_cache, ..Default::default() };
             print(yardstick::console::test(&dir, options, &Console { format, ..console }))
         }
         Command::Diff { rev, dir, values, format, allow_outside, audience } => {

@@ -1,6 +1,7 @@
 //! The one integration-test binary (each extra binary would link DataFusion again).
 
 mod browser;
+mod cache;
 mod change;
 mod cli;
 mod commands;

@@ -41,13 +41,15 @@ pub fn run(
     checks: &[crate::plan::data_checks::SourceChecks],
     project_dir: &Path,
     allow_outside: bool,
+    cache_dir: Option<&Path>,
 ) -> Result<RunOutput, Diagnostics> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| Diagnostic::error("YS0400", format!("cannot start the query runtime: {e}")))?;
     let confine = crate::project::Confinement::new(project_dir, &model.allow_paths, allow_outside);
-    runtime.block_on(run_async(model, plans, fused, accounting, checks, project_dir, &confine))
+    let cache = cache_dir.map(|d| ingest::cache::Cache::new(d.to_path_buf()));
+    runtime.block_on(run_async(model, plans, fused, accounting, checks, project_dir, &confine, cache))
 }
 
 async fn run_async(
@@ -58,6 +60,7 @@ async fn run_async(
     checks: &[crate::plan::data_checks::SourceChecks],
     project_dir: &Path,
     confine: &crate::project::Confinement,
+    cache: Option<ingest::cache::Cache>,
 ) -> Result<RunOutput, Diagnostics> {
     let partitions = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
     let ctx = session(partitions);
@@ -89,7 +92,7 @@ async fn run_async(
         crate::progress::report(|| format!("reading source `{id}`"));
         let checked_here = checked.contains(id.as_str());
         let (stats, results, kept) =
-            match read_and_query(&ctx, &accounting_ctx, id, spec, project_dir, confine, partitions, &mine, checked_here).await {
+            match read_and_query(&ctx, &accounting_ctx, id, spec, project_dir, confine, cache.as_ref(), &mine, checked_here).await {
                 Ok(done) => done,
                 Err(d) => {
                     load_errors.push(d);
@@ -232,8 +235,9 @@ impl Query<'_> {
 
 type QueryResult = datafusion::error::Result<Vec<RecordBatch>>;
 
-/// Read one source and run its queries over it: a CSV source is read into memory first; a
-/// Parquet source is read once, while its queries run, each fed through a channel.
+/// Read one source and run its queries over it: the source is read once, while its queries
+/// run, each fed through a bounded channel (a CSV source's files from the cache when it holds
+/// them, else parsed on a thread of their own).
 #[allow(clippy::too_many_arguments)]
 async fn read_and_query(
     ctx: &SessionContext,
@@ -242,39 +246,40 @@ async fn read_and_query(
     spec: &crate::config::SourceSpec,
     project_dir: &Path,
     confine: &crate::project::Confinement,
-    partitions: usize,
+    cache: Option<&ingest::cache::Cache>,
     queries: &[&Query<'_>],
     keep: bool,
 ) -> Result<(SourceStats, Vec<QueryResult>, Option<Vec<RecordBatch>>), Diagnostic> {
     let files = ingest::resolve_files(project_dir, id, spec, confine)?;
     let schema = declared_schema(spec);
     let session = |q: &Query| if matches!(q, Query::Accounting(_)) { accounting_ctx } else { ctx };
+    let mut needed = std::collections::HashSet::new();
+    let mut senders = vec![];
+    let mut runs = vec![];
+    for q in queries {
+        shared_scan::columns_read(q.plan(), &mut needed);
+        let (tx, provider) =
+            shared_scan::channel_table(schema.clone()).map_err(|e| Diagnostic::error("YS0400", format!("source `{id}`: {e}")))?;
+        senders.push(tx);
+        runs.push(execute(session(q), q.plan(), provider));
+    }
+    // Data checks read every column and need the whole source with each row's file and
+    // line: a source with checks is kept in memory as it streams by.
+    if keep {
+        needed.extend(spec.columns.keys().cloned());
+    }
+    let mut tee = ingest::stream::Tee::new(senders, keep);
     match spec.format() {
         Format::Csv => {
-            let (batches, stats) = ingest::read_csv_source(id, spec, schema.clone(), &files)?;
-            // Arrow arrays are shared: keeping the batches for the data checks copies nothing.
-            let kept = keep.then(|| batches.clone());
-            let provider = mem_table(id, schema, batches, partitions)?;
-            let results = futures::future::join_all(queries.iter().map(|q| execute(session(q), q.plan(), provider.clone()))).await;
-            Ok((stats, results, kept))
+            let read = async {
+                let stats = stream_csv(id, spec, schema, files, cache, &mut tee).await;
+                // Dropping the senders ends every query's input.
+                (stats, tee.into_kept())
+            };
+            let ((stats, kept), results) = futures::join!(read, futures::future::join_all(runs));
+            Ok((stats?, results, kept))
         }
         Format::Parquet => {
-            let mut needed = std::collections::HashSet::new();
-            let mut senders = vec![];
-            let mut runs = vec![];
-            for q in queries {
-                shared_scan::columns_read(q.plan(), &mut needed);
-                let (tx, provider) =
-                    shared_scan::channel_table(schema.clone()).map_err(|e| Diagnostic::error("YS0400", format!("source `{id}`: {e}")))?;
-                senders.push(tx);
-                runs.push(execute(session(q), q.plan(), provider));
-            }
-            // Data checks read every column and need the whole source with each row's file
-            // and line: a source with checks is kept in memory as it streams by.
-            if keep {
-                needed.extend(spec.columns.keys().cloned());
-            }
-            let mut tee = ingest::stream::Tee::new(senders, keep);
             let read = async {
                 let stats = ingest::load_parquet(ctx, id, spec, &files, &needed, &mut tee).await;
                 if let Err(d) = &stats {
@@ -286,6 +291,50 @@ async fn read_and_query(
             };
             let ((stats, kept), results) = futures::join!(read, futures::future::join_all(runs));
             Ok((stats?, results, kept))
+        }
+    }
+}
+
+/// A CSV source into `tee`: parsed (or read from the cache) on a blocking thread, which
+/// hands its batches over a bounded channel.
+async fn stream_csv(
+    id: &str,
+    spec: &crate::config::SourceSpec,
+    schema: datafusion::arrow::datatypes::SchemaRef,
+    files: Vec<(std::path::PathBuf, String)>,
+    cache: Option<&ingest::cache::Cache>,
+    tee: &mut ingest::stream::Tee,
+) -> Result<SourceStats, Diagnostic> {
+    use futures::StreamExt;
+    let (mut tx, mut rx) = futures::channel::mpsc::channel::<(usize, ingest::Piece)>(2);
+    let (owned_id, owned_spec, cache) = (id.to_string(), spec.clone(), cache.cloned());
+    let parse = tokio::task::spawn_blocking(move || {
+        ingest::stream_csv_source(&owned_id, &owned_spec, &schema, &files, cache.as_ref(), &mut |file, piece| {
+            futures::executor::block_on(futures::SinkExt::send(&mut tx, (file, piece)))
+                .map_err(|_| Diagnostic::error("YS0400", format!("source `{owned_id}`: its queries stopped reading")))
+        })
+    });
+    let mut origins = vec![];
+    while let Some((file, piece)) = rx.next().await {
+        if tee.keeps() {
+            origins.push(ingest::BatchOrigin { file, lines: Some(piece.lines) });
+        }
+        tee.send(&piece.batch).await;
+    }
+    let stats = match parse.await {
+        Ok(stats) => stats,
+        Err(e) => Err(Diagnostic::error("YS0400", format!("source `{id}`: reading its files failed: {e}"))
+            .help("this is a bug in yardstick: please report it with the file")),
+    };
+    match stats {
+        Ok(mut stats) => {
+            stats.origins = origins;
+            Ok(stats)
+        }
+        Err(d) => {
+            // A query must never finish on part of its source.
+            tee.fail(&d.message).await;
+            Err(d)
         }
     }
 }
