@@ -75,7 +75,7 @@ fn unsupported(c: &Compiled, id: &str, u: &Unsupported) -> Diagnostic {
         Dialect::ALL.iter().map(|d| dialect_name(*d)).collect::<Vec<_>>().join(", ")
     ));
     if let Some(k) = c.model.kpi(id) {
-        d = d.at(k.span, "this KPI");
+        d = d.at(k.id_span, "this KPI");
     }
     d
 }

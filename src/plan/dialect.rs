@@ -115,7 +115,7 @@ impl Unsupported {
 
 impl std::fmt::Display for Unsupported {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} SQL cannot express {} exactly", self.dialect.title(), self.construct)
+        write!(f, "{} has no exact form for {}", self.dialect.title(), self.construct)
     }
 }
 
@@ -268,7 +268,7 @@ fn check_constructs(plan: &LogicalPlan, d: Dialect) -> Result<(), Unsupported> {
                                 .into(),
                         ),
                         ("exact_percentile_cont", Mysql | Sqlite | Bigquery) => {
-                            fail("an exact percentile or median (the engine has no exact percentile aggregate)".into())
+                            fail("an exact percentile or median (it has no exact percentile aggregate)".into())
                         }
                         ("stddev", Sqlite) => fail("a standard deviation (SQLite has no stddev)".into()),
                         _ => TreeNodeRecursion::Continue,
@@ -386,7 +386,7 @@ fn rewrite(e: &mut ast::Expr, d: Dialect, holidays: &[chrono::NaiveDate]) -> Res
                     Some(format!("ROW({})", values.join(", ")))
                 }
                 ("date_part", [part, x]) => match (unquote(part).as_str(), d) {
-                    ("epoch", Snowflake) => Some(format!("(DATE_PART(epoch_microsecond, {x}) / 1000000.0)")),
+                    ("epoch", Snowflake | Mysql | Bigquery) => Some(epoch(d, x)),
                     ("epoch", _) => None,
                     // PostgreSQL's seconds have a fraction; yardstick's are whole.
                     (_, Postgres | Generic) => Some(format!("floor(date_part({part}, {x}))")),
@@ -415,7 +415,7 @@ fn rewrite(e: &mut ast::Expr, d: Dialect, holidays: &[chrono::NaiveDate]) -> Res
     }
 }
 
-/// Seconds since 1970-01-01 of a timestamp, with the fraction.
+/// Seconds since 1970-01-01 of a timestamp, with the fraction (as the PostgreSQL form).
 fn epoch(d: Dialect, x: &str) -> String {
     match d {
         Dialect::Bigquery => format!("(UNIX_MICROS({x}) / 1000000.0)"),
