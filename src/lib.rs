@@ -42,6 +42,7 @@ pub mod run;
 pub mod series;
 pub mod span;
 pub mod spc;
+pub mod warehouse;
 
 use std::path::{Path, PathBuf};
 

@@ -146,9 +146,11 @@ enum Command {
     },
     /// Print the compiled query of a KPI as SQL.
     #[command(
-        after_help = "Examples:\n  yardstick sql answered_10s                  KPI of the project in the current directory\n  yardstick sql examples/city answered_10s\n\nThe SQL is generated from the DataFusion plan yardstick runs, for reading and auditing."
+        after_help = "Examples:\n  yardstick sql answered_10s                  KPI of the project in the current directory\n  yardstick sql examples/city answered_10s\n  yardstick sql examples/city --dialect postgres answered_10s\n  yardstick sql examples/city --dialect duckdb --all --out warehouse/\n\nThe SQL is generated from the DataFusion plan yardstick runs, for reading and auditing; with --dialect, for running on that engine (docs/scale.md)."
     )]
-    #[command(override_usage = "yardstick sql [DIR] <KPI>\n       yardstick sql [DIR] --fused")]
+    #[command(
+        override_usage = "yardstick sql [DIR] <KPI>\n       yardstick sql [DIR] --fused\n       yardstick sql [DIR] --dialect <DIALECT> <KPI>\n       yardstick sql [DIR] --dialect <DIALECT> --all [--out <OUT>]"
+    )]
     Sql {
         /// `[DIR] KPI`: the project directory (default `.`) and the KPI's id.
         #[arg(num_args = 0..=2, value_names = ["DIR", "KPI"])]
@@ -157,6 +159,18 @@ enum Command {
         /// KPIs (a KPI's own query is what `sql <KPI>` prints).
         #[arg(long)]
         fused: bool,
+        /// Write SQL that runs unchanged on this engine (docs/scale.md, "Warehouses"): a
+        /// comment header, then the KPI's query; a KPI the engine cannot compute exactly is
+        /// an error (YS0420, exit 1).
+        #[arg(long, value_enum, conflicts_with = "fused")]
+        dialect: Option<yardstick::plan::dialect::Dialect>,
+        /// Every KPI (with --dialect): printed one after another, or with --out written as
+        /// `<kpi>.sql` files; the KPIs that cannot be exported are listed and exit 1.
+        #[arg(long, requires = "dialect")]
+        all: bool,
+        /// With --all: the directory to write the `<kpi>.sql` files into (created if missing).
+        #[arg(long, requires = "all")]
+        out: Option<PathBuf>,
         /// Let yardstick.yaml name files and directories outside the project directory.
         #[arg(long)]
         allow_outside: bool,
@@ -325,8 +339,17 @@ fn run() -> ExitCode {
             emit(yardstick::list::run(&dir, matches!(format, ListFormat::Json), allow_outside, color))
         }
         Command::Explain { args, allow_outside } => emit(yardstick::explain::run(&args, allow_outside, color)),
-        Command::Sql { args, fused, allow_outside } => {
+        Command::Sql { args, fused, dialect, all, out: out_dir, allow_outside } => {
             let options = yardstick::Options { allow_outside, ..Default::default() };
+            if let (Some(dialect), true) = (dialect, all) {
+                if args.len() > 1 {
+                    err("error: `--all` exports every KPI: give only the project directory\n");
+                    return ExitCode::from(2);
+                }
+                let dir = PathBuf::from(args.first().map(String::as_str).unwrap_or("."));
+                let what = yardstick::warehouse::Export::All { out: out_dir.as_deref() };
+                return emit(yardstick::warehouse::run(&dir, what, dialect, options, color));
+            }
             if fused {
                 let dir = PathBuf::from(args.first().map(String::as_str).unwrap_or("."));
                 return match yardstick::compile_with(&dir, options) {
@@ -353,6 +376,9 @@ fn run() -> ExitCode {
                     return ExitCode::from(2);
                 }
             };
+            if let Some(dialect) = dialect {
+                return emit(yardstick::warehouse::run(&dir, yardstick::warehouse::Export::Kpi(&kpi), dialect, options, color));
+            }
             match yardstick::compile_with(&dir, options) {
                 Ok(c) => match (c.sql().get(&kpi), c.model.kpi(&kpi).and_then(|k| k.derived.as_ref())) {
                     (Some(sql), _) => {

@@ -31,4 +31,5 @@ mod spc;
 mod streaming;
 mod trust;
 mod values;
+mod warehouse;
 mod workflow;
