@@ -3,6 +3,8 @@
 mod browser;
 mod change;
 mod cli;
+#[cfg(feature = "cluster")]
+mod cluster;
 mod commands;
 mod common;
 mod data_checks;

@@ -21,9 +21,14 @@ use crate::model::Model;
 use crate::plan::{ACCOUNTING_FIELDS, AccountingPlan, FusedPlan, KpiPlan, declared_schema};
 use crate::results::{ResultRow, RowCounts, RunOutput, Status, round_value, sort_rows};
 
+#[cfg(feature = "cluster")]
+pub mod cluster;
 mod data_checks;
+pub mod engine;
 mod period;
 mod shared_scan;
+
+pub use engine::Engine;
 
 /// A query session with yardstick's run-time rewrites (the fast period functions).
 fn session(partitions: usize) -> SessionContext {
@@ -32,7 +37,9 @@ fn session(partitions: usize) -> SessionContext {
     ctx
 }
 
-/// Run every plan over the project's data, and the row accounting of every source.
+/// Run every plan over the project's data, and the row accounting of every source, on
+/// `engine` (the plans and the values are the same on every engine).
+#[allow(clippy::too_many_arguments)]
 pub fn run(
     model: &Model,
     plans: &[KpiPlan],
@@ -41,15 +48,43 @@ pub fn run(
     checks: &[crate::plan::data_checks::SourceChecks],
     project_dir: &Path,
     allow_outside: bool,
+    engine: Engine,
 ) -> Result<RunOutput, Diagnostics> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| Diagnostic::error("YS0400", format!("cannot start the query runtime: {e}")))?;
     let confine = crate::project::Confinement::new(project_dir, &model.allow_paths, allow_outside);
-    runtime.block_on(run_async(model, plans, fused, accounting, checks, project_dir, &confine))
+    runtime.block_on(run_async(model, plans, fused, accounting, checks, project_dir, &confine, engine))
 }
 
+/// Where the queries run (the sources are always read here, by `ingest`).
+enum Runner {
+    Local,
+    #[cfg(feature = "cluster")]
+    Cluster(cluster::Remote),
+}
+
+impl Runner {
+    async fn new(engine: Engine, partitions: usize) -> Result<Runner, Diagnostic> {
+        match engine {
+            Engine::Local => Ok(Runner::Local),
+            #[cfg(feature = "cluster")]
+            Engine::Ballista(c) => Ok(Runner::Cluster(cluster::Remote::connect(c, partitions).await?)),
+            #[cfg(not(feature = "cluster"))]
+            Engine::Ballista(c) => {
+                let _ = partitions;
+                Err(Diagnostic::error(
+                    "YS0402",
+                    format!("cannot run on the Ballista cluster at {}: this yardstick was built without cluster support", c.scheduler),
+                )
+                .help("build yardstick with `cargo build --features cluster` (docs/scale.md), or build without `--engine`"))
+            }
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
 async fn run_async(
     model: &Model,
     plans: &[KpiPlan],
@@ -58,8 +93,10 @@ async fn run_async(
     checks: &[crate::plan::data_checks::SourceChecks],
     project_dir: &Path,
     confine: &crate::project::Confinement,
+    engine: Engine,
 ) -> Result<RunOutput, Diagnostics> {
     let partitions = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+    let runner = Runner::new(engine, partitions).await.map_err(|d| Diagnostics(vec![d]))?;
     let ctx = session(partitions);
     // DataFusion 55's common-subexpression rule breaks the accounting query (its counters
     // share conditions: "Physical input schema should be the same", a nullability
@@ -89,7 +126,7 @@ async fn run_async(
         crate::progress::report(|| format!("reading source `{id}`"));
         let checked_here = checked.contains(id.as_str());
         let (stats, results, kept) =
-            match read_and_query(&ctx, &accounting_ctx, id, spec, project_dir, confine, partitions, &mine, checked_here).await {
+            match read_and_query(&runner, &ctx, &accounting_ctx, id, spec, project_dir, confine, partitions, &mine, checked_here).await {
                 Ok(done) => done,
                 Err(d) => {
                     load_errors.push(d);
@@ -236,6 +273,7 @@ type QueryResult = datafusion::error::Result<Vec<RecordBatch>>;
 /// Parquet source is read once, while its queries run, each fed through a channel.
 #[allow(clippy::too_many_arguments)]
 async fn read_and_query(
+    runner: &Runner,
     ctx: &SessionContext,
     accounting_ctx: &SessionContext,
     id: &str,
@@ -249,6 +287,11 @@ async fn read_and_query(
     let files = ingest::resolve_files(project_dir, id, spec, confine)?;
     let schema = declared_schema(spec);
     let session = |q: &Query| if matches!(q, Query::Accounting(_)) { accounting_ctx } else { ctx };
+    match runner {
+        Runner::Local => {}
+        #[cfg(feature = "cluster")]
+        Runner::Cluster(remote) => return remote.read_and_query(ctx, id, spec, &files, schema, queries, keep).await,
+    }
     match spec.format() {
         Format::Csv => {
             let (batches, stats) = ingest::read_csv_source(id, spec, schema.clone(), &files)?;
