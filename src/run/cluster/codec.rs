@@ -62,6 +62,31 @@ fn decode_udaf(name: &str, buf: &[u8]) -> Option<Result<Arc<AggregateUDF>>> {
     })
 }
 
+/// The function methods of both codecs: yardstick's functions written into the plan, any
+/// other through Ballista's codec.
+macro_rules! function_methods {
+    () => {
+        fn try_decode_udf(&self, name: &str, buf: &[u8]) -> Result<Arc<ScalarUDF>> {
+            decode_udf(name, buf).unwrap_or_else(|| self.inner.try_decode_udf(name, buf))
+        }
+        fn try_encode_udf(&self, node: &ScalarUDF, buf: &mut Vec<u8>) -> Result<()> {
+            if encode_udf(node, buf) { Ok(()) } else { self.inner.try_encode_udf(node, buf) }
+        }
+        fn try_decode_udaf(&self, name: &str, buf: &[u8]) -> Result<Arc<AggregateUDF>> {
+            decode_udaf(name, buf).unwrap_or_else(|| self.inner.try_decode_udaf(name, buf))
+        }
+        fn try_encode_udaf(&self, node: &AggregateUDF, buf: &mut Vec<u8>) -> Result<()> {
+            if encode_udaf(node, buf) { Ok(()) } else { self.inner.try_encode_udaf(node, buf) }
+        }
+        fn try_decode_udwf(&self, name: &str, buf: &[u8]) -> Result<Arc<WindowUDF>> {
+            self.inner.try_decode_udwf(name, buf)
+        }
+        fn try_encode_udwf(&self, node: &WindowUDF, buf: &mut Vec<u8>) -> Result<()> {
+            self.inner.try_encode_udwf(node, buf)
+        }
+    };
+}
+
 /// Logical plans (driver -> scheduler).
 #[derive(Debug, Default)]
 pub struct LogicalCodec {
@@ -93,24 +118,7 @@ impl LogicalExtensionCodec for LogicalCodec {
     fn try_encode_file_format(&self, buf: &mut Vec<u8>, node: Arc<dyn FileFormatFactory>) -> Result<()> {
         self.inner.try_encode_file_format(buf, node)
     }
-    fn try_decode_udf(&self, name: &str, buf: &[u8]) -> Result<Arc<ScalarUDF>> {
-        decode_udf(name, buf).unwrap_or_else(|| self.inner.try_decode_udf(name, buf))
-    }
-    fn try_encode_udf(&self, node: &ScalarUDF, buf: &mut Vec<u8>) -> Result<()> {
-        if encode_udf(node, buf) { Ok(()) } else { self.inner.try_encode_udf(node, buf) }
-    }
-    fn try_decode_udaf(&self, name: &str, buf: &[u8]) -> Result<Arc<AggregateUDF>> {
-        decode_udaf(name, buf).unwrap_or_else(|| self.inner.try_decode_udaf(name, buf))
-    }
-    fn try_encode_udaf(&self, node: &AggregateUDF, buf: &mut Vec<u8>) -> Result<()> {
-        if encode_udaf(node, buf) { Ok(()) } else { self.inner.try_encode_udaf(node, buf) }
-    }
-    fn try_decode_udwf(&self, name: &str, buf: &[u8]) -> Result<Arc<WindowUDF>> {
-        self.inner.try_decode_udwf(name, buf)
-    }
-    fn try_encode_udwf(&self, node: &WindowUDF, buf: &mut Vec<u8>) -> Result<()> {
-        self.inner.try_encode_udwf(node, buf)
-    }
+    function_methods!();
 }
 
 /// Physical plans (scheduler -> executors, and between stages).
@@ -148,22 +156,5 @@ impl PhysicalExtensionCodec for PhysicalCodec {
     fn try_encode_expr(&self, node: &Arc<dyn PhysicalExpr>, buf: &mut Vec<u8>, ctx: &PhysicalExprEncodeCtx<'_>) -> Result<()> {
         self.inner.try_encode_expr(node, buf, ctx)
     }
-    fn try_decode_udf(&self, name: &str, buf: &[u8]) -> Result<Arc<ScalarUDF>> {
-        decode_udf(name, buf).unwrap_or_else(|| self.inner.try_decode_udf(name, buf))
-    }
-    fn try_encode_udf(&self, node: &ScalarUDF, buf: &mut Vec<u8>) -> Result<()> {
-        if encode_udf(node, buf) { Ok(()) } else { self.inner.try_encode_udf(node, buf) }
-    }
-    fn try_decode_udaf(&self, name: &str, buf: &[u8]) -> Result<Arc<AggregateUDF>> {
-        decode_udaf(name, buf).unwrap_or_else(|| self.inner.try_decode_udaf(name, buf))
-    }
-    fn try_encode_udaf(&self, node: &AggregateUDF, buf: &mut Vec<u8>) -> Result<()> {
-        if encode_udaf(node, buf) { Ok(()) } else { self.inner.try_encode_udaf(node, buf) }
-    }
-    fn try_decode_udwf(&self, name: &str, buf: &[u8]) -> Result<Arc<WindowUDF>> {
-        self.inner.try_decode_udwf(name, buf)
-    }
-    fn try_encode_udwf(&self, node: &WindowUDF, buf: &mut Vec<u8>) -> Result<()> {
-        self.inner.try_encode_udwf(node, buf)
-    }
+    function_methods!();
 }

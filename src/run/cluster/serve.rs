@@ -11,6 +11,7 @@ use ballista_scheduler::cluster::BallistaCluster;
 use ballista_scheduler::config::SchedulerConfig;
 use ballista_scheduler::scheduler_process::start_server;
 use datafusion::execution::{FunctionRegistry, SessionState, SessionStateBuilder};
+use datafusion::logical_expr::{AggregateUDF, ScalarUDF};
 use datafusion::prelude::SessionConfig;
 
 use super::codec::{LogicalCodec, PhysicalCodec};
@@ -50,6 +51,14 @@ pub struct ExecutorOptions {
     pub concurrent_tasks: Option<usize>,
 }
 
+/// yardstick's functions that need no project setting, for the nodes' registries (plans carry
+/// them anyway, `codec`; `business_days_between` is left out: it needs the calendar, which
+/// only the plan has).
+fn functions() -> (Vec<Arc<ScalarUDF>>, Vec<Arc<AggregateUDF>>) {
+    let aggregate = [PercentileMethod::Interpolated, PercentileMethod::NearestRank].into_iter().map(percentile_udaf).collect();
+    (period::period_udfs(), aggregate)
+}
+
 /// The scheduler's sessions: Ballista's, with yardstick's run-time rewrite and functions,
 /// without the rule that breaks the accounting query.
 fn session_builder(config: SessionConfig) -> datafusion::common::Result<SessionState> {
@@ -57,11 +66,12 @@ fn session_builder(config: SessionConfig) -> datafusion::common::Result<SessionS
     let mut rules: Vec<_> = state.optimizers().iter().filter(|r| r.name() != BROKEN_RULE).cloned().collect();
     rules.push(Arc::new(period::PeriodRule));
     let mut state = SessionStateBuilder::new_from_existing(state).with_optimizer_rules(rules).build();
-    for udf in period::period_udfs() {
+    let (scalar, aggregate) = functions();
+    for udf in scalar {
         state.register_udf(udf)?;
     }
-    for method in [PercentileMethod::Interpolated, PercentileMethod::NearestRank] {
-        state.register_udaf(percentile_udaf(method))?;
+    for udaf in aggregate {
+        state.register_udaf(udaf)?;
     }
     Ok(state)
 }
@@ -91,13 +101,9 @@ pub fn executor(options: ExecutorOptions) -> Result<(), String> {
         .and_then(|(h, p)| Some((h.to_string(), p.parse::<u16>().ok()?)))
         .ok_or_else(|| format!("`{}` is not a scheduler address: write HOST:PORT", options.scheduler))?;
     let mut registry = BallistaFunctionRegistry::default();
-    for udf in period::period_udfs() {
-        registry.scalar_functions.insert(udf.name().to_string(), udf);
-    }
-    for method in [PercentileMethod::Interpolated, PercentileMethod::NearestRank] {
-        let udaf = percentile_udaf(method);
-        registry.aggregate_functions.insert(udaf.name().to_string(), udaf);
-    }
+    let (scalar, aggregate) = functions();
+    registry.scalar_functions.extend(scalar.into_iter().map(|f| (f.name().to_string(), f)));
+    registry.aggregate_functions.extend(aggregate.into_iter().map(|f| (f.name().to_string(), f)));
     let mut config = ExecutorProcessConfig {
         bind_host: options.bind_host.clone(),
         external_host: options.external_host.clone(),
