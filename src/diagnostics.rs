@@ -205,6 +205,12 @@ impl Diagnostics {
     }
 }
 
+/// `1 error`, `2 errors`, `1,204 warnings`: a count with thousands separators and the noun in
+/// singular or plural (nouns that take an `s`).
+pub fn plural(n: usize, what: &str) -> String {
+    format!("{} {what}{}", thousands(n), if n == 1 { "" } else { "s" })
+}
+
 /// What ends every human rendering: how many diagnostics were not drawn (beyond
 /// [`MAX_SHOWN`]), then the count of errors and warnings (`2 errors, 1 warning`).
 fn summary(all: &[Diagnostic]) -> String {
@@ -213,7 +219,6 @@ fn summary(all: &[Diagnostic]) -> String {
         let errors = ds.iter().filter(|d| d.is_error()).count();
         (errors, ds.len() - errors)
     };
-    let plural = |n: usize, what: &str| format!("{} {what}{}", thousands(n), if n == 1 { "" } else { "s" });
     if all.len() > MAX_SHOWN {
         let (errors, warnings) = count(&all[MAX_SHOWN..]);
         let mut parts = vec![];

@@ -356,7 +356,12 @@ fn run_warnings(model: &model::Model, output: &results::RunOutput) -> Vec<diagno
                 out.push(
                     Diagnostic::warning(
                         "YS0900",
-                        format!("KPI `{}`: {} of {} rows of `{source}` have no `{time}` and are not counted", kpi.id, c.without_time, c.read),
+                        format!(
+                            "KPI `{}`: {} of {} rows of `{source}` have no `{time}` and are not counted",
+                            kpi.id,
+                            diagnostics::thousands(c.without_time),
+                            diagnostics::thousands(c.read)
+                        ),
                     )
                     .at(kpi.id_span, "rows without a time are left out")
                     .help(format!(
@@ -370,7 +375,11 @@ fn run_warnings(model: &model::Model, output: &results::RunOutput) -> Vec<diagno
                 out.push(
                     Diagnostic::warning(
                         "YS0901",
-                        format!("the `where` of KPI `{}` matches none of the {} rows of `{source}`", kpi.id, c.read),
+                        format!(
+                            "the `where` of KPI `{}` matches none of the {} rows of `{source}`",
+                            kpi.id,
+                            diagnostics::thousands(c.read)
+                        ),
                     )
                     .at(span, "no row of the data meets this")
                     .help("check the values it compares with against the data (case, spelling, codes); the KPI has no value")
