@@ -134,6 +134,7 @@ pub const CODES: &[(&str, &str)] = &[
     ("YS0305", "file name does not give a column's value"),
     ("YS0400", "query failed"),
     ("YS0401", "too many periods"),
+    ("YS0402", "cannot run on the cluster"),
     ("YS0420", "KPI cannot be exported as SQL for this engine"),
     ("YS0421", "cannot write the SQL files"),
     ("YS0500", "cannot write the report"),

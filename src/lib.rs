@@ -169,6 +169,9 @@ pub struct Options {
     pub single_file: bool,
     /// Parse every CSV file, neither reading nor writing the cache (`--no-cache`).
     pub no_cache: bool,
+    /// Where the queries run (`build --engine`): this process, or a Ballista cluster
+    /// (cargo feature `cluster`, docs/scale.md). The values are the same.
+    pub engine: run::Engine,
 }
 
 /// Load, parse, check and plan a project. Reads only the project's text files, no data.
@@ -289,8 +292,17 @@ pub fn evaluate_compiled(mut compiled: Compiled) -> Result<(Compiled, results::R
         Ok(c) => c,
         Err(d) => return Err(Failure { sources: compiled.sources, diagnostics: d.into() }),
     };
-    let run =
-        run::run(run_model, plans, fused, &compiled.accounting, &compiled.checks, &compiled.dir, options.allow_outside, cache.as_deref());
+    let run = run::run(
+        run_model,
+        plans,
+        fused,
+        &compiled.accounting,
+        &compiled.checks,
+        &compiled.dir,
+        options.allow_outside,
+        cache.as_deref(),
+        options.engine,
+    );
     let mut output = match run {
         Ok(o) => o,
         Err(diagnostics) => return Err(Failure { sources: compiled.sources, diagnostics }),
@@ -352,7 +364,17 @@ pub fn test_checks(dir: &Path, options: Options) -> Result<(Compiled, Vec<result
         Ok(c) => c,
         Err(d) => return Err(Failure { sources: compiled.sources, diagnostics: d.into() }),
     };
-    let output = match run::run(&compiled.model, &[], &[], &[], &compiled.checks, &compiled.dir, options.allow_outside, cache.as_deref()) {
+    let output = match run::run(
+        &compiled.model,
+        &[],
+        &[],
+        &[],
+        &compiled.checks,
+        &compiled.dir,
+        options.allow_outside,
+        cache.as_deref(),
+        options.engine,
+    ) {
         Ok(o) => o,
         Err(diagnostics) => return Err(Failure { sources: compiled.sources, diagnostics }),
     };

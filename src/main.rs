@@ -78,7 +78,22 @@ enum Command {
         /// left out, small cells suppressed) or internal (everything; docs/privacy.md).
         #[arg(long, value_enum, default_value_t = AudienceArg::Public)]
         audience: AudienceArg,
+        /// Where the queries run: `local` (default, this process) or `ballista://HOST:PORT`,
+        /// an Apache Ballista cluster's scheduler (a binary built with `--features cluster`;
+        /// docs/scale.md). The values are the same.
+        #[arg(long, value_name = "ENGINE", default_value = "local", value_parser = parse_engine)]
+        engine: EngineArg,
+        /// With `--engine ballista://...`: where the sources' rows are staged as Parquet for
+        /// the executors (default: the temporary directory; on a cluster of several
+        /// machines, storage every executor reads at the same path).
+        #[arg(long, value_name = "DIR")]
+        staging_dir: Option<PathBuf>,
     },
+    /// Run a node of a Ballista cluster for `build --engine` (binaries built with
+    /// `--features cluster`; docs/scale.md).
+    #[cfg_attr(not(feature = "cluster"), command(hide = true))]
+    #[command(subcommand)]
+    Cluster(ClusterCommand),
     /// Check all definitions statically; reads no data.
     #[command(
         after_help = "Examples:\n  yardstick check\n  yardstick check examples/city\n\nExit status: 0 clean, 1 errors found, 2 usage error."
@@ -224,6 +239,81 @@ enum Command {
     },
 }
 
+#[derive(Subcommand)]
+enum ClusterCommand {
+    /// Start a scheduler: builds connect to it with `--engine ballista://HOST:PORT`.
+    #[command(
+        after_help = "Examples:\n  yardstick cluster scheduler                       on 127.0.0.1:50050\n  yardstick cluster scheduler --bind 0.0.0.0:50050  reachable from other machines (no authentication: a trusted network only)"
+    )]
+    Scheduler {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:50050")]
+        bind: std::net::SocketAddr,
+        /// The host name the executors and builds reach this scheduler by (default: the bound address).
+        #[arg(long, value_name = "HOST")]
+        external_host: Option<String>,
+    },
+    /// Start an executor that runs the scheduler's tasks.
+    #[command(
+        after_help = "Examples:\n  yardstick cluster executor --scheduler 127.0.0.1:50050\n  yardstick cluster executor --scheduler 127.0.0.1:50050 --port 50061 --grpc-port 50062   a second one on the same machine"
+    )]
+    Executor {
+        /// The scheduler, HOST:PORT.
+        #[arg(long, value_name = "HOST:PORT")]
+        scheduler: String,
+        /// Address to bind.
+        #[arg(long, value_name = "HOST", default_value = "127.0.0.1")]
+        bind: String,
+        /// Arrow Flight port (results and shuffles are fetched from it).
+        #[arg(long, default_value_t = 50051)]
+        port: u16,
+        /// gRPC port.
+        #[arg(long, default_value_t = 50052)]
+        grpc_port: u16,
+        /// The host name the scheduler and builds reach this executor by (default: the bound address).
+        #[arg(long, value_name = "HOST")]
+        external_host: Option<String>,
+        /// Where shuffle files go (default: a temporary directory).
+        #[arg(long, value_name = "DIR")]
+        work_dir: Option<String>,
+        /// Tasks run at once (default: the machine's cores).
+        #[arg(long, value_name = "N")]
+        concurrent_tasks: Option<usize>,
+    },
+}
+
+#[cfg(feature = "cluster")]
+fn cluster(command: ClusterCommand) -> ExitCode {
+    use yardstick::run::cluster::serve;
+    let done = match command {
+        ClusterCommand::Scheduler { bind, external_host } => serve::scheduler(serve::SchedulerOptions { bind, external_host }),
+        ClusterCommand::Executor { scheduler, bind, port, grpc_port, external_host, work_dir, concurrent_tasks } => {
+            serve::executor(serve::ExecutorOptions {
+                scheduler,
+                bind_host: bind,
+                port,
+                grpc_port,
+                external_host,
+                work_dir,
+                concurrent_tasks,
+            })
+        }
+    };
+    match done {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            err(&format!("error: {}\n", escape_text(&e)));
+            ExitCode::from(1)
+        }
+    }
+}
+
+#[cfg(not(feature = "cluster"))]
+fn cluster(_: ClusterCommand) -> ExitCode {
+    err("error: this yardstick was built without cluster support; build it with `cargo build --features cluster` (docs/scale.md)\n");
+    ExitCode::from(2)
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum AudienceArg {
     Public,
@@ -250,6 +340,14 @@ fn emit(o: yardstick::CommandOutput) -> ExitCode {
     out(&o.stdout);
     err(&o.stderr);
     ExitCode::from(o.status)
+}
+
+/// `--engine`: the scheduler of a cluster, or none for this process.
+#[derive(Clone)]
+struct EngineArg(Option<String>);
+
+fn parse_engine(s: &str) -> Result<EngineArg, String> {
+    yardstick::run::engine::parse_engine(s).map(EngineArg)
 }
 
 fn parse_date(s: &str) -> Result<chrono::NaiveDate, String> {
@@ -307,8 +405,19 @@ fn run() -> ExitCode {
             format,
             verbose,
             audience,
+            engine,
+            staging_dir,
         } => {
+            let engine = match (engine.0, staging_dir) {
+                (Some(scheduler), staging) => yardstick::run::Engine::ballista(scheduler, staging),
+                (None, None) => yardstick::run::Engine::Local,
+                (None, Some(_)) => {
+                    err("error: `--staging-dir` is for builds on a cluster: pass `--engine ballista://HOST:PORT` too (docs/scale.md)\n");
+                    return ExitCode::from(2);
+                }
+            };
             let options = yardstick::Options {
+                engine,
                 as_of,
                 deny_warnings: strict,
                 allow_empty,
@@ -333,6 +442,7 @@ fn run() -> ExitCode {
             let opts = yardstick::diff::DiffOptions { values, options };
             print(yardstick::console::diff(&rev, &dir, opts, format, &console))
         }
+        Command::Cluster(command) => cluster(command),
         Command::Fmt { check, paths } => emit(yardstick::fmt::run(&paths, check, color)),
         Command::Init { dir } => emit(yardstick::init::run(&dir, color)),
         Command::List { dir, format, allow_outside } => {

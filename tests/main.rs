@@ -4,6 +4,8 @@ mod browser;
 mod cache;
 mod change;
 mod cli;
+#[cfg(feature = "cluster")]
+mod cluster;
 mod commands;
 mod common;
 mod data_checks;

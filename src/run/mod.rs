@@ -21,9 +21,14 @@ use crate::model::Model;
 use crate::plan::{ACCOUNTING_FIELDS, AccountingPlan, FusedPlan, KpiPlan, declared_schema};
 use crate::results::{ResultRow, RowCounts, RunOutput, Status, round_value, sort_rows};
 
+#[cfg(feature = "cluster")]
+pub mod cluster;
 mod data_checks;
+pub mod engine;
 mod period;
 mod shared_scan;
+
+pub use engine::Engine;
 
 /// A query session with yardstick's run-time rewrites (the fast period functions).
 fn session(partitions: usize) -> SessionContext {
@@ -32,7 +37,9 @@ fn session(partitions: usize) -> SessionContext {
     ctx
 }
 
-/// Run every plan over the project's data, and the row accounting of every source.
+/// Run every plan over the project's data, and the row accounting of every source, on
+/// `engine` (the plans and the values are the same on every engine).
+#[allow(clippy::too_many_arguments)]
 pub fn run(
     model: &Model,
     plans: &[KpiPlan],
@@ -42,6 +49,7 @@ pub fn run(
     project_dir: &Path,
     allow_outside: bool,
     cache_dir: Option<&Path>,
+    engine: Engine,
 ) -> Result<RunOutput, Diagnostics> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -49,9 +57,36 @@ pub fn run(
         .map_err(|e| Diagnostic::error("YS0400", format!("cannot start the query runtime: {e}")))?;
     let confine = crate::project::Confinement::new(project_dir, &model.allow_paths, allow_outside);
     let cache = cache_dir.map(|d| ingest::cache::Cache::new(d.to_path_buf()));
-    runtime.block_on(run_async(model, plans, fused, accounting, checks, project_dir, &confine, cache))
+    runtime.block_on(run_async(model, plans, fused, accounting, checks, project_dir, &confine, cache, engine))
 }
 
+/// Where the queries run (the sources are always read here, by `ingest`).
+enum Runner {
+    Local,
+    #[cfg(feature = "cluster")]
+    Cluster(cluster::Remote),
+}
+
+impl Runner {
+    async fn new(engine: Engine, partitions: usize) -> Result<Runner, Diagnostic> {
+        match engine {
+            Engine::Local => Ok(Runner::Local),
+            #[cfg(feature = "cluster")]
+            Engine::Ballista(c) => Ok(Runner::Cluster(cluster::Remote::connect(c, partitions).await?)),
+            #[cfg(not(feature = "cluster"))]
+            Engine::Ballista(c) => {
+                let _ = partitions;
+                Err(Diagnostic::error(
+                    "YS0402",
+                    format!("cannot run on the Ballista cluster at {}: this yardstick was built without cluster support", c.scheduler),
+                )
+                .help("build yardstick with `cargo build --features cluster` (docs/scale.md), or build without `--engine`"))
+            }
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
 async fn run_async(
     model: &Model,
     plans: &[KpiPlan],
@@ -61,8 +96,10 @@ async fn run_async(
     project_dir: &Path,
     confine: &crate::project::Confinement,
     cache: Option<ingest::cache::Cache>,
+    engine: Engine,
 ) -> Result<RunOutput, Diagnostics> {
     let partitions = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+    let runner = Runner::new(engine, partitions).await.map_err(|d| Diagnostics(vec![d]))?;
     let ctx = session(partitions);
     // DataFusion 55's common-subexpression rule breaks the accounting query (its counters
     // share conditions: "Physical input schema should be the same", a nullability
@@ -92,7 +129,8 @@ async fn run_async(
         crate::progress::report(|| format!("reading source `{id}`"));
         let checked_here = checked.contains(id.as_str());
         let (stats, results, kept) =
-            match read_and_query(&ctx, &accounting_ctx, id, spec, project_dir, confine, cache.as_ref(), &mine, checked_here).await {
+            match read_and_query(&runner, &ctx, &accounting_ctx, id, spec, project_dir, confine, cache.as_ref(), &mine, checked_here).await
+            {
                 Ok(done) => done,
                 Err(d) => {
                     load_errors.push(d);
@@ -240,6 +278,7 @@ type QueryResult = datafusion::error::Result<Vec<RecordBatch>>;
 /// them, else parsed on a thread of their own).
 #[allow(clippy::too_many_arguments)]
 async fn read_and_query(
+    runner: &Runner,
     ctx: &SessionContext,
     accounting_ctx: &SessionContext,
     id: &str,
@@ -253,6 +292,11 @@ async fn read_and_query(
     let files = ingest::resolve_files(project_dir, id, spec, confine)?;
     let schema = declared_schema(spec);
     let session = |q: &Query| if matches!(q, Query::Accounting(_)) { accounting_ctx } else { ctx };
+    match runner {
+        Runner::Local => {}
+        #[cfg(feature = "cluster")]
+        Runner::Cluster(remote) => return remote.read_and_query(ctx, id, spec, &files, schema, cache, queries, keep).await,
+    }
     let mut needed = std::collections::HashSet::new();
     let mut senders = vec![];
     let mut runs = vec![];
