@@ -21,9 +21,14 @@ use crate::model::Model;
 use crate::plan::{ACCOUNTING_FIELDS, AccountingPlan, FusedPlan, KpiPlan, declared_schema};
 use crate::results::{ResultRow, RowCounts, RunOutput, Status, round_value, sort_rows};
 
+#[cfg(feature = "cluster")]
+pub mod cluster;
 mod data_checks;
+pub mod engine;
 mod period;
 mod shared_scan;
+
+pub use engine::Engine;
 
 /// A query session with yardstick's run-time rewrites (the fast period functions).
 fn session(partitions: usize) -> SessionContext {
@@ -32,7 +37,9 @@ fn session(partitions: usize) -> SessionContext {
     ctx
 }
 
-/// Run every plan over the project's data, and the row accounting of every source.
+/// Run every plan over the project's data, and the row accounting of every source, on
+/// `engine` (the plans and the values are the same on every engine).
+#[allow(clippy::too_many_arguments)]
 pub fn run(
     model: &Model,
     plans: &[KpiPlan],
@@ -41,15 +48,45 @@ pub fn run(
     checks: &[crate::plan::data_checks::SourceChecks],
     project_dir: &Path,
     allow_outside: bool,
+    cache_dir: Option<&Path>,
+    engine: Engine,
 ) -> Result<RunOutput, Diagnostics> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| Diagnostic::error("YS0400", format!("cannot start the query runtime: {e}")))?;
     let confine = crate::project::Confinement::new(project_dir, &model.allow_paths, allow_outside);
-    runtime.block_on(run_async(model, plans, fused, accounting, checks, project_dir, &confine))
+    let cache = cache_dir.map(|d| ingest::cache::Cache::new(d.to_path_buf()));
+    runtime.block_on(run_async(model, plans, fused, accounting, checks, project_dir, &confine, cache, engine))
 }
 
+/// Where the queries run (the sources are always read here, by `ingest`).
+enum Runner {
+    Local,
+    #[cfg(feature = "cluster")]
+    Cluster(cluster::Remote),
+}
+
+impl Runner {
+    async fn new(engine: Engine, partitions: usize) -> Result<Runner, Diagnostic> {
+        match engine {
+            Engine::Local => Ok(Runner::Local),
+            #[cfg(feature = "cluster")]
+            Engine::Ballista(c) => Ok(Runner::Cluster(cluster::Remote::connect(c, partitions).await?)),
+            #[cfg(not(feature = "cluster"))]
+            Engine::Ballista(c) => {
+                let _ = partitions;
+                Err(Diagnostic::error(
+                    "YS0402",
+                    format!("cannot run on the Ballista cluster at {}: this yardstick was built without cluster support", c.scheduler),
+                )
+                .help("build yardstick with `cargo build --features cluster` (docs/scale.md), or build without `--engine`"))
+            }
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
 async fn run_async(
     model: &Model,
     plans: &[KpiPlan],
@@ -58,8 +95,11 @@ async fn run_async(
     checks: &[crate::plan::data_checks::SourceChecks],
     project_dir: &Path,
     confine: &crate::project::Confinement,
+    cache: Option<ingest::cache::Cache>,
+    engine: Engine,
 ) -> Result<RunOutput, Diagnostics> {
     let partitions = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+    let runner = Runner::new(engine, partitions).await.map_err(|d| Diagnostics(vec![d]))?;
     let ctx = session(partitions);
     // DataFusion 55's common-subexpression rule breaks the accounting query (its counters
     // share conditions: "Physical input schema should be the same", a nullability
@@ -89,7 +129,8 @@ async fn run_async(
         crate::progress::report(|| format!("reading source `{id}`"));
         let checked_here = checked.contains(id.as_str());
         let (stats, results, kept) =
-            match read_and_query(&ctx, &accounting_ctx, id, spec, project_dir, confine, partitions, &mine, checked_here).await {
+            match read_and_query(&runner, &ctx, &accounting_ctx, id, spec, project_dir, confine, cache.as_ref(), &mine, checked_here).await
+            {
                 Ok(done) => done,
                 Err(d) => {
                     load_errors.push(d);
@@ -232,49 +273,57 @@ impl Query<'_> {
 
 type QueryResult = datafusion::error::Result<Vec<RecordBatch>>;
 
-/// Read one source and run its queries over it: a CSV source is read into memory first; a
-/// Parquet source is read once, while its queries run, each fed through a channel.
+/// Read one source and run its queries over it: the source is read once, while its queries
+/// run, each fed through a bounded channel (a CSV source's files from the cache when it holds
+/// them, else parsed on a thread of their own).
 #[allow(clippy::too_many_arguments)]
 async fn read_and_query(
+    runner: &Runner,
     ctx: &SessionContext,
     accounting_ctx: &SessionContext,
     id: &str,
     spec: &crate::config::SourceSpec,
     project_dir: &Path,
     confine: &crate::project::Confinement,
-    partitions: usize,
+    cache: Option<&ingest::cache::Cache>,
     queries: &[&Query<'_>],
     keep: bool,
 ) -> Result<(SourceStats, Vec<QueryResult>, Option<Vec<RecordBatch>>), Diagnostic> {
     let files = ingest::resolve_files(project_dir, id, spec, confine)?;
     let schema = declared_schema(spec);
     let session = |q: &Query| if matches!(q, Query::Accounting(_)) { accounting_ctx } else { ctx };
+    match runner {
+        Runner::Local => {}
+        #[cfg(feature = "cluster")]
+        Runner::Cluster(remote) => return remote.read_and_query(ctx, id, spec, &files, schema, cache, queries, keep).await,
+    }
+    let mut needed = std::collections::HashSet::new();
+    let mut senders = vec![];
+    let mut runs = vec![];
+    for q in queries {
+        shared_scan::columns_read(q.plan(), &mut needed);
+        let (tx, provider) =
+            shared_scan::channel_table(schema.clone()).map_err(|e| Diagnostic::error("YS0400", format!("source `{id}`: {e}")))?;
+        senders.push(tx);
+        runs.push(execute(session(q), q.plan(), provider));
+    }
+    // Data checks read every column and need the whole source with each row's file and
+    // line: a source with checks is kept in memory as it streams by.
+    if keep {
+        needed.extend(spec.columns.keys().cloned());
+    }
+    let mut tee = ingest::stream::Tee::new(senders, keep);
     match spec.format() {
         Format::Csv => {
-            let (batches, stats) = ingest::read_csv_source(id, spec, schema.clone(), &files)?;
-            // Arrow arrays are shared: keeping the batches for the data checks copies nothing.
-            let kept = keep.then(|| batches.clone());
-            let provider = mem_table(id, schema, batches, partitions)?;
-            let results = futures::future::join_all(queries.iter().map(|q| execute(session(q), q.plan(), provider.clone()))).await;
-            Ok((stats, results, kept))
+            let read = async {
+                let stats = stream_csv(id, spec, schema, files, cache, &mut tee).await;
+                // Dropping the senders ends every query's input.
+                (stats, tee.into_kept())
+            };
+            let ((stats, kept), results) = futures::join!(read, futures::future::join_all(runs));
+            Ok((stats?, results, kept))
         }
         Format::Parquet => {
-            let mut needed = std::collections::HashSet::new();
-            let mut senders = vec![];
-            let mut runs = vec![];
-            for q in queries {
-                shared_scan::columns_read(q.plan(), &mut needed);
-                let (tx, provider) =
-                    shared_scan::channel_table(schema.clone()).map_err(|e| Diagnostic::error("YS0400", format!("source `{id}`: {e}")))?;
-                senders.push(tx);
-                runs.push(execute(session(q), q.plan(), provider));
-            }
-            // Data checks read every column and need the whole source with each row's file
-            // and line: a source with checks is kept in memory as it streams by.
-            if keep {
-                needed.extend(spec.columns.keys().cloned());
-            }
-            let mut tee = ingest::stream::Tee::new(senders, keep);
             let read = async {
                 let stats = ingest::load_parquet(ctx, id, spec, &files, &needed, &mut tee).await;
                 if let Err(d) = &stats {
@@ -286,6 +335,50 @@ async fn read_and_query(
             };
             let ((stats, kept), results) = futures::join!(read, futures::future::join_all(runs));
             Ok((stats?, results, kept))
+        }
+    }
+}
+
+/// A CSV source into `tee`: parsed (or read from the cache) on a blocking thread, which
+/// hands its batches over a bounded channel.
+async fn stream_csv(
+    id: &str,
+    spec: &crate::config::SourceSpec,
+    schema: datafusion::arrow::datatypes::SchemaRef,
+    files: Vec<(std::path::PathBuf, String)>,
+    cache: Option<&ingest::cache::Cache>,
+    tee: &mut ingest::stream::Tee,
+) -> Result<SourceStats, Diagnostic> {
+    use futures::StreamExt;
+    let (mut tx, mut rx) = futures::channel::mpsc::channel::<(usize, ingest::Piece)>(2);
+    let (owned_id, owned_spec, cache) = (id.to_string(), spec.clone(), cache.cloned());
+    let parse = tokio::task::spawn_blocking(move || {
+        ingest::stream_csv_source(&owned_id, &owned_spec, &schema, &files, cache.as_ref(), &mut |file, piece| {
+            futures::executor::block_on(futures::SinkExt::send(&mut tx, (file, piece)))
+                .map_err(|_| Diagnostic::error("YS0400", format!("source `{owned_id}`: its queries stopped reading")))
+        })
+    });
+    let mut origins = vec![];
+    while let Some((file, piece)) = rx.next().await {
+        if tee.keeps() {
+            origins.push(ingest::BatchOrigin { file, lines: Some(piece.lines) });
+        }
+        tee.send(&piece.batch).await;
+    }
+    let stats = match parse.await {
+        Ok(stats) => stats,
+        Err(e) => Err(Diagnostic::error("YS0400", format!("source `{id}`: reading its files failed: {e}"))
+            .help("this is a bug in yardstick: please report it with the file")),
+    };
+    match stats {
+        Ok(mut stats) => {
+            stats.origins = origins;
+            Ok(stats)
+        }
+        Err(d) => {
+            // A query must never finish on part of its source.
+            tee.fail(&d.message).await;
+            Err(d)
         }
     }
 }
