@@ -134,6 +134,7 @@ pub const CODES: &[(&str, &str)] = &[
     ("YS0305", "file name does not give a column's value"),
     ("YS0400", "query failed"),
     ("YS0401", "too many periods"),
+    ("YS0402", "memory limit exceeded"),
     ("YS0500", "cannot write the report"),
     ("YS0600", "not in a git repository"),
     ("YS0601", "git revision cannot be read"),

@@ -166,6 +166,8 @@ pub struct Options {
     pub audience: privacy::Audience,
     /// Write the report as one file, index.html, without its pages (`build --single-file`).
     pub single_file: bool,
+    /// `--memory-limit` and `--spill-dir` (docs/cli.md).
+    pub memory: run::memory::Memory,
 }
 
 /// Load, parse, check and plan a project. Reads only the project's text files, no data.
@@ -282,7 +284,16 @@ pub fn evaluate_compiled(mut compiled: Compiled) -> Result<(Compiled, results::R
         Some((m, p, f)) => (m, p, f),
         None => (&compiled.model, &compiled.plans, &compiled.fused),
     };
-    let mut output = match run::run(run_model, plans, fused, &compiled.accounting, &compiled.checks, &compiled.dir, options.allow_outside) {
+    let mut output = match run::run(
+        run_model,
+        plans,
+        fused,
+        &compiled.accounting,
+        &compiled.checks,
+        &compiled.dir,
+        options.allow_outside,
+        options.memory,
+    ) {
         Ok(o) => o,
         Err(diagnostics) => return Err(Failure { sources: compiled.sources, diagnostics }),
     };
@@ -321,7 +332,7 @@ pub fn evaluate_compiled(mut compiled: Compiled) -> Result<(Compiled, results::R
 /// their relationships name), run and judge the checks; no KPI is computed.
 pub fn test_checks(dir: &Path, options: Options) -> Result<(Compiled, Vec<results::CheckResult>), Failure> {
     let compiled = compile_with(dir, options)?;
-    let output = match run::run(&compiled.model, &[], &[], &[], &compiled.checks, &compiled.dir, options.allow_outside) {
+    let output = match run::run(&compiled.model, &[], &[], &[], &compiled.checks, &compiled.dir, options.allow_outside, options.memory) {
         Ok(o) => o,
         Err(diagnostics) => return Err(Failure { sources: compiled.sources, diagnostics }),
     };

@@ -64,6 +64,13 @@ enum Command {
         /// check_failures (data checks with status `fail`, docs/checks.md).
         #[arg(long, value_enum, value_delimiter = ',', value_name = "WHAT")]
         fail_on: Vec<FailOn>,
+        /// Bound the memory the queries use (e.g. `1GiB`, `512MiB`): aggregations spill to
+        /// disk beyond it, and what cannot spill stops the build with YS0402, writing nothing.
+        #[arg(long, value_name = "SIZE", value_parser = parse_memory_limit)]
+        memory_limit: Option<u64>,
+        /// Where spilled data goes (default: the system's temporary directory).
+        #[arg(long, value_name = "DIR")]
+        spill_dir: Option<PathBuf>,
         /// Output: human (default), json (one document on stdout), github (annotations).
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
@@ -105,6 +112,13 @@ enum Command {
         /// The day `fresh` checks measure from (YYYY-MM-DD); without it they are skipped.
         #[arg(long, value_name = "DATE", value_parser = parse_date)]
         as_of: Option<chrono::NaiveDate>,
+        /// Bound the memory the queries use (e.g. `1GiB`, `512MiB`): aggregations spill to
+        /// disk beyond it, and what cannot spill stops the build with YS0402, writing nothing.
+        #[arg(long, value_name = "SIZE", value_parser = parse_memory_limit)]
+        memory_limit: Option<u64>,
+        /// Where spilled data goes (default: the system's temporary directory).
+        #[arg(long, value_name = "DIR")]
+        spill_dir: Option<PathBuf>,
         /// Let yardstick.yaml name files and directories outside the project directory.
         #[arg(long)]
         allow_outside: bool,
@@ -285,6 +299,8 @@ fn run() -> ExitCode {
             format,
             verbose,
             audience,
+            memory_limit,
+            spill_dir,
         } => {
             let options = yardstick::Options {
                 as_of,
@@ -294,6 +310,7 @@ fn run() -> ExitCode {
                 unfused: no_fuse,
                 audience: audience.into(),
                 single_file,
+                memory: memory(memory_limit, spill_dir),
             };
             print(yardstick::console::build(&dir, out_dir.as_deref(), options, &fail_on, &Console { format, verbose, ..console }))
         }
@@ -301,8 +318,8 @@ fn run() -> ExitCode {
             let options = yardstick::Options { allow_outside, ..Default::default() };
             print(yardstick::console::check(&dir, options, deny_warnings, &Console { format, ..console }))
         }
-        Command::Test { dir, as_of, allow_outside, format } => {
-            let options = yardstick::Options { as_of, allow_outside, ..Default::default() };
+        Command::Test { dir, as_of, memory_limit, spill_dir, allow_outside, format } => {
+            let options = yardstick::Options { as_of, allow_outside, memory: memory(memory_limit, spill_dir), ..Default::default() };
             print(yardstick::console::test(&dir, options, &Console { format, ..console }))
         }
         Command::Diff { rev, dir, values, format, allow_outside, audience } => {
@@ -372,4 +389,15 @@ fn run() -> ExitCode {
             }
         }
     }
+}
+
+fn parse_memory_limit(s: &str) -> Result<u64, String> {
+    yardstick::run::memory::parse_size(s)
+}
+
+/// `--memory-limit` and `--spill-dir` for the build. The spill directory lives as long as
+/// the process (the build options are plain values, copied between stages).
+fn memory(limit: Option<u64>, spill_dir: Option<PathBuf>) -> yardstick::run::memory::Memory {
+    let spill_dir = spill_dir.map(|d| &*Box::leak(d.into_boxed_path()));
+    yardstick::run::memory::Memory { limit, spill_dir }
 }

@@ -9,6 +9,7 @@ mod data_checks;
 mod diagnostics;
 mod differential;
 mod docs;
+mod exact_sums;
 mod example;
 mod files;
 mod fmt;

@@ -22,14 +22,25 @@ use crate::plan::{ACCOUNTING_FIELDS, AccountingPlan, FusedPlan, KpiPlan, declare
 use crate::results::{ResultRow, RowCounts, RunOutput, Status, round_value, sort_rows};
 
 mod data_checks;
+pub mod memory;
 mod period;
 mod shared_scan;
 
 /// A query session with yardstick's run-time rewrites (the fast period functions).
-fn session(partitions: usize) -> SessionContext {
-    let ctx = SessionContext::new_with_config(SessionConfig::new().with_target_partitions(partitions));
+fn session(partitions: usize, runtime: Arc<datafusion::execution::runtime_env::RuntimeEnv>) -> SessionContext {
+    let ctx = SessionContext::new_with_config_rt(SessionConfig::new().with_target_partitions(partitions), runtime);
     ctx.add_optimizer_rule(Arc::new(period::PeriodRule));
     ctx
+}
+
+/// Partitions per query: one per core, or `YARDSTICK_PARTITIONS` (a whole number from 1 to
+/// 256; for tests and tuning: values never depend on it, see `functions::exact_sum`).
+fn partitions() -> usize {
+    std::env::var("YARDSTICK_PARTITIONS")
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .filter(|n| (1..=256).contains(n))
+        .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2))
 }
 
 /// Run every plan over the project's data, and the row accounting of every source.
@@ -41,15 +52,17 @@ pub fn run(
     checks: &[crate::plan::data_checks::SourceChecks],
     project_dir: &Path,
     allow_outside: bool,
+    memory: memory::Memory,
 ) -> Result<RunOutput, Diagnostics> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| Diagnostic::error("YS0400", format!("cannot start the query runtime: {e}")))?;
     let confine = crate::project::Confinement::new(project_dir, &model.allow_paths, allow_outside);
-    runtime.block_on(run_async(model, plans, fused, accounting, checks, project_dir, &confine))
+    runtime.block_on(run_async(model, plans, fused, accounting, checks, project_dir, &confine, memory))
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn run_async(
     model: &Model,
     plans: &[KpiPlan],
@@ -58,13 +71,16 @@ async fn run_async(
     checks: &[crate::plan::data_checks::SourceChecks],
     project_dir: &Path,
     confine: &crate::project::Confinement,
+    memory: memory::Memory,
 ) -> Result<RunOutput, Diagnostics> {
-    let partitions = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
-    let ctx = session(partitions);
+    let partitions = partitions();
+    // One memory pool (`--memory-limit`) for every query of the build.
+    let engine = memory.runtime()?;
+    let ctx = session(partitions, engine.clone());
     // DataFusion 55's common-subexpression rule breaks the accounting query (its counters
     // share conditions: "Physical input schema should be the same", a nullability
     // mismatch); the rule only saves re-evaluating cheap conditions, so it is off there.
-    let accounting_ctx = session(partitions);
+    let accounting_ctx = session(partitions, engine);
     accounting_ctx.remove_optimizer_rule("common_sub_expression_eliminate");
     // Fused queries (one per source, grain and `by`), then each KPI no fused query covers
     // (windowed ones) on its own, then the row accounting.
@@ -89,7 +105,7 @@ async fn run_async(
         crate::progress::report(|| format!("reading source `{id}`"));
         let checked_here = checked.contains(id.as_str());
         let (stats, results, kept) =
-            match read_and_query(&ctx, &accounting_ctx, id, spec, project_dir, confine, partitions, &mine, checked_here).await {
+            match read_and_query(&ctx, &accounting_ctx, id, spec, project_dir, confine, partitions, &mine, checked_here, &memory).await {
                 Ok(done) => done,
                 Err(d) => {
                     load_errors.push(d);
@@ -117,7 +133,7 @@ async fn run_async(
             continue;
         }
         for (q, batches) in mine.iter().zip(results) {
-            match batches.map_err(|e| q.failed(model, e)).and_then(|b| q.read(model, &b, &mut out)) {
+            match batches.map_err(|e| q.failed(model, e, &memory)).and_then(|b| q.read(model, &b, &mut out)) {
                 Ok(()) => {}
                 Err(d) => {
                     query_error.get_or_insert(d);
@@ -143,7 +159,7 @@ async fn run_async(
     out.rows = ordered;
     if !checks.is_empty() {
         crate::progress::report(|| format!("running the data checks of {} sources", checks.len()));
-        out.checks = data_checks::run_checks(&accounting_ctx, model, checks, &check_tables, &out.sources).await?;
+        out.checks = data_checks::run_checks(&accounting_ctx, model, checks, &check_tables, &out.sources, &memory).await?;
     }
     Ok(out)
 }
@@ -178,7 +194,10 @@ impl Query<'_> {
         }
     }
 
-    fn failed(&self, model: &Model, e: datafusion::error::DataFusionError) -> Diagnostic {
+    fn failed(&self, model: &Model, e: datafusion::error::DataFusionError, memory: &memory::Memory) -> Diagnostic {
+        if memory::exhausted(&e) {
+            return self.over_limit(model, &e, memory);
+        }
         match self {
             Query::Fused(f) => {
                 let first = f.kpis.first().and_then(|k| model.kpi(k));
@@ -199,6 +218,33 @@ impl Query<'_> {
             }
             Query::Accounting(plan) => Diagnostic::error("YS0400", format!("counting the rows of source `{}` failed: {e}", plan.source))
                 .help("this is a bug in yardstick: please report it with the project's definitions"),
+        }
+    }
+
+    /// YS0402: the query needed more memory than `--memory-limit`, naming its KPIs (those
+    /// that keep values, medians, percentiles and distinct counts, first).
+    fn over_limit(&self, model: &Model, e: &datafusion::error::DataFusionError, memory: &memory::Memory) -> Diagnostic {
+        let kpis: Vec<&crate::model::CheckedKpi> = self.kpis().iter().filter_map(|k| model.kpi(k)).collect();
+        let holistic: Vec<&&crate::model::CheckedKpi> = kpis.iter().filter(|k| k.measure.is_holistic()).collect();
+        let named: Vec<String> = if holistic.is_empty() {
+            kpis.iter().map(|k| format!("`{}`", k.id)).collect()
+        } else {
+            holistic.iter().map(|k| format!("`{}`", k.id)).collect()
+        };
+        let what = match self {
+            Query::Accounting(a) => format!("counting the rows of source `{}`", a.source),
+            _ if named.len() == 1 => format!("KPI {}", named[0]),
+            _ => format!("the query of KPIs {}", named.join(", ")),
+        };
+        let hint = if holistic.is_empty() {
+            "fewer groups (`by`) or a coarser grain need less"
+        } else {
+            "medians, percentiles and distinct counts keep every value of a group in memory: fewer groups (`by`), a coarser grain or a narrower scope need less"
+        };
+        let d = memory::over_limit(&what, memory, &memory::engine_words(&e.find_root().to_string()), hint);
+        match holistic.first().or(kpis.first().as_ref()) {
+            Some(k) => d.at(k.id_span, "this KPI"),
+            None => d,
         }
     }
 
@@ -245,6 +291,7 @@ async fn read_and_query(
     partitions: usize,
     queries: &[&Query<'_>],
     keep: bool,
+    memory: &memory::Memory,
 ) -> Result<(SourceStats, Vec<QueryResult>, Option<Vec<RecordBatch>>), Diagnostic> {
     let files = ingest::resolve_files(project_dir, id, spec, confine)?;
     let schema = declared_schema(spec);
@@ -275,16 +322,32 @@ async fn read_and_query(
                 needed.extend(spec.columns.keys().cloned());
             }
             let mut tee = ingest::stream::Tee::new(senders, keep);
+            if keep {
+                // The kept copy counts against `--memory-limit` like the queries' states.
+                let consumer =
+                    datafusion::execution::memory_pool::MemoryConsumer::new(format!("rows of source `{id}` kept for its data checks"));
+                tee = tee.accounted(consumer.register(&ctx.runtime_env().memory_pool));
+            }
             let read = async {
                 let stats = ingest::load_parquet(ctx, id, spec, &files, &needed, &mut tee).await;
                 if let Err(d) = &stats {
                     tee.fail(&d.message).await;
                 }
+                let over = tee.over_limit().map(str::to_string);
                 // Dropping the senders ends every query's input.
                 let kept = tee.into_kept();
-                (stats, kept)
+                (stats, kept, over)
             };
-            let ((stats, kept), results) = futures::join!(read, futures::future::join_all(runs));
+            let ((stats, kept, over), results) = futures::join!(read, futures::future::join_all(runs));
+            if let Some(detail) = over {
+                let hint = "the data checks need the whole source in memory: a smaller source (or fewer files per source) needs less";
+                return Err(memory::over_limit(
+                    &format!("keeping source `{id}` for its data checks"),
+                    memory,
+                    &memory::engine_words(&detail),
+                    hint,
+                ));
+            }
             Ok((stats?, results, kept))
         }
     }
