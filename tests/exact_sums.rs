@@ -120,7 +120,7 @@ fn float_sums_are_exact_whatever_the_order_and_partitioning() {
     }
 }
 
-/// `float.hex()`'s format: `0x1.8p+1`, `-0x0.0000000000001p-1022`, `0x0.0p+0`.
+/// `float.hex()`'s format: `0x1.8000000000000p+1`, `-0x0.0000000000001p-1022`, `0x0.0p+0`.
 fn hex(v: f64) -> String {
     let bits = v.to_bits();
     let sign = if bits >> 63 == 1 { "-" } else { "" };
@@ -130,11 +130,7 @@ fn hex(v: f64) -> String {
         return format!("{sign}0x0.0p+0");
     }
     let (lead, e) = if exp == 0 { (0, -1022) } else { (1, exp - 1023) };
-    let mut digits = format!("{frac:013x}");
-    while digits.len() > 1 && digits.ends_with('0') {
-        digits.pop();
-    }
-    format!("{sign}0x{lead}.{digits}p{}{e}", if e >= 0 { "+" } else { "" })
+    format!("{sign}0x{lead}.{frac:013x}p{}{e}", if e >= 0 { "+" } else { "" })
 }
 
 /// 60,000 rows (8 CSV batches of 8,192): huge values that cancel, decimals, fractions, so a

@@ -18,6 +18,7 @@ mod hardening;
 mod hostile_data;
 mod ingest;
 mod keywords;
+mod memory;
 mod papercuts;
 mod parse;
 mod per;
