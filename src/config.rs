@@ -33,6 +33,9 @@ pub struct Config {
     /// (absolute, or relative to the project). Anything else outside is refused.
     #[serde(default)]
     pub allow_paths: Vec<String>,
+    /// The cache of parsed CSV files (docs/configuration.md).
+    #[serde(default)]
+    pub cache: CacheConfig,
     #[serde(default)]
     pub calendar: Calendar,
     #[serde(default, deserialize_with = "unique_keys")]
@@ -57,6 +60,27 @@ pub struct Config {
     /// The YAML file's id, for diagnostics. Set by [`load_config`].
     #[serde(skip)]
     pub file: FileId,
+}
+
+/// `cache:` in yardstick.yaml: where parsed CSV files are kept between builds.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CacheConfig {
+    /// Relative to the project directory; outside it only under `allow_paths`.
+    #[serde(default = "default_cache_dir")]
+    pub dir: String,
+    #[serde(default = "yes")]
+    pub enabled: bool,
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        CacheConfig { dir: default_cache_dir(), enabled: true }
+    }
+}
+
+fn default_cache_dir() -> String {
+    ".yardstick/cache".to_string()
 }
 
 /// `spc:` in yardstick.yaml.

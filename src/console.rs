@@ -246,7 +246,12 @@ pub fn check(dir: &Path, options: crate::Options, deny_warnings: bool, console: 
     if failed && !has_errors {
         stderr.push_str("(--deny-warnings: warnings fail the check)\n");
     } else if !failed {
-        stdout.push_str(&format!("ok: {} goals, {} KPIs, {} sources\n", counts.0, counts.1, counts.2));
+        stdout.push_str(&format!(
+            "ok: {}, {}, {}\n",
+            crate::diagnostics::plural(counts.0, "goal"),
+            crate::diagnostics::plural(counts.1, "KPI"),
+            crate::diagnostics::plural(counts.2, "source")
+        ));
     }
     Printed { stdout, stderr, stderr_after: String::new(), status }
 }
@@ -382,7 +387,11 @@ pub fn build(dir: &Path, out: Option<&Path>, options: crate::Options, fail_on: &
             } else {
                 stdout.push_str(&checks::human(&shown, false));
             }
-            stdout.push_str(&format!("built {} KPIs ({} values)\n", built.results.kpis.len(), values));
+            stdout.push_str(&format!(
+                "built {} ({})\n",
+                crate::diagnostics::plural(built.results.kpis.len(), "KPI"),
+                crate::diagnostics::plural(values, "value")
+            ));
             let mut after = String::new();
             // The report's main files one by one; its pages (one per KPI, goal, owner) counted.
             let top = built.written.first().and_then(|w| w.parent());

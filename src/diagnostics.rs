@@ -134,7 +134,10 @@ pub const CODES: &[(&str, &str)] = &[
     ("YS0305", "file name does not give a column's value"),
     ("YS0400", "query failed"),
     ("YS0401", "too many periods"),
-    ("YS0402", "memory limit exceeded"),
+    ("YS0402", "cannot run on the cluster"),
+    ("YS0403", "memory limit exceeded"),
+    ("YS0420", "KPI cannot be exported as SQL for this engine"),
+    ("YS0421", "cannot write the SQL files"),
     ("YS0500", "cannot write the report"),
     ("YS0600", "not in a git repository"),
     ("YS0601", "git revision cannot be read"),
@@ -205,6 +208,12 @@ impl Diagnostics {
     }
 }
 
+/// `1 error`, `2 errors`, `1,204 warnings`: a count with thousands separators and the noun in
+/// singular or plural (nouns that take an `s`).
+pub fn plural(n: usize, what: &str) -> String {
+    format!("{} {what}{}", thousands(n), if n == 1 { "" } else { "s" })
+}
+
 /// What ends every human rendering: how many diagnostics were not drawn (beyond
 /// [`MAX_SHOWN`]), then the count of errors and warnings (`2 errors, 1 warning`).
 fn summary(all: &[Diagnostic]) -> String {
@@ -213,7 +222,6 @@ fn summary(all: &[Diagnostic]) -> String {
         let errors = ds.iter().filter(|d| d.is_error()).count();
         (errors, ds.len() - errors)
     };
-    let plural = |n: usize, what: &str| format!("{} {what}{}", thousands(n), if n == 1 { "" } else { "s" });
     if all.len() > MAX_SHOWN {
         let (errors, warnings) = count(&all[MAX_SHOWN..]);
         let mut parts = vec![];

@@ -244,6 +244,58 @@ impl ScalarUDFImpl for BusinessDays {
     }
 }
 
+/// The state of one of yardstick's functions as bytes, for shipping plans to a cluster's
+/// scheduler and executors (`run::cluster`): `None` for a function that is not yardstick's.
+/// Every yardstick function is written (never left to a name lookup on the other side), so a
+/// business-day count always travels with its calendar.
+pub fn encode_udf(udf: &ScalarUDF) -> Option<Vec<u8>> {
+    let bd = (udf.inner().as_ref() as &dyn Any).downcast_ref::<BusinessDays>()?;
+    let mut out = ENCODED_BUSINESS_DAYS.to_vec();
+    out.extend(bd.weekend.iter().map(|w| u8::from(*w)));
+    for h in &bd.holidays {
+        out.extend(h.to_le_bytes());
+    }
+    Some(out)
+}
+
+const ENCODED_BUSINESS_DAYS: &[u8] = b"yardstick.business_days.v1";
+
+/// [`encode_udf`]'s bytes -> the function; `None` when they are not one of its encodings.
+pub fn decode_udf(bytes: &[u8]) -> Option<Arc<ScalarUDF>> {
+    let rest = bytes.strip_prefix(ENCODED_BUSINESS_DAYS)?;
+    let (weekend, holidays) = rest.split_at_checked(7)?;
+    if weekend.iter().any(|w| *w > 1) || holidays.len() % 4 != 0 {
+        return None;
+    }
+    let holidays = holidays.chunks_exact(4).map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+    let mut days = [false; 7];
+    for (d, w) in days.iter_mut().zip(weekend) {
+        *d = *w == 1;
+    }
+    Some(Arc::new(ScalarUDF::from(BusinessDays { holidays, weekend: days, signature: Signature::any(2, Volatility::Immutable) })))
+}
+
+/// The exact percentile aggregates as bytes (their method), like [`encode_udf`].
+pub fn encode_udaf(udaf: &AggregateUDF) -> Option<Vec<u8>> {
+    let p = (udaf.inner().as_ref() as &dyn Any).downcast_ref::<ExactPercentile>()?;
+    Some(match p.method {
+        PercentileMethod::Interpolated => ENCODED_PERCENTILE_CONT.to_vec(),
+        PercentileMethod::NearestRank => ENCODED_PERCENTILE_DISC.to_vec(),
+    })
+}
+
+const ENCODED_PERCENTILE_CONT: &[u8] = b"yardstick.percentile.interpolated.v1";
+const ENCODED_PERCENTILE_DISC: &[u8] = b"yardstick.percentile.nearest_rank.v1";
+
+/// [`encode_udaf`]'s bytes -> the aggregate.
+pub fn decode_udaf(bytes: &[u8]) -> Option<Arc<AggregateUDF>> {
+    match bytes {
+        ENCODED_PERCENTILE_CONT => Some(percentile_udaf(PercentileMethod::Interpolated)),
+        ENCODED_PERCENTILE_DISC => Some(percentile_udaf(PercentileMethod::NearestRank)),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -272,6 +324,29 @@ mod tests {
         assert_eq!(bd.between(day("2024-12-02"), day("2024-12-30")), 19);
         // Starting on a Saturday: Sat 12-21 -> Mon 12-23 = 1.
         assert_eq!(bd.between(day("2024-12-21"), day("2024-12-23")), 1);
+    }
+
+    /// The cluster's encoding gives back the same function (calendar included); other bytes
+    /// are refused, never misread.
+    #[test]
+    fn encodings_round_trip() {
+        let udf = business_days_udf(vec![day("2024-12-25"), day("2025-01-01")]);
+        let bytes = encode_udf(&udf).expect("a yardstick function");
+        let back = decode_udf(&bytes).expect("decodes");
+        let (a, b) = (
+            (udf.inner().as_ref() as &dyn Any).downcast_ref::<BusinessDays>().expect("bd"),
+            (back.inner().as_ref() as &dyn Any).downcast_ref::<BusinessDays>().expect("bd"),
+        );
+        assert_eq!(a, b);
+        assert!(decode_udf(&bytes[..bytes.len() - 1]).is_none());
+        assert!(decode_udf(b"yardstick.business_days.v1\x02\0\0\0\0\0\0").is_none());
+        assert!(decode_udf(b"something else").is_none());
+        for method in [PercentileMethod::Interpolated, PercentileMethod::NearestRank] {
+            let udaf = percentile_udaf(method);
+            let back = decode_udaf(&encode_udaf(&udaf).expect("a yardstick aggregate")).expect("decodes");
+            assert_eq!(back.name(), udaf.name());
+        }
+        assert!(decode_udaf(b"yardstick.percentile.v0").is_none());
     }
 
     #[test]

@@ -42,6 +42,7 @@ pub mod run;
 pub mod series;
 pub mod span;
 pub mod spc;
+pub mod warehouse;
 
 use std::path::{Path, PathBuf};
 
@@ -166,6 +167,11 @@ pub struct Options {
     pub audience: privacy::Audience,
     /// Write the report as one file, index.html, without its pages (`build --single-file`).
     pub single_file: bool,
+    /// Parse every CSV file, neither reading nor writing the cache (`--no-cache`).
+    pub no_cache: bool,
+    /// Where the queries run (`build --engine`): this process, or a Ballista cluster
+    /// (cargo feature `cluster`, docs/scale.md). The values are the same.
+    pub engine: run::Engine,
     /// `--memory-limit` and `--spill-dir` (docs/cli.md).
     pub memory: run::memory::Memory,
 }
@@ -284,7 +290,11 @@ pub fn evaluate_compiled(mut compiled: Compiled) -> Result<(Compiled, results::R
         Some((m, p, f)) => (m, p, f),
         None => (&compiled.model, &compiled.plans, &compiled.fused),
     };
-    let mut output = match run::run(
+    let cache = match cache_dir(&compiled, options) {
+        Ok(c) => c,
+        Err(d) => return Err(Failure { sources: compiled.sources, diagnostics: d.into() }),
+    };
+    let run = run::run(
         run_model,
         plans,
         fused,
@@ -292,8 +302,11 @@ pub fn evaluate_compiled(mut compiled: Compiled) -> Result<(Compiled, results::R
         &compiled.checks,
         &compiled.dir,
         options.allow_outside,
+        cache.as_deref(),
+        options.engine,
         options.memory,
-    ) {
+    );
+    let mut output = match run {
         Ok(o) => o,
         Err(diagnostics) => return Err(Failure { sources: compiled.sources, diagnostics }),
     };
@@ -328,11 +341,44 @@ pub fn evaluate_compiled(mut compiled: Compiled) -> Result<(Compiled, results::R
     Ok((compiled, results))
 }
 
+/// Where the run keeps parsed CSV files (`cache:` in yardstick.yaml; docs/configuration.md):
+/// `None` with `--no-cache` or `enabled: false`. Like `output`, refused outside the project
+/// unless `allow_paths` or `--allow-outside` say otherwise.
+fn cache_dir(compiled: &Compiled, options: Options) -> Result<Option<std::path::PathBuf>, diagnostics::Diagnostic> {
+    let cache = &compiled.config.cache;
+    if options.no_cache || !cache.enabled {
+        return Ok(None);
+    }
+    let dir = compiled.dir.join(&cache.dir);
+    let confine = project::Confinement::new(&compiled.dir, &compiled.config.allow_paths, options.allow_outside);
+    if let Err(why) = confine.check_new(&dir) {
+        let yaml = compiled.config.file;
+        let span = config::yaml_key_span(yaml, &compiled.sources.get(yaml).text, &["cache", "dir"]);
+        return Err(project::outside_error("dir", &cache.dir, &why).at(span, "outside the project"));
+    }
+    Ok(Some(dir))
+}
+
 /// `yardstick test`: compile, read the sources that have data checks (and the sources
 /// their relationships name), run and judge the checks; no KPI is computed.
 pub fn test_checks(dir: &Path, options: Options) -> Result<(Compiled, Vec<results::CheckResult>), Failure> {
     let compiled = compile_with(dir, options)?;
-    let output = match run::run(&compiled.model, &[], &[], &[], &compiled.checks, &compiled.dir, options.allow_outside, options.memory) {
+    let cache = match cache_dir(&compiled, options) {
+        Ok(c) => c,
+        Err(d) => return Err(Failure { sources: compiled.sources, diagnostics: d.into() }),
+    };
+    let output = match run::run(
+        &compiled.model,
+        &[],
+        &[],
+        &[],
+        &compiled.checks,
+        &compiled.dir,
+        options.allow_outside,
+        cache.as_deref(),
+        options.engine,
+        options.memory,
+    ) {
         Ok(o) => o,
         Err(diagnostics) => return Err(Failure { sources: compiled.sources, diagnostics }),
     };
@@ -355,7 +401,12 @@ fn run_warnings(model: &model::Model, output: &results::RunOutput) -> Vec<diagno
                 out.push(
                     Diagnostic::warning(
                         "YS0900",
-                        format!("KPI `{}`: {} of {} rows of `{source}` have no `{time}` and are not counted", kpi.id, c.without_time, c.read),
+                        format!(
+                            "KPI `{}`: {} of {} rows of `{source}` have no `{time}` and are not counted",
+                            kpi.id,
+                            diagnostics::thousands(c.without_time),
+                            diagnostics::thousands(c.read)
+                        ),
                     )
                     .at(kpi.id_span, "rows without a time are left out")
                     .help(format!(
@@ -369,7 +420,11 @@ fn run_warnings(model: &model::Model, output: &results::RunOutput) -> Vec<diagno
                 out.push(
                     Diagnostic::warning(
                         "YS0901",
-                        format!("the `where` of KPI `{}` matches none of the {} rows of `{source}`", kpi.id, c.read),
+                        format!(
+                            "the `where` of KPI `{}` matches none of the {} rows of `{source}`",
+                            kpi.id,
+                            diagnostics::thousands(c.read)
+                        ),
                     )
                     .at(span, "no row of the data meets this")
                     .help("check the values it compares with against the data (case, spelling, codes); the KPI has no value")

@@ -55,6 +55,17 @@ enum Command {
         /// values; for comparing and debugging).
         #[arg(long)]
         no_fuse: bool,
+        /// Parse every CSV file again, neither reading nor writing the cache of parsed files
+        /// (`.yardstick/cache` in the project; docs/configuration.md).
+        #[arg(long)]
+        no_cache: bool,
+        /// Bound the memory the queries use (e.g. `1GiB`, `512MiB`): aggregations spill to
+        /// disk beyond it, and what cannot spill stops the build with YS0403, writing nothing.
+        #[arg(long, value_name = "SIZE", value_parser = parse_memory_limit)]
+        memory_limit: Option<u64>,
+        /// Where spilled data goes (default: the system's temporary directory).
+        #[arg(long, value_name = "DIR")]
+        spill_dir: Option<PathBuf>,
         /// Write the report as one file (index.html, with results.json and results.csv),
         /// without the pages per KPI, goal and owner and the sources page.
         #[arg(long)]
@@ -64,13 +75,6 @@ enum Command {
         /// check_failures (data checks with status `fail`, docs/checks.md).
         #[arg(long, value_enum, value_delimiter = ',', value_name = "WHAT")]
         fail_on: Vec<FailOn>,
-        /// Bound the memory the queries use (e.g. `1GiB`, `512MiB`): aggregations spill to
-        /// disk beyond it, and what cannot spill stops the build with YS0402, writing nothing.
-        #[arg(long, value_name = "SIZE", value_parser = parse_memory_limit)]
-        memory_limit: Option<u64>,
-        /// Where spilled data goes (default: the system's temporary directory).
-        #[arg(long, value_name = "DIR")]
-        spill_dir: Option<PathBuf>,
         /// Output: human (default), json (one document on stdout), github (annotations).
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
@@ -81,7 +85,22 @@ enum Command {
         /// left out, small cells suppressed) or internal (everything; docs/privacy.md).
         #[arg(long, value_enum, default_value_t = AudienceArg::Public)]
         audience: AudienceArg,
+        /// Where the queries run: `local` (default, this process) or `ballista://HOST:PORT`,
+        /// an Apache Ballista cluster's scheduler (a binary built with `--features cluster`;
+        /// docs/scale.md). The values are the same.
+        #[arg(long, value_name = "ENGINE", default_value = "local", value_parser = parse_engine)]
+        engine: EngineArg,
+        /// With `--engine ballista://...`: where the sources' rows are staged as Parquet for
+        /// the executors (default: the temporary directory; on a cluster of several
+        /// machines, storage every executor reads at the same path).
+        #[arg(long, value_name = "DIR")]
+        staging_dir: Option<PathBuf>,
     },
+    /// Run a node of a Ballista cluster for `build --engine` (binaries built with
+    /// `--features cluster`; docs/scale.md).
+    #[cfg_attr(not(feature = "cluster"), command(hide = true))]
+    #[command(subcommand)]
+    Cluster(ClusterCommand),
     /// Check all definitions statically; reads no data.
     #[command(
         after_help = "Examples:\n  yardstick check\n  yardstick check examples/city\n\nExit status: 0 clean, 1 errors found, 2 usage error."
@@ -112,16 +131,19 @@ enum Command {
         /// The day `fresh` checks measure from (YYYY-MM-DD); without it they are skipped.
         #[arg(long, value_name = "DATE", value_parser = parse_date)]
         as_of: Option<chrono::NaiveDate>,
+        /// Let yardstick.yaml name files and directories outside the project directory.
+        #[arg(long)]
+        allow_outside: bool,
+        /// Parse every CSV file again, neither reading nor writing the cache of parsed files.
+        #[arg(long)]
+        no_cache: bool,
         /// Bound the memory the queries use (e.g. `1GiB`, `512MiB`): aggregations spill to
-        /// disk beyond it, and what cannot spill stops the build with YS0402, writing nothing.
+        /// disk beyond it, and what cannot spill stops the build with YS0403, writing nothing.
         #[arg(long, value_name = "SIZE", value_parser = parse_memory_limit)]
         memory_limit: Option<u64>,
         /// Where spilled data goes (default: the system's temporary directory).
         #[arg(long, value_name = "DIR")]
         spill_dir: Option<PathBuf>,
-        /// Let yardstick.yaml name files and directories outside the project directory.
-        #[arg(long)]
-        allow_outside: bool,
         /// Output: human (default), json (one document on stdout), github (annotations).
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
@@ -153,9 +175,11 @@ enum Command {
     },
     /// Print the compiled query of a KPI as SQL.
     #[command(
-        after_help = "Examples:\n  yardstick sql answered_10s                  KPI of the project in the current directory\n  yardstick sql examples/city answered_10s\n\nThe SQL is generated from the DataFusion plan yardstick runs, for reading and auditing."
+        after_help = "Examples:\n  yardstick sql answered_10s                  KPI of the project in the current directory\n  yardstick sql examples/city answered_10s\n  yardstick sql examples/city --dialect postgres answered_10s\n  yardstick sql examples/city --dialect duckdb --all --out warehouse/\n\nThe SQL is generated from the DataFusion plan yardstick runs, for reading and auditing; with --dialect, for running on that engine (docs/scale.md)."
     )]
-    #[command(override_usage = "yardstick sql [DIR] <KPI>\n       yardstick sql [DIR] --fused")]
+    #[command(
+        override_usage = "yardstick sql [DIR] <KPI>\n       yardstick sql [DIR] --fused\n       yardstick sql [DIR] --dialect <DIALECT> <KPI>\n       yardstick sql [DIR] --dialect <DIALECT> --all [--out <OUT>]"
+    )]
     Sql {
         /// `[DIR] KPI`: the project directory (default `.`) and the KPI's id.
         #[arg(num_args = 0..=2, value_names = ["DIR", "KPI"])]
@@ -164,6 +188,18 @@ enum Command {
         /// KPIs (a KPI's own query is what `sql <KPI>` prints).
         #[arg(long)]
         fused: bool,
+        /// Write SQL that runs unchanged on this engine (docs/scale.md, "Warehouses"): a
+        /// comment header, then the KPI's query; a KPI the engine cannot compute exactly is
+        /// an error (YS0420, exit 1).
+        #[arg(long, value_enum, conflicts_with = "fused")]
+        dialect: Option<yardstick::plan::dialect::Dialect>,
+        /// Every KPI (with --dialect): printed one after another, or with --out written as
+        /// `<kpi>.sql` files; the KPIs that cannot be exported are listed and exit 1.
+        #[arg(long, requires = "dialect")]
+        all: bool,
+        /// With --all: the directory to write the `<kpi>.sql` files into (created if missing).
+        #[arg(long, requires = "all")]
+        out: Option<PathBuf>,
         /// Let yardstick.yaml name files and directories outside the project directory.
         #[arg(long)]
         allow_outside: bool,
@@ -217,6 +253,81 @@ enum Command {
     },
 }
 
+#[derive(Subcommand)]
+enum ClusterCommand {
+    /// Start a scheduler: builds connect to it with `--engine ballista://HOST:PORT`.
+    #[command(
+        after_help = "Examples:\n  yardstick cluster scheduler                       on 127.0.0.1:50050\n  yardstick cluster scheduler --bind 0.0.0.0:50050  reachable from other machines (no authentication: a trusted network only)"
+    )]
+    Scheduler {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:50050")]
+        bind: std::net::SocketAddr,
+        /// The host name the executors and builds reach this scheduler by (default: the bound address).
+        #[arg(long, value_name = "HOST")]
+        external_host: Option<String>,
+    },
+    /// Start an executor that runs the scheduler's tasks.
+    #[command(
+        after_help = "Examples:\n  yardstick cluster executor --scheduler 127.0.0.1:50050\n  yardstick cluster executor --scheduler 127.0.0.1:50050 --port 50061 --grpc-port 50062   a second one on the same machine"
+    )]
+    Executor {
+        /// The scheduler, HOST:PORT.
+        #[arg(long, value_name = "HOST:PORT")]
+        scheduler: String,
+        /// Address to bind.
+        #[arg(long, value_name = "HOST", default_value = "127.0.0.1")]
+        bind: String,
+        /// Arrow Flight port (results and shuffles are fetched from it).
+        #[arg(long, default_value_t = 50051)]
+        port: u16,
+        /// gRPC port.
+        #[arg(long, default_value_t = 50052)]
+        grpc_port: u16,
+        /// The host name the scheduler and builds reach this executor by (default: the bound address).
+        #[arg(long, value_name = "HOST")]
+        external_host: Option<String>,
+        /// Where shuffle files go (default: a temporary directory).
+        #[arg(long, value_name = "DIR")]
+        work_dir: Option<String>,
+        /// Tasks run at once (default: the machine's cores).
+        #[arg(long, value_name = "N")]
+        concurrent_tasks: Option<usize>,
+    },
+}
+
+#[cfg(feature = "cluster")]
+fn cluster(command: ClusterCommand) -> ExitCode {
+    use yardstick::run::cluster::serve;
+    let done = match command {
+        ClusterCommand::Scheduler { bind, external_host } => serve::scheduler(serve::SchedulerOptions { bind, external_host }),
+        ClusterCommand::Executor { scheduler, bind, port, grpc_port, external_host, work_dir, concurrent_tasks } => {
+            serve::executor(serve::ExecutorOptions {
+                scheduler,
+                bind_host: bind,
+                port,
+                grpc_port,
+                external_host,
+                work_dir,
+                concurrent_tasks,
+            })
+        }
+    };
+    match done {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            err(&format!("error: {}\n", escape_text(&e)));
+            ExitCode::from(1)
+        }
+    }
+}
+
+#[cfg(not(feature = "cluster"))]
+fn cluster(_: ClusterCommand) -> ExitCode {
+    err("error: this yardstick was built without cluster support; build it with `cargo build --features cluster` (docs/scale.md)\n");
+    ExitCode::from(2)
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum AudienceArg {
     Public,
@@ -243,6 +354,14 @@ fn emit(o: yardstick::CommandOutput) -> ExitCode {
     out(&o.stdout);
     err(&o.stderr);
     ExitCode::from(o.status)
+}
+
+/// `--engine`: the scheduler of a cluster, or none for this process.
+#[derive(Clone)]
+struct EngineArg(Option<String>);
+
+fn parse_engine(s: &str) -> Result<EngineArg, String> {
+    yardstick::run::engine::parse_engine(s).map(EngineArg)
 }
 
 fn parse_date(s: &str) -> Result<chrono::NaiveDate, String> {
@@ -294,15 +413,27 @@ fn run() -> ExitCode {
             allow_empty,
             allow_outside,
             no_fuse,
+            no_cache,
             single_file,
             fail_on,
             format,
             verbose,
             audience,
+            engine,
+            staging_dir,
             memory_limit,
             spill_dir,
         } => {
+            let engine = match (engine.0, staging_dir) {
+                (Some(scheduler), staging) => yardstick::run::Engine::ballista(scheduler, staging),
+                (None, None) => yardstick::run::Engine::Local,
+                (None, Some(_)) => {
+                    err("error: `--staging-dir` is for builds on a cluster: pass `--engine ballista://HOST:PORT` too (docs/scale.md)\n");
+                    return ExitCode::from(2);
+                }
+            };
             let options = yardstick::Options {
+                engine,
                 as_of,
                 deny_warnings: strict,
                 allow_empty,
@@ -310,6 +441,7 @@ fn run() -> ExitCode {
                 unfused: no_fuse,
                 audience: audience.into(),
                 single_file,
+                no_cache,
                 memory: memory(memory_limit, spill_dir),
             };
             print(yardstick::console::build(&dir, out_dir.as_deref(), options, &fail_on, &Console { format, verbose, ..console }))
@@ -318,8 +450,9 @@ fn run() -> ExitCode {
             let options = yardstick::Options { allow_outside, ..Default::default() };
             print(yardstick::console::check(&dir, options, deny_warnings, &Console { format, ..console }))
         }
-        Command::Test { dir, as_of, memory_limit, spill_dir, allow_outside, format } => {
-            let options = yardstick::Options { as_of, allow_outside, memory: memory(memory_limit, spill_dir), ..Default::default() };
+        Command::Test { dir, as_of, allow_outside, no_cache, memory_limit, spill_dir, format } => {
+            let options =
+                yardstick::Options { as_of, allow_outside, no_cache, memory: memory(memory_limit, spill_dir), ..Default::default() };
             print(yardstick::console::test(&dir, options, &Console { format, ..console }))
         }
         Command::Diff { rev, dir, values, format, allow_outside, audience } => {
@@ -327,14 +460,24 @@ fn run() -> ExitCode {
             let opts = yardstick::diff::DiffOptions { values, options };
             print(yardstick::console::diff(&rev, &dir, opts, format, &console))
         }
+        Command::Cluster(command) => cluster(command),
         Command::Fmt { check, paths } => emit(yardstick::fmt::run(&paths, check, color)),
         Command::Init { dir } => emit(yardstick::init::run(&dir, color)),
         Command::List { dir, format, allow_outside } => {
             emit(yardstick::list::run(&dir, matches!(format, ListFormat::Json), allow_outside, color))
         }
         Command::Explain { args, allow_outside } => emit(yardstick::explain::run(&args, allow_outside, color)),
-        Command::Sql { args, fused, allow_outside } => {
+        Command::Sql { args, fused, dialect, all, out: out_dir, allow_outside } => {
             let options = yardstick::Options { allow_outside, ..Default::default() };
+            if let (Some(dialect), true) = (dialect, all) {
+                if args.len() > 1 {
+                    err("error: `--all` exports every KPI: give only the project directory\n");
+                    return ExitCode::from(2);
+                }
+                let dir = PathBuf::from(args.first().map(String::as_str).unwrap_or("."));
+                let what = yardstick::warehouse::Export::All { out: out_dir.as_deref() };
+                return emit(yardstick::warehouse::run(&dir, what, dialect, options, color));
+            }
             if fused {
                 let dir = PathBuf::from(args.first().map(String::as_str).unwrap_or("."));
                 return match yardstick::compile_with(&dir, options) {
@@ -361,6 +504,9 @@ fn run() -> ExitCode {
                     return ExitCode::from(2);
                 }
             };
+            if let Some(dialect) = dialect {
+                return emit(yardstick::warehouse::run(&dir, yardstick::warehouse::Export::Kpi(&kpi), dialect, options, color));
+            }
             match yardstick::compile_with(&dir, options) {
                 Ok(c) => match (c.sql().get(&kpi), c.model.kpi(&kpi).and_then(|k| k.derived.as_ref())) {
                     (Some(sql), _) => {

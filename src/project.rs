@@ -72,6 +72,11 @@ pub fn shown_path(path: &Path, base: &Path) -> String {
         p.components().filter(|c| !matches!(c, Component::CurDir)).collect()
     }
     let (p, b) = (parts(path), parts(base));
+    // An absolute path is never below a relative base (`.` has no parts left to compare, and
+    // the root's `/` would otherwise be joined as a part: `//work/...`).
+    if path.has_root() != base.has_root() {
+        return path.to_string_lossy().replace('\\', "/");
+    }
     let rel: Vec<String> = if p.len() >= b.len() && p[..b.len()] == b[..] {
         p[b.len()..].iter().map(|c| c.as_os_str().to_string_lossy().to_string()).collect()
     } else {

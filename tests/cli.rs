@@ -132,3 +132,25 @@ fn sql_of_a_derived_kpi_names_its_inputs() {
     assert_eq!(code, 0);
     assert!(stdout.contains("permitting_cost") && stdout.contains("permits_issued_per_month"), "{stdout}");
 }
+
+/// A binary built without the `cluster` feature says so for `--engine ballista://...` and
+/// for `cluster ...`, and how to build one that can (exit 2: a usage error).
+#[cfg(not(feature = "cluster"))]
+#[test]
+fn engine_flag_without_cluster_support_says_how_to_get_it() {
+    let city = repo().join("examples/city");
+    let (code, _, stderr) = yardstick(&["build", city.to_str().expect("path"), "--engine", "ballista://localhost:50050"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("built without cluster support") && stderr.contains("--features cluster"), "{stderr}");
+    let (code, _, stderr) = yardstick(&["cluster", "scheduler"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("--features cluster"), "{stderr}");
+    // `local` is this process, as without the flag.
+    let out = tempfile::tempdir().expect("tempdir");
+    let (code, _, stderr) =
+        yardstick(&["build", city.to_str().expect("path"), "--out", out.path().to_str().expect("path"), "--engine", "local"]);
+    assert_eq!(code, 0, "{stderr}");
+    let (code, _, stderr) = yardstick(&["build", city.to_str().expect("path"), "--staging-dir", "/tmp"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("--engine ballista://"), "{stderr}");
+}

@@ -13,7 +13,7 @@ fn init_writes_a_project_that_builds_at_once() {
         assert!(dir.join(f).is_file(), "{f} written");
         assert!(stdout.contains(f), "{stdout}");
     }
-    assert_eq!(std::fs::read_to_string(dir.join(".gitignore")).expect("read"), "out/\n");
+    assert_eq!(std::fs::read_to_string(dir.join(".gitignore")).expect("read"), "out/\n.yardstick/\n");
     let workflow = std::fs::read_to_string(dir.join(".github/workflows/yardstick.yml")).expect("read");
     // It is examples/ci/github-actions.yml (docs/workflow.md), pointed at the project's root.
     let example = std::fs::read_to_string(repo().join("examples/ci/github-actions.yml")).expect("example");

@@ -214,3 +214,30 @@ fn parquet_columns_are_found_by_header_and_cast() {
     assert_eq!(value(&r, "total"), Some(35.0));
     assert_eq!(value(&r, "vendors"), Some(2.0));
 }
+
+/// Files are read in 1 MiB pieces: a character cut by a piece's end is still one
+/// character, and a bad byte after the first piece is found at its line and offset.
+#[test]
+fn utf8_is_checked_across_read_pieces() {
+    const PIECE: usize = 1 << 20;
+    let yaml = "name: U\nsources:\n  t:\n    path: data/t.csv\n    columns:\n      id: integer\n      note: string\n";
+    let kpis = [("k.kpi", r#"goal g "G" { kpi n "Rows" { from t measure count() } }"#)];
+    // `é` (2 bytes) starts at the last byte of the first piece.
+    let head = "id,note\n1,";
+    let mut good = head.to_string();
+    good.push_str(&"a".repeat(PIECE - 1 - head.len()));
+    good.push_str("\u{e9}\n2,b\n");
+    assert_eq!(good.as_bytes()[PIECE - 1], 0xC3);
+    let dir = project(yaml, &kpis);
+    std::fs::create_dir_all(dir.path().join("data")).expect("mkdir");
+    std::fs::write(dir.path().join("data/t.csv"), &good).expect("write");
+    let (_, results) = yardstick::evaluate(dir.path()).map_err(|f| f.render(false)).expect("builds");
+    assert_eq!(value(&results, "n"), Some(2.0));
+    // A 0xFF on line 4, after the first piece: its offset is the file's length before it.
+    let mut bad = good.clone().into_bytes();
+    let at = bad.len() + 2;
+    bad.extend_from_slice(b"3,\xFF\n");
+    std::fs::write(dir.path().join("data/t.csv"), &bad).expect("write");
+    let err = yardstick::evaluate(dir.path()).err().expect("fails").render(false);
+    assert!(err.contains(&format!("data/t.csv:4: not valid UTF-8 (byte 0xFF at offset {at})")), "{err}");
+}

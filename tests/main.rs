@@ -1,8 +1,11 @@
 //! The one integration-test binary (each extra binary would link DataFusion again).
 
 mod browser;
+mod cache;
 mod change;
 mod cli;
+#[cfg(feature = "cluster")]
+mod cluster;
 mod commands;
 mod common;
 mod data_checks;
@@ -32,4 +35,5 @@ mod spc;
 mod streaming;
 mod trust;
 mod values;
+mod warehouse;
 mod workflow;

@@ -1,4 +1,4 @@
-//! `--memory-limit`: a limit the build cannot keep to is a coded error (YS0402) naming the
+//! `--memory-limit`: a limit the build cannot keep to is a coded error (YS0403) naming the
 //! KPI and the limit, exit 1, and the report already in the output directory is left as it
 //! was; a limit that suffices changes no byte of the results.
 
@@ -24,7 +24,7 @@ fn a_tiny_memory_limit_fails_with_the_kpi_and_leaves_the_report() {
     std::fs::create_dir(&spill).expect("mkdir");
     let (code, stdout, stderr) = build(&out, &["--memory-limit", "64KiB", "--spill-dir", spill.to_str().expect("path")]);
     assert_eq!(code, 1, "{stdout}{stderr}");
-    assert!(stderr.contains("error[YS0402]"), "{stderr}");
+    assert!(stderr.contains("error[YS0403]"), "{stderr}");
     assert!(stderr.contains("`--memory-limit 64 KiB`"), "{stderr}");
     // The city's one percentile KPI is the query's KPI that keeps values: it is the one named.
     assert!(stderr.contains("KPI `answer_seconds_p90`"), "{stderr}");
@@ -66,5 +66,5 @@ fn memory_limits_are_parsed_with_clear_errors() {
     let city = repo().join("examples/city");
     let (code, _, stderr) = yardstick(&["test", city.to_str().expect("path"), "--memory-limit", "100KiB"]);
     assert_eq!(code, 1, "{stderr}");
-    assert!(stderr.contains("error[YS0402]: the data checks of source"), "{stderr}");
+    assert!(stderr.contains("error[YS0403]: the data checks of source"), "{stderr}");
 }

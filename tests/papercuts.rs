@@ -136,3 +136,33 @@ fn the_documented_kpi_fields_are_the_files_in_order() {
     let actual: Vec<String> = json["kpis"][0].as_object().expect("kpi object").keys().cloned().collect();
     assert_eq!(documented, actual, "docs/results-json.md's kpis table must list the fields in the file's order");
 }
+
+#[test]
+fn counts_in_summaries_agree_with_their_noun() {
+    let dir = project(YAML, &[("k.kpi", r#"goal g "G" { kpi a "A" { from s measure count() } }"#)]);
+    std::fs::write(dir.path().join("s.csv"), "x\n1\n").expect("csv");
+    let d = dir.path().to_str().expect("utf-8");
+    let (code, out, err) = yardstick(&["check", d]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("ok: 1 goal, 1 KPI, 1 source\n"), "{out}");
+    let (code, out, err) = yardstick(&["build", d]);
+    assert_eq!(code, 0, "{err}");
+    // One KPI without a grain has one value.
+    assert!(out.contains("built 1 KPI (1 value)\n"), "{out}");
+}
+
+#[test]
+fn an_absolute_path_outside_the_project_is_shown_as_written() {
+    let outside = tempfile::tempdir().expect("tempdir");
+    let csv = outside.path().join("s.csv");
+    std::fs::write(&csv, "x\n1\n").expect("csv");
+    let yaml = format!("name: T\nsources:\n  s:\n    path: {}\n    columns:\n      x: float\n", csv.display());
+    let dir = project(&yaml, &[("k.kpi", r#"goal g "G" { kpi a "A" { from s measure count() } }"#)]);
+    let err = match yardstick::evaluate(dir.path()) {
+        Ok(_) => panic!("a path outside the project is refused"),
+        Err(f) => f.render(false),
+    };
+    assert!(err.contains("YS0304") && err.contains("outside the project"), "{err}");
+    // Not `//tmp/...`: the root is not joined as a path part.
+    assert!(!err.contains("//"), "{err}");
+}

@@ -161,3 +161,83 @@ fn wake_county_inspections_match_duckdb() {
         want["reinspection_rate"]
     );
 }
+
+/// DuckDB's reading of Baltimore's Open Checkbook (tests/real_files.rs
+/// `baltimore_checkbook_matches_duckdb`): dates as text with a fake `+00` offset, missing and
+/// negative amounts, a fund name with a leading space, empty agency names.
+const CHECKBOOK_ORACLE: &str = r#"
+import duckdb, json, sys
+con = duckdb.connect()
+con.execute("create table t as select cast(strptime(Date, '%Y/%m/%d %H:%M:%S+00') as date) as day, Agency, trim(Fund) as fund, Amount, Vendor_Name from read_parquet(?)", [sys.argv[1]])
+q = lambda sql: con.execute(sql).fetchall()
+month = "cast(date_trunc('month', day) as date)"
+print(json.dumps({
+    "rows": q("select count(*) from t")[0][0],
+    "monthly_spend": [[str(p), v] for p, v in q(f"select {month}, sum(Amount) from t group by 1 order by 1")],
+    "missing_amount": [[str(p), v] for p, v in q(f"select {month}, avg(case when Amount is null then 1.0 else 0.0 end) from t group by 1 order by 1")],
+    "median_payment": [[str(p), v] for p, v in q(f"select {month}, median(Amount) from t where Amount > 0 group by 1 order by 1")],
+    "vendors": [[str(p), v] for p, v in q(f"select {month}, count(distinct Vendor_Name) from t group by 1 order by 1")],
+    "spend_by_fund": [[g, v] for g, v in q("select fund, sum(Amount) from t where fund is not null group by 1 order by 1")],
+    "spend_by_agency_quarter": [[str(p), a, v] for p, a, v in q("select cast(date_trunc('quarter', day) as date), Agency, sum(Amount) from t group by 1, 2 order by 1, 2")],
+}))
+"#;
+
+/// Baltimore's vendor payments for FY2020 (the one real Parquet file in shared/data): every
+/// value against DuckDB's, computed from the raw file when the test runs.
+#[test]
+fn baltimore_checkbook_matches_duckdb() {
+    let Some(data) = shared_data() else { return };
+    let file = data.join("baltimore_open_checkbook/open_checkbook_fy2020.parquet");
+    let out = std::process::Command::new("python3").arg("-c").arg(CHECKBOOK_ORACLE).arg(&file).output().expect("python3");
+    assert!(out.status.success(), "oracle (python3 with duckdb, installed by scripts/test): {}", String::from_utf8_lossy(&out.stderr));
+    let want: Value = serde_json::from_slice(&out.stdout).expect("oracle json");
+    let yaml = format!(
+        "name: Baltimore spending\nallow_paths: [\"{dir}\"]\ncalendar:\n  fiscal_year_start: \"07-01\"\nsources:\n  payments:\n    path: {file}\n    time: Date\n    columns:\n      Date: {{ type: date, format: \"%Y/%m/%d %H:%M:%S+00\" }}\n      Agency: string\n      Fund: {{ type: string, trim: true }}\n      Amount: float\n      Vendor_Name: string\n",
+        dir = data.canonicalize().expect("data").display(),
+        file = file.canonicalize().expect("file").display(),
+    );
+    let kpis = r#"goal stewardship "Spend public money carefully" {
+  kpi monthly_spend "Spend per month" { from payments measure sum(Amount) grain month }
+  kpi missing_amount "Payment lines with no amount" { from payments measure share(Amount is null) grain month target <= 5% }
+  kpi median_payment "Median payment" { from payments measure median(Amount) where Amount > 0 grain month }
+  kpi vendors "Vendors paid" { from payments measure count(distinct Vendor_Name) grain month }
+  kpi spend_by_fund "Spend by fund" { from payments measure sum(Amount) by Fund where Fund is not null }
+  kpi spend_by_agency_quarter "Spend by agency" { from payments measure sum(Amount) by Agency grain quarter }
+}"#;
+    let dir = project(&yaml, &[("metrics/spend.kpi", kpis)]);
+    let target = tempfile::tempdir().expect("tempdir");
+    let built = yardstick::build(dir.path(), Some(target.path())).map_err(|f| f.render(false)).expect("builds");
+    assert!(built.compiled.warnings.is_empty(), "{:?}", built.compiled.warnings);
+    let r = results_json(target.path());
+    assert_eq!(r["sources"]["payments"]["rows_read"], want["rows"]);
+    assert_eq!(r["sources"]["payments"]["rows_skipped"], 0);
+    // 18,939 payments have no amount: counted as null inputs of the sums, never as 0.
+    assert_eq!(kpi(&r, "monthly_spend")["row_counts"]["null_input"], 18939);
+    let rows = |id: &str| kpi(&r, id)["rows"].as_array().expect("rows").clone();
+    let compare = |id: &str, got: Vec<(Vec<Value>, Option<f64>)>| {
+        // A group whose amounts are all missing has no sum in either engine (SQL's NULL).
+        let want: Vec<(Vec<Value>, f64)> = want[id]
+            .as_array()
+            .expect(id)
+            .iter()
+            .filter_map(|p| {
+                let p = p.as_array().expect("row");
+                p[p.len() - 1].as_f64().map(|v| (p[..p.len() - 1].to_vec(), v))
+            })
+            .collect();
+        // yardstick fills periods a group has no row in with no value; DuckDB has no such row.
+        let got: Vec<(Vec<Value>, f64)> = got.into_iter().filter_map(|(k, v)| v.map(|v| (k, v))).collect();
+        assert_eq!(got.len(), want.len(), "{id}: {got:?} vs {want:?}");
+        for (g, w) in got.iter().zip(&want) {
+            assert!(g.0 == w.0 && close(g.1, w.1), "{id}: got {g:?}, DuckDB {w:?}");
+        }
+    };
+    for id in ["monthly_spend", "missing_amount", "median_payment", "vendors"] {
+        compare(id, rows(id).iter().map(|x| (vec![x["period"].clone()], x["value"].as_f64())).collect());
+    }
+    compare("spend_by_fund", rows("spend_by_fund").iter().map(|x| (vec![x["Fund"].clone()], x["value"].as_f64())).collect());
+    let mut by_agency: Vec<(Vec<Value>, Option<f64>)> =
+        rows("spend_by_agency_quarter").iter().map(|x| (vec![x["period"].clone(), x["Agency"].clone()], x["value"].as_f64())).collect();
+    by_agency.sort_by(|a, b| (a.0[0].as_str(), a.0[1].as_str()).cmp(&(b.0[0].as_str(), b.0[1].as_str())));
+    compare("spend_by_agency_quarter", by_agency);
+}

@@ -327,3 +327,24 @@ fn parse_csv(text: &str) -> Vec<Vec<String>> {
     assert!(field.is_empty() && row.is_empty(), "the last record ends with CRLF");
     rows
 }
+
+/// A Parquet text column can hold an empty text beside nulls: two groups, shown apart
+/// (`(empty)` and `(none)`), never merged under one blank label.
+#[test]
+fn an_empty_text_group_and_a_missing_group_are_shown_apart() {
+    let dir = crate::common::project(
+        "name: T\nprivacy:\n  min_count: 0\nsources:\n  s:\n    path: s.parquet\n    columns:\n      agency: string\n      amount: float\n",
+        &[("k.kpi", r#"goal g "G" { kpi spend "Spend" { from s measure sum(amount) by agency } }"#)],
+    );
+    crate::common::write_parquet(
+        &dir.path().join("s.parquet"),
+        "('Fire', 1.0), ('', 2.0), ('', 3.0), (CAST(NULL AS VARCHAR), 7.0)",
+        "agency, amount",
+    );
+    let out = tempfile::tempdir().expect("out");
+    yardstick::build(dir.path(), Some(out.path())).map_err(|f| f.render(false)).expect("builds");
+    let page = std::fs::read_to_string(out.path().join("kpi/spend.html")).expect("page");
+    // By hand: Fire 1, "" 2 + 3 = 5, null 7.
+    assert!(page.contains("<td>(empty)</td><td class=\"num\">5"), "{page}");
+    assert!(page.contains("<td>(none)</td><td class=\"num\">7"), "{page}");
+}

@@ -124,3 +124,92 @@ fn a_column_no_kpi_reads_is_still_checked() {
     let err = yardstick::evaluate(dir.path()).map(|_| ()).map_err(|f| f.render(false)).expect_err("a bad value");
     assert!(err.contains("YS0301") && err.contains("data/t.parquet") && err.contains("`code`"), "{err}");
 }
+
+/// CSV sources stream too: 150,000 rows with CRLF line ends (4.5 MB, several read buffers
+/// and batches), a quoted two-line note every 1,000th row, a blank `,,,,` line after every
+/// 50,000th row and a trailing note. Line numbers in errors stay exact.
+fn big_csv(bad: &[u64]) -> String {
+    let mut text = String::from("id,day,kind,amount,note\r\n");
+    for id in 1..=150_000u64 {
+        let day = chrono::NaiveDate::from_ymd_opt(2024, 1, 1).expect("date") + chrono::Duration::days((id % 100) as i64);
+        let amount = if bad.contains(&id) { "x".to_string() } else { id.to_string() };
+        let note = if id % 1000 == 0 { "\"first line\nsecond line\"" } else { "n\u{e9}" };
+        text.push_str(&format!("{id},{day},{},{amount},{note}\r\n", id % 4));
+        if id % 50_000 == 0 {
+            text.push_str(",,,,\r\n");
+        }
+    }
+    text.push_str("Total rows: 150000\r\n");
+    text
+}
+
+const CSV_YAML: &str = "name: S
+sources:
+  t:
+    path: data/t.csv
+    time: day
+    trailing_notes: skip
+    columns:
+      id: integer
+      day: date
+      kind: integer
+      amount: { type: float, on_invalid: POLICY }
+      note: string
+";
+
+#[test]
+fn a_streamed_csv_source_gives_every_query_all_its_rows_and_counts() {
+    let dir = project(
+        &CSV_YAML.replace("POLICY", "skip"),
+        &[(
+            "k.kpi",
+            r#"goal g "G" {
+  kpi total "Total" { from t measure sum(amount) }
+  kpi per_kind "Per kind" { from t measure count() by kind }
+  kpi monthly "Monthly" { from t measure count() grain month }
+  kpi median_id "Median" { from t measure median(amount) }
+}"#,
+        )],
+    );
+    std::fs::create_dir_all(dir.path().join("data")).expect("mkdir");
+    std::fs::write(dir.path().join("data/t.csv"), big_csv(&[7, 70_007])).expect("write");
+    for pass in ["parsed", "from the cache"] {
+        let (_, r) = yardstick::evaluate(dir.path()).map_err(|f| f.render(false)).expect("builds");
+        // Ids 7 and 70007 are skipped: total = 150000 * 150001 / 2 - 7 - 70007.
+        assert_eq!(values(&r, "total"), vec![(None, vec![], Some(11_250_075_000.0 - 70_014.0))], "{pass}");
+        let t = result(&r, "total");
+        assert_eq!((t.rows_skipped, t.invalid_values.get("amount")), (2, Some(&2)), "{pass}");
+        let c = t.row_counts.expect("counts");
+        assert_eq!((c.read, c.counted), (149_998, 149_998), "{pass}");
+        let s = &r.sources["t"].stats;
+        // 150,000 rows read (the 2 skipped among them), 3 blank lines, 1 trailing note.
+        assert_eq!((s.rows_read, s.rows_skipped, s.blank_lines, s.trailing_notes), (150_000, 2, 3, 1), "{pass}");
+        // 37,500 ids per kind; 7 has kind 3, 70007 kind 3.
+        let kinds: Vec<Option<f64>> = values(&r, "per_kind").into_iter().map(|(_, _, v)| v).collect();
+        assert_eq!(kinds, vec![Some(37_500.0), Some(37_500.0), Some(37_500.0), Some(37_498.0)], "{pass}");
+        // Days 2024-01-01 + (id mod 100): 0..30 in January (31 days x 1,500 ids), 31..59 in
+        // February (29 x 1,500), 60..90 in March (31), 91..99 in April (9); ids 7 and 70007
+        // (day 7) are January's.
+        let months: Vec<Option<f64>> = values(&r, "monthly").into_iter().map(|(_, _, v)| v).collect();
+        assert_eq!(months, vec![Some(46_498.0), Some(43_500.0), Some(46_500.0), Some(13_500.0)], "{pass}");
+        // The median of 1..150000 without 7 and 70007: 149,998 values, the middle two are
+        // the 74,999th and 75,000th, i.e. ids 75001 and 75002 (two ids below them are gone).
+        assert_eq!(values(&r, "median_id"), vec![(None, vec![], Some(75_001.5))], "{pass}");
+    }
+}
+
+#[test]
+fn a_streamed_csv_error_names_the_exact_lines() {
+    let dir =
+        project(&CSV_YAML.replace("POLICY", "error"), &[("k.kpi", r#"goal g "G" { kpi total "Total" { from t measure sum(amount) } }"#)]);
+    std::fs::create_dir_all(dir.path().join("data")).expect("mkdir");
+    std::fs::write(dir.path().join("data/t.csv"), big_csv(&[7, 70_007, 149_999])).expect("write");
+    let err = yardstick::evaluate(dir.path()).err().expect("fails").render(false);
+    // Id k is on line 1 + k, plus one line per two-line note before it (ids 1000, 2000, ...)
+    // and one per blank line before it (after ids 50000, 100000): id 7 on line 8, id 70007
+    // on 1 + 70007 + 70 + 1 = 70079, id 149999 on 1 + 149999 + 149 + 2 = 150151.
+    assert!(err.contains("3 value(s) cannot be read in data/t.csv"), "{err}");
+    for line in ["data/t.csv:8: column `amount`", "data/t.csv:70079: column `amount`", "data/t.csv:150151: column `amount`"] {
+        assert!(err.contains(line), "{line} in {err}");
+    }
+}

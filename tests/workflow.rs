@@ -848,14 +848,14 @@ fn workflow_progress_on_a_terminal_rewrites_one_line() {
         assert!(live.contains(&format!("{clear}{event}{clear}")), "{event:?} on the one line: {live:?}");
     }
     // Cleared before the summary, which starts its own line.
-    let summary = live.find("built 1 KPIs").expect("summary");
+    let summary = live.find("built 1 KPI (").expect("summary");
     assert!(live[..summary].ends_with(clear) && !live[..summary].contains('\n'), "{live:?}");
     assert!(!live.contains("rows so far\n"), "no line per event on a terminal: {live:?}");
     // A build quicker than a second shows no progress; nor does one in CI.
     for (args, ci) in [("build", false), ("build", true)] {
         let quiet = on_terminal(args, ci);
         assert!(!quiet.contains("reading source") && !quiet.contains(clear), "{args} (CI {ci}): {quiet:?}");
-        assert!(quiet.contains("built 1 KPIs"), "{quiet:?}");
+        assert!(quiet.contains("built 1 KPI ("), "{quiet:?}");
     }
 }
 

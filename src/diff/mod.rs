@@ -150,10 +150,13 @@ pub fn diff(rev: &str, dir: &Path, opts: DiffOptions) -> Result<ProjectDiff, Dif
             "give a branch, tag or commit, e.g. `main`, `origin/main`, `HEAD~1`; in CI, fetch it first (`git fetch origin main`)",
         )
     })?;
-    let new = crate::compile_with(dir, opts.options).map_err(|failure| DiffError::Failed { side: Side::New, failure })?;
+    // A diff changes nothing in the working tree: no cache of parsed CSV is written there
+    // (nor into the old side's temporary tree, removed afterwards).
+    let options = crate::Options { no_cache: true, ..opts.options };
+    let new = crate::compile_with(dir, options).map_err(|failure| DiffError::Failed { side: Side::New, failure })?;
     let exported = export(&repo, &commit).map_err(|d| DiffError::Usage(d.into()))?;
     let old = match &exported {
-        Some(tree) => Some(crate::compile_with(&tree.0, opts.options).map_err(|f| {
+        Some(tree) => Some(crate::compile_with(&tree.0, options).map_err(|f| {
             // Name the old files as git does: `REV:path/in/repo`.
             let shown = f.sources.renamed(|name| format!("{rev}:{}{name}", repo.prefix));
             DiffError::Failed { side: Side::Old, failure: Failure { sources: shown, diagnostics: f.diagnostics } }

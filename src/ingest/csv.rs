@@ -1,6 +1,9 @@
 //! CSV files -> batches of the declared schema: header binding, row checks, bad values.
 
-use std::path::PathBuf;
+use std::cell::RefCell;
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+use std::rc::Rc;
 use std::sync::Arc;
 
 use chrono::NaiveDate;
@@ -20,33 +23,11 @@ const MAX_FIELD_LINES: usize = 200;
 /// How many bad values one error message lists before stopping.
 const MAX_REPORTED: usize = 5;
 
-/// Read all files of a CSV source into batches of the declared schema.
-pub fn read_csv_source(
-    source_id: &str,
-    spec: &SourceSpec,
-    schema: SchemaRef,
-    files: &[(PathBuf, String)],
-) -> Result<(Vec<RecordBatch>, SourceStats), Diagnostic> {
-    let mut stats = SourceStats::default();
-    let mut batches = vec![];
-    for (i, (path, shown)) in files.iter().enumerate() {
-        crate::progress::report(|| {
-            format!(
-                "reading source `{source_id}`: file {} of {} ({shown}), {} rows so far",
-                i + 1,
-                files.len(),
-                crate::diagnostics::thousands(stats.rows_read)
-            )
-        });
-        stats.files.push(shown.clone());
-        let bytes = std::fs::read(path).map_err(|e| Diagnostic::error("YS0001", format!("cannot read {shown}: {e}")))?;
-        let text = decode(&bytes, spec.encoding, shown, source_id)?;
-        let (first, rows_before) = (batches.len(), stats.rows_read);
-        read_csv_text(source_id, spec, &schema, &text, shown, &mut batches, &mut stats)?;
-        stats.record_file(shown, rows_before, &batches[first..]);
-    }
-    stats.check_optional(source_id, spec)?;
-    Ok((batches, stats))
+/// A batch of one file's rows, and each row's line in the file (row provenance, for data
+/// checks' example rows).
+pub struct Piece {
+    pub batch: RecordBatch,
+    pub lines: ArrayRef,
 }
 
 /// One CSV file's bytes into batches of the declared schema (the ingest alone: for tests
@@ -61,10 +42,175 @@ pub fn read_csv_bytes(
     let mut stats = SourceStats { files: vec![shown.to_string()], ..Default::default() };
     let mut batches = vec![];
     let text = decode(bytes, spec.encoding, shown, source_id)?;
-    read_csv_text(source_id, spec, &schema, &text, shown, &mut batches, &mut stats)?;
+    let first_lines = || text.lines().take(HEADER_SEARCH_LINES).collect::<Vec<_>>().join("\n");
+    let mut origins = vec![];
+    read_csv_rows(source_id, spec, &schema, text.as_bytes(), shown, &first_lines, &mut stats, &mut |piece| {
+        batches.push(piece.batch);
+        origins.push(BatchOrigin { file: 0, lines: Some(piece.lines) });
+        Ok(())
+    })?;
+    stats.origins = origins;
     stats.record_file(shown, 0, &batches);
     stats.check_optional(source_id, spec)?;
     Ok((batches, stats))
+}
+
+/// One CSV file, streamed: its rows go to `emit` a batch at a time as they are read, and
+/// only a few batches' worth of the file is in memory at once. The file must have passed
+/// [`scan_file`] (a UTF-8 source is valid UTF-8 throughout). `stats` gets the file's counts.
+pub fn read_csv_file(
+    source_id: &str,
+    spec: &SourceSpec,
+    schema: &SchemaRef,
+    path: &Path,
+    shown: &str,
+    stats: &mut SourceStats,
+    emit: &mut dyn FnMut(Piece) -> Result<(), Diagnostic>,
+) -> Result<(), Diagnostic> {
+    let input = open_decoded(path, spec.encoding).map_err(|e| cannot_read(shown, &e))?;
+    let first_lines = || {
+        let mut text = String::new();
+        if let Ok(input) = open_decoded(path, spec.encoding) {
+            for line in input.split(b'\n').take(HEADER_SEARCH_LINES).map_while(Result::ok) {
+                text.push_str(&String::from_utf8_lossy(&line));
+                text.push('\n');
+            }
+        }
+        text
+    };
+    read_csv_rows(source_id, spec, schema, input, shown, &first_lines, stats, emit)
+}
+
+fn cannot_read(shown: &str, e: &std::io::Error) -> Diagnostic {
+    Diagnostic::error("YS0001", format!("cannot read {shown}: {e}"))
+}
+
+/// The file's text as UTF-8, read as it is needed: without its byte order mark, decoded
+/// from windows-1252 when so declared.
+fn open_decoded(path: &Path, encoding: Encoding) -> std::io::Result<Box<dyn BufRead + Send>> {
+    let file = std::fs::File::open(path)?;
+    match encoding {
+        Encoding::Utf8 => {
+            let mut input = BufReader::with_capacity(READ_BUFFER, file);
+            if input.fill_buf()?.starts_with(b"\xEF\xBB\xBF") {
+                input.consume(3);
+            }
+            Ok(Box::new(input))
+        }
+        Encoding::Windows1252 => Ok(Box::new(BufReader::with_capacity(READ_BUFFER, Windows1252::new(file)))),
+    }
+}
+
+const READ_BUFFER: usize = 1 << 20;
+
+/// windows-1252 bytes -> UTF-8 text as they are read (as `decode` does for a whole file: a
+/// UTF-8 byte order mark switches to UTF-8, and leading U+FEFF characters are dropped).
+struct Windows1252<R> {
+    inner: R,
+    decoder: encoding_rs::Decoder,
+    input: Vec<u8>,
+    start: usize,
+    end: usize,
+    eof: bool,
+    done: bool,
+    /// Nothing but U+FEFF written so far.
+    at_start: bool,
+}
+
+impl<R: Read> Windows1252<R> {
+    fn new(inner: R) -> Self {
+        let decoder = encoding_rs::WINDOWS_1252.new_decoder();
+        Windows1252 { inner, decoder, input: vec![0; READ_BUFFER], start: 0, end: 0, eof: false, done: false, at_start: true }
+    }
+}
+
+impl<R: Read> Read for Windows1252<R> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        // A decoded character takes at most 4 bytes: callers (a `BufReader`) ask for more.
+        if out.len() < 4 {
+            return Err(std::io::Error::other("windows-1252 decoding needs a read buffer of at least 4 bytes"));
+        }
+        loop {
+            if self.done {
+                return Ok(0);
+            }
+            if self.start == self.end && !self.eof {
+                let n = self.inner.read(&mut self.input)?;
+                (self.start, self.end, self.eof) = (0, n, n == 0);
+            }
+            let (result, read, mut written, _) = self.decoder.decode_to_utf8(&self.input[self.start..self.end], out, self.eof);
+            self.start += read;
+            if self.eof && result == encoding_rs::CoderResult::InputEmpty {
+                self.done = true;
+            }
+            if self.at_start {
+                let mut skip = 0;
+                while out[skip..written].starts_with("\u{FEFF}".as_bytes()) {
+                    skip += 3;
+                }
+                out.copy_within(skip..written, 0);
+                written -= skip;
+                self.at_start = written == 0;
+            }
+            if written > 0 {
+                return Ok(written);
+            }
+        }
+    }
+}
+
+/// A file's content hash (the cache's key), read in one pass. A UTF-8 source is checked to
+/// be UTF-8 throughout on the way, so a bad byte anywhere is the file's error before any row
+/// is read (as when the whole file was decoded first).
+pub fn scan_file(path: &Path, shown: &str, source_id: &str, encoding: Encoding) -> Result<blake3::Hash, Diagnostic> {
+    let mut file = std::fs::File::open(path).map_err(|e| cannot_read(shown, &e))?;
+    let mut hasher = blake3::Hasher::new();
+    let mut buf = vec![0u8; READ_BUFFER];
+    // Bytes of a character cut by the end of the last read.
+    let mut carry: Vec<u8> = vec![];
+    // Offset (after the byte order mark) and lines of the text checked so far.
+    let (mut offset, mut newlines, mut first) = (0usize, 0usize, true);
+    loop {
+        let mut n = 0;
+        while n < buf.len() {
+            match file.read(&mut buf[n..]) {
+                Ok(0) => break,
+                Ok(k) => n += k,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(cannot_read(shown, &e)),
+            }
+        }
+        hasher.update(&buf[..n]);
+        if encoding == Encoding::Utf8 {
+            carry.extend_from_slice(&buf[..n]);
+            let mut data = &carry[..];
+            if first {
+                data = data.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(data);
+                first = false;
+            }
+            let valid = match std::str::from_utf8(data) {
+                Ok(_) => data.len(),
+                Err(e) if e.error_len().is_none() && n > 0 => e.valid_up_to(),
+                Err(e) => {
+                    let at = e.valid_up_to();
+                    let line = newlines + data[..at].iter().filter(|b| **b == b'\n').count() + 1;
+                    return Err(not_utf8(shown, source_id, line, data[at], offset + at));
+                }
+            };
+            newlines += data[..valid].iter().filter(|b| **b == b'\n').count();
+            offset += valid;
+            let rest = data.len() - valid;
+            carry.drain(..carry.len() - rest);
+        }
+        if n == 0 {
+            return Ok(hasher.finalize());
+        }
+    }
+}
+
+fn not_utf8(shown: &str, source_id: &str, line: usize, byte: u8, at: usize) -> Diagnostic {
+    Diagnostic::error("YS0303", format!("{shown}:{line}: not valid UTF-8 (byte 0x{byte:02X} at offset {at})"))
+        .help(format!("if the file is from Excel or an older system, set `encoding: windows-1252` on source `{source_id}`"))
 }
 
 fn decode(bytes: &[u8], encoding: Encoding, shown: &str, source_id: &str) -> Result<String, Diagnostic> {
@@ -76,10 +222,7 @@ fn decode(bytes: &[u8], encoding: Encoding, shown: &str, source_id: &str) -> Res
                 Err(e) => {
                     let at = e.valid_up_to();
                     let line = bytes[..at].iter().filter(|b| **b == b'\n').count() + 1;
-                    Err(Diagnostic::error("YS0303", format!("{shown}:{line}: not valid UTF-8 (byte 0x{:02X} at offset {at})", bytes[at]))
-                        .help(format!(
-                            "if the file is from Excel or an older system, set `encoding: windows-1252` on source `{source_id}`"
-                        )))
+                    Err(not_utf8(shown, source_id, line, bytes[at], at))
                 }
             }
         }
@@ -169,7 +312,7 @@ enum Binding<'a> {
 fn bind_columns<'a>(
     spec: &'a SourceSpec,
     headers: &csv::StringRecord,
-    text: &str,
+    first_lines: &dyn Fn() -> String,
     header_line: usize,
     shown: &'a str,
     source_id: &str,
@@ -187,7 +330,7 @@ fn bind_columns<'a>(
             Err(Unbound::Missing) if cs.optional => out.push(Binding::Absent),
             Err(why) => {
                 let d = why.diagnostic(col, &names, shown, source_id).at(cs.span, "declared here");
-                return Err(if matches!(why, Unbound::Missing) { header_help(d, spec, text, header_line, source_id) } else { d });
+                return Err(if matches!(why, Unbound::Missing) { header_help(d, spec, &first_lines(), header_line, source_id) } else { d });
             }
         }
     }
@@ -241,25 +384,60 @@ fn shown_line(line: &str) -> String {
 }
 
 /// Whether a line holds nothing but delimiters and spaces (`,,,,` from Excel).
-fn is_blank_line(line: &str, delimiter: u8) -> bool {
-    line.bytes().all(|b| b == delimiter || b.is_ascii_whitespace())
+fn is_blank_line(line: &[u8], delimiter: u8) -> bool {
+    line.iter().all(|b| *b == delimiter || b.is_ascii_whitespace())
 }
 
 /// The text from the header on, and how many lines come before it: the lines above
 /// `header_row`, then blank lines (counted) where the header should be.
-fn from_header<'t>(text: &'t str, spec: &SourceSpec, delimiter: u8, stats: &mut SourceStats) -> (&'t str, usize) {
-    let next_line = |offset: usize| text[offset..].find('\n').map_or(text.len(), |i| offset + i + 1);
-    let (mut offset, mut before) = (0, 0);
-    while before + 1 < spec.header_row && offset < text.len() {
-        offset = next_line(offset);
+fn from_header<R: BufRead>(
+    mut input: R,
+    spec: &SourceSpec,
+    delimiter: u8,
+    stats: &mut SourceStats,
+) -> std::io::Result<(std::io::Chain<std::io::Cursor<Vec<u8>>, R>, usize)> {
+    let (mut line, mut before) = (vec![], 0);
+    while before + 1 < spec.header_row {
+        line.clear();
+        if input.read_until(b'\n', &mut line)? == 0 {
+            break;
+        }
         before += 1;
     }
-    while offset < text.len() && is_blank_line(&text[offset..next_line(offset)], delimiter) {
-        offset = next_line(offset);
+    loop {
+        line.clear();
+        if input.read_until(b'\n', &mut line)? == 0 || !is_blank_line(&line, delimiter) {
+            break;
+        }
         before += 1;
         stats.blank_lines += 1;
     }
-    (&text[offset..], before)
+    // The first line that is not blank is the header's: given back.
+    Ok((std::io::Cursor::new(line).chain(input), before))
+}
+
+/// The bytes the CSV reader has taken from its input since the last record's start (it reads
+/// ahead), for the line numbers of records: [`Tap`] adds to it, [`LineCounter`] drops what
+/// it has counted.
+#[derive(Default)]
+struct Window {
+    /// The offset of `bytes[0]` in the text after the lines above the header.
+    base: usize,
+    bytes: Vec<u8>,
+}
+
+/// The CSV reader's input, copying what it reads into a [`Window`].
+struct Tap<R> {
+    inner: R,
+    window: Rc<RefCell<Window>>,
+}
+
+impl<R: Read> Read for Tap<R> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(out)?;
+        self.window.borrow_mut().bytes.extend_from_slice(&out[..n]);
+        Ok(n)
+    }
 }
 
 /// Line numbers from byte offsets, counted forward once. (The csv crate's own line of a
@@ -271,14 +449,23 @@ struct LineCounter {
 }
 
 impl LineCounter {
-    /// The 1-based line of the record starting at `byte` (offsets only grow).
-    fn at(&mut self, text: &str, byte: usize) -> usize {
-        let bytes = text.as_bytes();
+    /// The 1-based line of the record starting at `byte` (offsets only grow); counted bytes
+    /// leave the window.
+    fn at(&mut self, window: &mut Window, byte: usize) -> usize {
+        let end = window.base + window.bytes.len();
+        let at = |i: usize| if i >= window.base { window.bytes.get(i - window.base).copied() } else { None };
         // A record "starting" on the `\n` of a CRLF starts after it.
-        let start = if bytes.get(byte) == Some(&b'\n') { byte + 1 } else { byte }.min(bytes.len());
+        let start = if at(byte) == Some(b'\n') { byte + 1 } else { byte }.min(end);
         if start >= self.byte {
-            self.newlines += bytes[self.byte..start].iter().filter(|b| **b == b'\n').count();
+            let from = self.byte.max(window.base) - window.base;
+            self.newlines += window.bytes[from..start - window.base].iter().filter(|b| **b == b'\n').count();
             self.byte = start;
+        }
+        // Drop what is counted, now and then (the reader only reads on from here).
+        let counted = self.byte.saturating_sub(window.base);
+        if counted >= READ_BUFFER {
+            window.bytes.drain(..counted);
+            window.base += counted;
         }
         self.newlines + 1
     }
@@ -345,30 +532,34 @@ impl Problems {
 const TRAILING_HELP: &str =
     "if the last lines of the file are notes or totals, not rows, set `trailing_notes: skip` on the source to skip (and count) them";
 
-fn read_csv_text(
+/// A file's decoded text -> its rows, batch by batch to `emit`, and its counts in `stats`.
+#[allow(clippy::too_many_arguments)]
+fn read_csv_rows<R: BufRead>(
     source_id: &str,
     spec: &SourceSpec,
     schema: &SchemaRef,
-    text: &str,
+    input: R,
     shown: &str,
-    batches: &mut Vec<RecordBatch>,
+    first_lines: &dyn Fn() -> String,
     stats: &mut SourceStats,
+    emit: &mut dyn FnMut(Piece) -> Result<(), Diagnostic>,
 ) -> Result<(), Diagnostic> {
     let delimiter = u8::try_from(spec.delimiter)
         .map_err(|_| Diagnostic::error("YS0002", format!("source `{source_id}`: the delimiter must be a single ASCII character")))?;
-    let (body, before) = from_header(text, spec, delimiter, stats);
-    let mut reader = csv::ReaderBuilder::new().delimiter(delimiter).has_headers(true).flexible(true).from_reader(body.as_bytes());
+    let (body, before) = from_header(input, spec, delimiter, stats).map_err(|e| cannot_read(shown, &e))?;
+    let window = Rc::new(RefCell::new(Window::default()));
+    let tap = Tap { inner: body, window: window.clone() };
+    let mut reader = csv::ReaderBuilder::new().delimiter(delimiter).has_headers(true).flexible(true).from_reader(tap);
     let headers = reader
         .headers()
         .map_err(|e| Diagnostic::error("YS0301", format!("{shown}:{}: cannot read the header row: {e}", before + 1)))?
         .clone();
-    let bindings = bind_columns(spec, &headers, text, before + 1, shown, source_id)?;
+    let bindings = bind_columns(spec, &headers, first_lines, before + 1, shown, source_id)?;
     let columns: Vec<(&String, &ColumnSpec)> = spec.columns.iter().collect();
     let mut builders: Vec<ColumnBuilder> = columns.iter().map(|(_, c)| ColumnBuilder::new(c.ty)).collect();
     let mut file_builder = spec.file_column.as_ref().map(|_| StringBuilder::new());
     // Each row's line in the file (row provenance, for data checks' example rows).
     let mut line_builder = Int64Builder::new();
-    let file_index = stats.files.len().saturating_sub(1);
     let rows_before = stats.rows_read;
     let mut problems = Problems::default();
     // Rows that could not be read, not yet known to be followed by a readable row.
@@ -384,7 +575,7 @@ fn read_csv_text(
                 return Err(Diagnostic::error("YS0301", format!("{shown}:{line}: malformed CSV: {e}")));
             }
         }
-        let line = lines.at(body, record.position().map_or(0, |p| p.byte() as usize)) + before;
+        let line = lines.at(&mut window.borrow_mut(), record.position().map_or(0, |p| p.byte() as usize)) + before;
         // A fully empty line (Excel leaves runs of `,,,,` at the end) is not a row: counted.
         if record.iter().all(|f| f.trim().is_empty()) {
             stats.blank_lines += 1;
@@ -487,8 +678,7 @@ fn read_csv_text(
         }
         line_builder.append_value(line as i64);
         if builders.first().map(|b| b.len()).unwrap_or(0) >= BATCH_ROWS {
-            batches.push(finish_batch(schema, &mut builders, file_builder.as_mut())?);
-            stats.origins.push(BatchOrigin { file: file_index, lines: Some(Arc::new(line_builder.finish())) });
+            emit(Piece { batch: finish_batch(schema, &mut builders, file_builder.as_mut())?, lines: Arc::new(line_builder.finish()) })?;
         }
     }
     // Lines after the last readable row that cannot be read: notes, totals.
@@ -535,8 +725,7 @@ fn read_csv_text(
         }
     }
     if builders.first().map(|b| b.len()).unwrap_or(0) > 0 || (builders.is_empty() && file_builder.is_some()) {
-        batches.push(finish_batch(schema, &mut builders, file_builder.as_mut())?);
-        stats.origins.push(BatchOrigin { file: file_index, lines: Some(Arc::new(line_builder.finish())) });
+        emit(Piece { batch: finish_batch(schema, &mut builders, file_builder.as_mut())?, lines: Arc::new(line_builder.finish()) })?;
     }
     Ok(())
 }

@@ -98,3 +98,36 @@ impl SourceStats {
         });
     }
 }
+
+impl super::cache::FileCounts {
+    /// The counts of one file read into a [`SourceStats`] of its own, and its latest dates.
+    pub fn of(file: SourceStats, latest: Latest) -> Self {
+        super::cache::FileCounts {
+            rows_read: file.rows_read,
+            rows_skipped: file.rows_skipped,
+            invalid_values: file.invalid_values,
+            blank_lines: file.blank_lines,
+            trailing_notes: file.trailing_notes,
+            missing_optional: file.missing_optional.into_iter().map(|(c, m)| (c, m.rows)).collect(),
+            latest: latest.into_iter().map(|(c, (n, t))| (c, n, t)).collect(),
+        }
+    }
+}
+
+impl SourceStats {
+    /// Add one file's counts (parsed or from the cache: the same) to the source's.
+    pub fn absorb_file(&mut self, shown: &str, counts: super::cache::FileCounts) {
+        let rows_before = self.rows_read;
+        self.rows_read += counts.rows_read;
+        self.rows_skipped += counts.rows_skipped;
+        for (column, n) in counts.invalid_values {
+            *self.invalid_values.entry(column).or_insert(0) += n;
+        }
+        self.blank_lines += counts.blank_lines;
+        self.trailing_notes += counts.trailing_notes;
+        for (column, rows) in counts.missing_optional {
+            self.missing_optional(&column, shown, rows);
+        }
+        self.record_file_latest(shown, rows_before, counts.latest.into_iter().map(|(c, n, t)| (c, (n, t))).collect());
+    }
+}

@@ -8,7 +8,9 @@
 //! `csv` reads CSV text, `values` reads one field by its declared type (formats, Excel
 //! serial dates, period labels).
 
+pub mod cache;
 mod csv;
+mod csv_source;
 mod filename;
 mod freshness;
 mod parquet;
@@ -24,7 +26,8 @@ use crate::config::{ColumnSpec, ColumnType, SourceSpec};
 use crate::diagnostics::{Diagnostic, did_you_mean};
 use crate::project::{Confinement, shown_path};
 
-pub use self::csv::{read_csv_bytes, read_csv_source};
+pub use self::csv::{Piece, read_csv_bytes, read_csv_file, scan_file};
+pub use self::csv_source::stream_csv_source;
 pub use self::filename::FileNamePattern;
 pub use self::freshness::FileStats;
 pub use self::parquet::load_parquet;
@@ -104,6 +107,13 @@ impl SourceStats {
         }
         Ok(())
     }
+}
+
+/// Progress: file `i` (from 0) of `n` of a source is being read.
+fn report_file(source_id: &str, i: usize, n: usize, shown: &str, rows_so_far: u64) {
+    crate::progress::report(|| {
+        format!("reading source `{source_id}`: file {} of {n} ({shown}), {} rows so far", i + 1, crate::diagnostics::thousands(rows_so_far))
+    });
 }
 
 /// The values of a file's `from_file_name` columns, by column, read from its name.

@@ -38,14 +38,7 @@ pub async fn load_parquet(
     use futures::FutureExt;
     let mut stats = SourceStats::default();
     for (i, (path, shown)) in files.iter().enumerate() {
-        crate::progress::report(|| {
-            format!(
-                "reading source `{id}`: file {} of {} ({shown}), {} rows so far",
-                i + 1,
-                files.len(),
-                crate::diagnostics::thousands(stats.rows_read)
-            )
-        });
+        super::report_file(id, i, files.len(), shown, stats.rows_read);
         validate_parquet(path, shown, id)?;
         let rows_before = stats.rows_read;
         let mut latest = super::freshness::Latest::new();

@@ -88,6 +88,8 @@ pub fn arrow_type(ty: Type) -> DataType {
 }
 
 pub mod data_checks;
+pub mod dialect;
+pub mod export;
 mod row_functions;
 
 type DfResult<T> = datafusion::error::Result<T>;
@@ -827,39 +829,13 @@ pub fn days_since_epoch(d: chrono::NaiveDate) -> i32 {
 /// The unparser cannot print a VALUES node, which windowed plans join with; such a node is
 /// printed as a `WITH window_offsets` table in front of the query instead.
 pub fn to_sql(plan: &LogicalPlan) -> Result<String, String> {
-    use datafusion::common::tree_node::{Transformed, TreeNode};
-    let mut offsets: Vec<String> = vec![];
-    let plan = plan
-        .clone()
-        .transform_up(|node| {
-            let LogicalPlan::Values(values) = &node else { return Ok(Transformed::no(node)) };
-            for row in &values.values {
-                let cells: Vec<String> = row.iter().map(sql_literal).collect();
-                offsets.push(format!("({})", cells.join(", ")));
-            }
-            let source = Arc::new(LogicalTableSource::new(Arc::new(values.schema.as_arrow().clone())));
-            Ok(Transformed::yes(LogicalPlanBuilder::scan("window_offsets", source, None)?.build()?))
-        })
-        .map_err(|e| e.to_string())?
-        .data;
+    let (plan, offsets) = dialect::values_as_table(plan).map_err(|e| e.to_string())?;
     let statement = datafusion_sql::unparser::plan_to_sql(&plan).map_err(|e| e.to_string())?;
     if offsets.is_empty() {
         Ok(format!("{statement:#}"))
     } else {
-        Ok(format!("WITH window_offsets (column1) AS (VALUES {})\n{statement:#}", offsets.join(", ")))
-    }
-}
-
-/// A literal of a VALUES row as SQL (interval offsets in practice).
-fn sql_literal(e: &Expr) -> String {
-    match e {
-        Expr::Literal(ScalarValue::IntervalMonthDayNano(Some(v)), _) => {
-            if v.months != 0 {
-                format!("INTERVAL '{} months'", v.months)
-            } else {
-                format!("INTERVAL '{} days'", v.days)
-            }
-        }
-        other => other.to_string(),
+        let rows: Vec<String> =
+            offsets.iter().map(|row| format!("({})", row.iter().map(dialect::interval_literal).collect::<Vec<_>>().join(", "))).collect();
+        Ok(format!("WITH window_offsets (column1) AS (VALUES {})\n{statement:#}", rows.join(", ")))
     }
 }

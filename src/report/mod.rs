@@ -563,6 +563,7 @@ fn group_thousands(v: f64) -> String {
 pub(crate) fn display_json(v: &serde_json::Value) -> String {
     match v {
         serde_json::Value::Null => "(none)".into(),
+        serde_json::Value::String(s) if s.is_empty() => "(empty)".into(),
         serde_json::Value::String(s) => s.clone(),
         other => other.to_string(),
     }

@@ -1,6 +1,6 @@
 //! `--memory-limit`: one DataFusion memory pool for every query of a build, a spill
 //! directory for the operators that can spill (sorts, grouped aggregations), and the coded
-//! error (YS0402) when a query, or yardstick's own copy of a source, needs more than the
+//! error (YS0403) when a query, or yardstick's own copy of a source, needs more than the
 //! limit allows. Never an out-of-memory kill, never a partial report: a failed build writes
 //! nothing.
 
@@ -67,11 +67,11 @@ pub fn engine_words(text: &str) -> String {
     line.split(" with ").next().unwrap_or(line).trim().to_string()
 }
 
-/// YS0402 for `what` (e.g. "the query of KPIs `a`, `b`"), with the engine's own words.
+/// YS0403 for `what` (e.g. "the query of KPIs `a`, `b`"), with the engine's own words.
 pub fn over_limit(what: &str, memory: &Memory, detail: &str, hint: &str) -> Diagnostic {
     let detail = detail.trim();
     Diagnostic::error(
-        "YS0402",
+        "YS0403",
         format!("{what} needs more memory than `--memory-limit {}` allows ({detail}); nothing was written", memory.shown()),
     )
     .help(format!(

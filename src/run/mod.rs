@@ -21,10 +21,15 @@ use crate::model::Model;
 use crate::plan::{ACCOUNTING_FIELDS, AccountingPlan, FusedPlan, KpiPlan, declared_schema};
 use crate::results::{ResultRow, RowCounts, RunOutput, Status, round_value, sort_rows};
 
+#[cfg(feature = "cluster")]
+pub mod cluster;
 mod data_checks;
+pub mod engine;
 pub mod memory;
 mod period;
 mod shared_scan;
+
+pub use engine::Engine;
 
 /// A query session with yardstick's run-time rewrites (the fast period functions).
 fn session(partitions: usize, runtime: Arc<datafusion::execution::runtime_env::RuntimeEnv>) -> SessionContext {
@@ -43,7 +48,9 @@ fn partitions() -> usize {
         .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2))
 }
 
-/// Run every plan over the project's data, and the row accounting of every source.
+/// Run every plan over the project's data, and the row accounting of every source, on
+/// `engine` (the plans and the values are the same on every engine).
+#[allow(clippy::too_many_arguments)]
 pub fn run(
     model: &Model,
     plans: &[KpiPlan],
@@ -52,6 +59,8 @@ pub fn run(
     checks: &[crate::plan::data_checks::SourceChecks],
     project_dir: &Path,
     allow_outside: bool,
+    cache_dir: Option<&Path>,
+    engine: Engine,
     memory: memory::Memory,
 ) -> Result<RunOutput, Diagnostics> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -59,7 +68,34 @@ pub fn run(
         .build()
         .map_err(|e| Diagnostic::error("YS0400", format!("cannot start the query runtime: {e}")))?;
     let confine = crate::project::Confinement::new(project_dir, &model.allow_paths, allow_outside);
-    runtime.block_on(run_async(model, plans, fused, accounting, checks, project_dir, &confine, memory))
+    let cache = cache_dir.map(|d| ingest::cache::Cache::new(d.to_path_buf()));
+    runtime.block_on(run_async(model, plans, fused, accounting, checks, project_dir, &confine, cache, engine, memory))
+}
+
+/// Where the queries run (the sources are always read here, by `ingest`).
+enum Runner {
+    Local,
+    #[cfg(feature = "cluster")]
+    Cluster(cluster::Remote),
+}
+
+impl Runner {
+    async fn new(engine: Engine, partitions: usize) -> Result<Runner, Diagnostic> {
+        match engine {
+            Engine::Local => Ok(Runner::Local),
+            #[cfg(feature = "cluster")]
+            Engine::Ballista(c) => Ok(Runner::Cluster(cluster::Remote::connect(c, partitions).await?)),
+            #[cfg(not(feature = "cluster"))]
+            Engine::Ballista(c) => {
+                let _ = partitions;
+                Err(Diagnostic::error(
+                    "YS0402",
+                    format!("cannot run on the Ballista cluster at {}: this yardstick was built without cluster support", c.scheduler),
+                )
+                .help("build yardstick with `cargo build --features cluster` (docs/scale.md), or build without `--engine`"))
+            }
+        }
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -71,16 +107,19 @@ async fn run_async(
     checks: &[crate::plan::data_checks::SourceChecks],
     project_dir: &Path,
     confine: &crate::project::Confinement,
+    cache: Option<ingest::cache::Cache>,
+    engine: Engine,
     memory: memory::Memory,
 ) -> Result<RunOutput, Diagnostics> {
     let partitions = partitions();
+    let runner = Runner::new(engine, partitions).await.map_err(|d| Diagnostics(vec![d]))?;
     // One memory pool (`--memory-limit`) for every query of the build.
-    let engine = memory.runtime()?;
-    let ctx = session(partitions, engine.clone());
+    let pool = memory.runtime().map_err(|d| Diagnostics(vec![d]))?;
+    let ctx = session(partitions, pool.clone());
     // DataFusion 55's common-subexpression rule breaks the accounting query (its counters
     // share conditions: "Physical input schema should be the same", a nullability
     // mismatch); the rule only saves re-evaluating cheap conditions, so it is off there.
-    let accounting_ctx = session(partitions, engine);
+    let accounting_ctx = session(partitions, pool);
     accounting_ctx.remove_optimizer_rule("common_sub_expression_eliminate");
     // Fused queries (one per source, grain and `by`), then each KPI no fused query covers
     // (windowed ones) on its own, then the row accounting.
@@ -104,14 +143,27 @@ async fn run_async(
         let mine: Vec<&Query> = queries.iter().filter(|q| q.source() == id).collect();
         crate::progress::report(|| format!("reading source `{id}`"));
         let checked_here = checked.contains(id.as_str());
-        let (stats, results, kept) =
-            match read_and_query(&ctx, &accounting_ctx, id, spec, project_dir, confine, partitions, &mine, checked_here, &memory).await {
-                Ok(done) => done,
-                Err(d) => {
-                    load_errors.push(d);
-                    continue;
-                }
-            };
+        let (stats, results, kept) = match read_and_query(
+            &runner,
+            &ctx,
+            &accounting_ctx,
+            id,
+            spec,
+            project_dir,
+            confine,
+            cache.as_ref(),
+            &mine,
+            checked_here,
+            &memory,
+        )
+        .await
+        {
+            Ok(done) => done,
+            Err(d) => {
+                load_errors.push(d);
+                continue;
+            }
+        };
         crate::progress::report(|| {
             let files = stats.files.len();
             format!(
@@ -221,16 +273,13 @@ impl Query<'_> {
         }
     }
 
-    /// YS0402: the query needed more memory than `--memory-limit`, naming its KPIs (those
+    /// YS0403: the query needed more memory than `--memory-limit`, naming its KPIs (those
     /// that keep values, medians, percentiles and distinct counts, first).
     fn over_limit(&self, model: &Model, e: &datafusion::error::DataFusionError, memory: &memory::Memory) -> Diagnostic {
         let kpis: Vec<&crate::model::CheckedKpi> = self.kpis().iter().filter_map(|k| model.kpi(k)).collect();
-        let holistic: Vec<&&crate::model::CheckedKpi> = kpis.iter().filter(|k| k.measure.is_holistic()).collect();
-        let named: Vec<String> = if holistic.is_empty() {
-            kpis.iter().map(|k| format!("`{}`", k.id)).collect()
-        } else {
-            holistic.iter().map(|k| format!("`{}`", k.id)).collect()
-        };
+        let holistic: Vec<&crate::model::CheckedKpi> = kpis.iter().copied().filter(|k| k.measure.is_holistic()).collect();
+        let shown = if holistic.is_empty() { &kpis } else { &holistic };
+        let named: Vec<String> = shown.iter().map(|k| format!("`{}`", k.id)).collect();
         let what = match self {
             Query::Accounting(a) => format!("counting the rows of source `{}`", a.source),
             _ if named.len() == 1 => format!("KPI {}", named[0]),
@@ -242,7 +291,7 @@ impl Query<'_> {
             "medians, percentiles and distinct counts keep every value of a group in memory: fewer groups (`by`), a coarser grain or a narrower scope need less"
         };
         let d = memory::over_limit(&what, memory, &memory::engine_words(&e.find_root().to_string()), hint);
-        match holistic.first().or(kpis.first().as_ref()) {
+        match shown.first() {
             Some(k) => d.at(k.id_span, "this KPI"),
             None => d,
         }
@@ -278,17 +327,19 @@ impl Query<'_> {
 
 type QueryResult = datafusion::error::Result<Vec<RecordBatch>>;
 
-/// Read one source and run its queries over it: a CSV source is read into memory first; a
-/// Parquet source is read once, while its queries run, each fed through a channel.
+/// Read one source and run its queries over it: the source is read once, while its queries
+/// run, each fed through a bounded channel (a CSV source's files from the cache when it holds
+/// them, else parsed on a thread of their own).
 #[allow(clippy::too_many_arguments)]
 async fn read_and_query(
+    runner: &Runner,
     ctx: &SessionContext,
     accounting_ctx: &SessionContext,
     id: &str,
     spec: &crate::config::SourceSpec,
     project_dir: &Path,
     confine: &crate::project::Confinement,
-    partitions: usize,
+    cache: Option<&ingest::cache::Cache>,
     queries: &[&Query<'_>],
     keep: bool,
     memory: &memory::Memory,
@@ -296,59 +347,112 @@ async fn read_and_query(
     let files = ingest::resolve_files(project_dir, id, spec, confine)?;
     let schema = declared_schema(spec);
     let session = |q: &Query| if matches!(q, Query::Accounting(_)) { accounting_ctx } else { ctx };
+    match runner {
+        Runner::Local => {}
+        #[cfg(feature = "cluster")]
+        Runner::Cluster(remote) => return remote.read_and_query(ctx, id, spec, &files, schema, cache, queries, keep).await,
+    }
+    let mut needed = std::collections::HashSet::new();
+    let mut senders = vec![];
+    let mut runs = vec![];
+    for q in queries {
+        shared_scan::columns_read(q.plan(), &mut needed);
+        let (tx, provider) =
+            shared_scan::channel_table(schema.clone()).map_err(|e| Diagnostic::error("YS0400", format!("source `{id}`: {e}")))?;
+        senders.push(tx);
+        runs.push(execute(session(q), q.plan(), provider));
+    }
+    // Data checks read every column and need the whole source with each row's file and
+    // line: a source with checks is kept in memory as it streams by.
+    if keep {
+        needed.extend(spec.columns.keys().cloned());
+    }
+    let mut tee = ingest::stream::Tee::new(senders, keep);
+    if keep {
+        // The kept copy counts against `--memory-limit` like the queries' states.
+        let consumer = datafusion::execution::memory_pool::MemoryConsumer::new(format!("rows of source `{id}` kept for its data checks"));
+        tee = tee.accounted(consumer.register(&ctx.runtime_env().memory_pool));
+    }
+    let over = |detail: Option<String>| {
+        detail.map(|d| {
+            let hint = "the data checks need the whole source in memory: a smaller source (or fewer files per source) needs less";
+            memory::over_limit(&format!("keeping source `{id}` for its data checks"), memory, &memory::engine_words(&d), hint)
+        })
+    };
     match spec.format() {
         Format::Csv => {
-            let (batches, stats) = ingest::read_csv_source(id, spec, schema.clone(), &files)?;
-            // Arrow arrays are shared: keeping the batches for the data checks copies nothing.
-            let kept = keep.then(|| batches.clone());
-            let provider = mem_table(id, schema, batches, partitions)?;
-            let results = futures::future::join_all(queries.iter().map(|q| execute(session(q), q.plan(), provider.clone()))).await;
-            Ok((stats, results, kept))
+            let read = async {
+                let stats = stream_csv(id, spec, schema, files, cache, &mut tee).await;
+                let over_limit = tee.over_limit().map(str::to_string);
+                // Dropping the senders ends every query's input.
+                (stats, tee.into_kept(), over_limit)
+            };
+            let ((stats, kept, over_limit), results) = futures::join!(read, futures::future::join_all(runs));
+            if let Some(d) = over(over_limit) {
+                return Err(d);
+            }
+            Ok((stats?, results, kept))
         }
         Format::Parquet => {
-            let mut needed = std::collections::HashSet::new();
-            let mut senders = vec![];
-            let mut runs = vec![];
-            for q in queries {
-                shared_scan::columns_read(q.plan(), &mut needed);
-                let (tx, provider) =
-                    shared_scan::channel_table(schema.clone()).map_err(|e| Diagnostic::error("YS0400", format!("source `{id}`: {e}")))?;
-                senders.push(tx);
-                runs.push(execute(session(q), q.plan(), provider));
-            }
-            // Data checks read every column and need the whole source with each row's file
-            // and line: a source with checks is kept in memory as it streams by.
-            if keep {
-                needed.extend(spec.columns.keys().cloned());
-            }
-            let mut tee = ingest::stream::Tee::new(senders, keep);
-            if keep {
-                // The kept copy counts against `--memory-limit` like the queries' states.
-                let consumer =
-                    datafusion::execution::memory_pool::MemoryConsumer::new(format!("rows of source `{id}` kept for its data checks"));
-                tee = tee.accounted(consumer.register(&ctx.runtime_env().memory_pool));
-            }
             let read = async {
                 let stats = ingest::load_parquet(ctx, id, spec, &files, &needed, &mut tee).await;
                 if let Err(d) = &stats {
                     tee.fail(&d.message).await;
                 }
-                let over = tee.over_limit().map(str::to_string);
+                let over_limit = tee.over_limit().map(str::to_string);
                 // Dropping the senders ends every query's input.
                 let kept = tee.into_kept();
-                (stats, kept, over)
+                (stats, kept, over_limit)
             };
-            let ((stats, kept, over), results) = futures::join!(read, futures::future::join_all(runs));
-            if let Some(detail) = over {
-                let hint = "the data checks need the whole source in memory: a smaller source (or fewer files per source) needs less";
-                return Err(memory::over_limit(
-                    &format!("keeping source `{id}` for its data checks"),
-                    memory,
-                    &memory::engine_words(&detail),
-                    hint,
-                ));
+            let ((stats, kept, over_limit), results) = futures::join!(read, futures::future::join_all(runs));
+            if let Some(d) = over(over_limit) {
+                return Err(d);
             }
             Ok((stats?, results, kept))
+        }
+    }
+}
+
+/// A CSV source into `tee`: parsed (or read from the cache) on a blocking thread, which
+/// hands its batches over a bounded channel.
+async fn stream_csv(
+    id: &str,
+    spec: &crate::config::SourceSpec,
+    schema: datafusion::arrow::datatypes::SchemaRef,
+    files: Vec<(std::path::PathBuf, String)>,
+    cache: Option<&ingest::cache::Cache>,
+    tee: &mut ingest::stream::Tee,
+) -> Result<SourceStats, Diagnostic> {
+    use futures::StreamExt;
+    let (mut tx, mut rx) = futures::channel::mpsc::channel::<(usize, ingest::Piece)>(2);
+    let (owned_id, owned_spec, cache) = (id.to_string(), spec.clone(), cache.cloned());
+    let parse = tokio::task::spawn_blocking(move || {
+        ingest::stream_csv_source(&owned_id, &owned_spec, &schema, &files, cache.as_ref(), &mut |file, piece| {
+            futures::executor::block_on(futures::SinkExt::send(&mut tx, (file, piece)))
+                .map_err(|_| Diagnostic::error("YS0400", format!("source `{owned_id}`: its queries stopped reading")))
+        })
+    });
+    let mut origins = vec![];
+    while let Some((file, piece)) = rx.next().await {
+        if tee.keeps() {
+            origins.push(ingest::BatchOrigin { file, lines: Some(piece.lines) });
+        }
+        tee.send(&piece.batch).await;
+    }
+    let stats = match parse.await {
+        Ok(stats) => stats,
+        Err(e) => Err(Diagnostic::error("YS0400", format!("source `{id}`: reading its files failed: {e}"))
+            .help("this is a bug in yardstick: please report it with the file")),
+    };
+    match stats {
+        Ok(mut stats) => {
+            stats.origins = origins;
+            Ok(stats)
+        }
+        Err(d) => {
+            // A query must never finish on part of its source.
+            tee.fail(&d.message).await;
+            Err(d)
         }
     }
 }

@@ -184,6 +184,30 @@ pub fn period_udf(unit: Unit) -> Arc<ScalarUDF> {
     }))
 }
 
+#[cfg(any(feature = "cluster", test))]
+/// Every period function, for registries (a cluster's scheduler and executors).
+pub fn period_udfs() -> Vec<Arc<ScalarUDF>> {
+    [Unit::Day, Unit::Week, Unit::Month, Unit::Quarter, Unit::Year].into_iter().map(period_udf).collect()
+}
+
+#[cfg(any(feature = "cluster", test))]
+const ENCODED_PERIOD: &str = "yardstick.period.v1.";
+
+#[cfg(any(feature = "cluster", test))]
+/// A period function as bytes (its unit), for shipping plans to a cluster; `None` for any
+/// other function.
+pub fn encode_period_udf(udf: &ScalarUDF) -> Option<Vec<u8>> {
+    let p = (udf.inner().as_ref() as &dyn std::any::Any).downcast_ref::<Period>()?;
+    Some(format!("{ENCODED_PERIOD}{}", p.unit.name()).into_bytes())
+}
+
+#[cfg(any(feature = "cluster", test))]
+/// [`encode_period_udf`]'s bytes -> the function.
+pub fn decode_period_udf(bytes: &[u8]) -> Option<Arc<ScalarUDF>> {
+    let unit = std::str::from_utf8(bytes).ok()?.strip_prefix(ENCODED_PERIOD)?;
+    Unit::parse(unit).map(period_udf)
+}
+
 impl ScalarUDFImpl for Period {
     fn name(&self) -> &str {
         &self.name
@@ -291,6 +315,16 @@ mod tests {
             assert_eq!(Unit::Week.start(n), days(week), "{d}");
             d = d.succ_opt().expect("next day");
         }
+    }
+
+    #[test]
+    fn period_encodings_round_trip() {
+        for udf in period_udfs() {
+            let back = decode_period_udf(&encode_period_udf(&udf).expect("a period function")).expect("decodes");
+            assert_eq!(back.name(), udf.name());
+        }
+        assert!(decode_period_udf(b"yardstick.period.v1.decade").is_none());
+        assert!(encode_period_udf(&crate::functions::business_days_udf(vec![])).is_none());
     }
 
     /// The looked-up starts equal the computed ones, nulls stay null, and a table grows to

@@ -201,8 +201,11 @@ pub fn group_label(groups: &[(String, serde_json::Value)]) -> String {
     groups
         .iter()
         .map(|(_, v)| match v {
+            // A missing group and an empty text are two groups: their labels must differ, or
+            // the report would draw and match the rows of one under the other.
+            serde_json::Value::String(s) if s.is_empty() => "(empty)".to_string(),
             serde_json::Value::String(s) => s.clone(),
-            serde_json::Value::Null => String::new(),
+            serde_json::Value::Null => "(none)".to_string(),
             other => other.to_string(),
         })
         .collect::<Vec<_>>()
