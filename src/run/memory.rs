@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use datafusion::error::DataFusionError;
 use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
-use datafusion::execution::memory_pool::{FairSpillPool, TrackConsumersPool};
+use datafusion::execution::memory_pool::{GreedyMemoryPool, TrackConsumersPool};
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 
 use crate::diagnostics::Diagnostic;
@@ -35,7 +35,11 @@ impl Memory {
         if let Some(limit) = self.limit {
             let pool = (limit as f64 * POOL_SHARE) as usize;
             let top = NonZeroUsize::new(3).unwrap_or(NonZeroUsize::MIN);
-            builder = builder.with_memory_pool(Arc::new(TrackConsumersPool::new(FairSpillPool::new(pool), top)));
+            // Greedy, not fair: a fair pool gives each of the many concurrent aggregations (five
+            // fused queries, two phases, a partition each) an equal slice, and one whose
+            // medians need more than its slice failed at SF1 with a 2 GiB limit although the
+            // whole build peaks under 1 GiB. First come, first served up to the limit.
+            builder = builder.with_memory_pool(Arc::new(TrackConsumersPool::new(GreedyMemoryPool::new(pool), top)));
         }
         let mode = match self.spill_dir {
             Some(dir) => DiskManagerMode::Directories(vec![dir.to_path_buf()]),
