@@ -136,6 +136,7 @@ pub const CODES: &[(&str, &str)] = &[
     ("YS0400", "query failed"),
     ("YS0401", "too many periods"),
     ("YS0402", "cannot run on the cluster"),
+    ("YS0403", "memory limit exceeded"),
     ("YS0420", "KPI cannot be exported as SQL for this engine"),
     ("YS0421", "cannot write the SQL files"),
     ("YS0500", "cannot write the report"),

@@ -6,8 +6,11 @@
 //!   `percentile_cont` truncates the interpolation weight to 6 decimals.
 //! - `exact_percentile_disc(x, p)`: nearest rank: the smallest value with at least p of the
 //!   values at or below it (`sorted[ceil(p * n) - 1]`, the first value for p = 0).
+//! - `sum(x)` and `avg(x)` of floats, exact and order-independent (`exact_sum`).
 //! - `business_days_between(start, end)`: business days after start's date up to and
 //!   including end's date (see docs/language.md), against the project calendar.
+
+pub mod exact_sum;
 
 use std::any::Any;
 use std::sync::Arc;

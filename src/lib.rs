@@ -172,6 +172,8 @@ pub struct Options {
     /// Where the queries run (`build --engine`): this process, or a Ballista cluster
     /// (cargo feature `cluster`, docs/scale.md). The values are the same.
     pub engine: run::Engine,
+    /// `--memory-limit` and `--spill-dir` (docs/cli.md).
+    pub memory: run::memory::Memory,
 }
 
 /// Load, parse, check and plan a project. Reads only the project's text files, no data.
@@ -302,6 +304,7 @@ pub fn evaluate_compiled(mut compiled: Compiled) -> Result<(Compiled, results::R
         options.allow_outside,
         cache.as_deref(),
         options.engine,
+        options.memory,
     );
     let mut output = match run {
         Ok(o) => o,
@@ -377,6 +380,7 @@ pub fn test_checks(dir: &Path, options: Options) -> Result<(Compiled, Vec<result
         options.allow_outside,
         cache.as_deref(),
         options.engine,
+        options.memory,
     ) {
         Ok(o) => o,
         Err(diagnostics) => return Err(Failure { sources: compiled.sources, diagnostics }),

@@ -59,6 +59,13 @@ enum Command {
         /// (`.yardstick/cache` in the project; docs/configuration.md).
         #[arg(long)]
         no_cache: bool,
+        /// Bound the memory the queries use (e.g. `1GiB`, `512MiB`): aggregations spill to
+        /// disk beyond it, and what cannot spill stops the build with YS0403, writing nothing.
+        #[arg(long, value_name = "SIZE", value_parser = parse_memory_limit)]
+        memory_limit: Option<u64>,
+        /// Where spilled data goes (default: the system's temporary directory).
+        #[arg(long, value_name = "DIR")]
+        spill_dir: Option<PathBuf>,
         /// Write the report as one file (index.html, with results.json and results.csv),
         /// without the pages per KPI, goal and owner and the sources page.
         #[arg(long)]
@@ -130,6 +137,13 @@ enum Command {
         /// Parse every CSV file again, neither reading nor writing the cache of parsed files.
         #[arg(long)]
         no_cache: bool,
+        /// Bound the memory the queries use (e.g. `1GiB`, `512MiB`): aggregations spill to
+        /// disk beyond it, and what cannot spill stops the build with YS0403, writing nothing.
+        #[arg(long, value_name = "SIZE", value_parser = parse_memory_limit)]
+        memory_limit: Option<u64>,
+        /// Where spilled data goes (default: the system's temporary directory).
+        #[arg(long, value_name = "DIR")]
+        spill_dir: Option<PathBuf>,
         /// Output: human (default), json (one document on stdout), github (annotations).
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
@@ -407,6 +421,8 @@ fn run() -> ExitCode {
             audience,
             engine,
             staging_dir,
+            memory_limit,
+            spill_dir,
         } => {
             let engine = match (engine.0, staging_dir) {
                 (Some(scheduler), staging) => yardstick::run::Engine::ballista(scheduler, staging),
@@ -426,6 +442,7 @@ fn run() -> ExitCode {
                 audience: audience.into(),
                 single_file,
                 no_cache,
+                memory: memory(memory_limit, spill_dir),
             };
             print(yardstick::console::build(&dir, out_dir.as_deref(), options, &fail_on, &Console { format, verbose, ..console }))
         }
@@ -433,8 +450,9 @@ fn run() -> ExitCode {
             let options = yardstick::Options { allow_outside, ..Default::default() };
             print(yardstick::console::check(&dir, options, deny_warnings, &Console { format, ..console }))
         }
-        Command::Test { dir, as_of, allow_outside, no_cache, format } => {
-            let options = yardstick::Options { as_of, allow_outside, no_cache, ..Default::default() };
+        Command::Test { dir, as_of, allow_outside, no_cache, memory_limit, spill_dir, format } => {
+            let options =
+                yardstick::Options { as_of, allow_outside, no_cache, memory: memory(memory_limit, spill_dir), ..Default::default() };
             print(yardstick::console::test(&dir, options, &Console { format, ..console }))
         }
         Command::Diff { rev, dir, values, format, allow_outside, audience } => {
@@ -517,4 +535,15 @@ fn run() -> ExitCode {
             }
         }
     }
+}
+
+fn parse_memory_limit(s: &str) -> Result<u64, String> {
+    yardstick::run::memory::parse_size(s)
+}
+
+/// `--memory-limit` and `--spill-dir` for the build. The spill directory lives as long as
+/// the process (the build options are plain values, copied between stages).
+fn memory(limit: Option<u64>, spill_dir: Option<PathBuf>) -> yardstick::run::memory::Memory {
+    let spill_dir = spill_dir.map(|d| &*Box::leak(d.into_boxed_path()));
+    yardstick::run::memory::Memory { limit, spill_dir }
 }

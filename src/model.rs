@@ -758,6 +758,16 @@ impl Measure {
     /// Whether the measure of a union of periods is the sum of the periods' measures
     /// (counts and sums, added, subtracted or scaled by a number).
     #[recursive::recursive]
+    /// Whether computing the measure keeps values per group (medians, percentiles,
+    /// distinct counts): its memory grows with the rows, and partial results do not add up.
+    pub fn is_holistic(&self) -> bool {
+        match self {
+            Measure::Aggregate(a) => matches!(a.func, AggFunc::CountDistinct | AggFunc::Percentile { .. }),
+            Measure::Ratio(l, r) | Measure::Binary { lhs: l, rhs: r, .. } => l.is_holistic() || r.is_holistic(),
+            Measure::Number(_) | Measure::Share { .. } => false,
+        }
+    }
+
     pub fn is_additive(&self) -> bool {
         match self {
             Measure::Aggregate(a) => matches!(a.func, AggFunc::Count | AggFunc::Sum),

@@ -4,6 +4,7 @@
 
 use datafusion::arrow::array::RecordBatch;
 use datafusion::error::DataFusionError;
+use datafusion::execution::memory_pool::MemoryReservation;
 use futures::SinkExt;
 use futures::channel::mpsc::Sender;
 
@@ -15,12 +16,28 @@ pub struct Tee {
     senders: Vec<Sender<Item>>,
     /// Every batch, when the source's data checks need it whole after the read.
     kept: Option<Vec<RecordBatch>>,
+    /// The kept batches' memory, counted in the build's pool (`--memory-limit`).
+    reservation: Option<MemoryReservation>,
+    /// Why the batches could not be kept within the pool (then nothing is kept and every
+    /// query has been given an error).
+    over_limit: Option<String>,
 }
 
 impl Tee {
     /// `keep`: also keep every batch (see [`Tee::into_kept`]).
     pub fn new(senders: Vec<Sender<Item>>, keep: bool) -> Self {
-        Tee { senders, kept: keep.then(Vec::new) }
+        Tee { senders, kept: keep.then(Vec::new), reservation: None, over_limit: None }
+    }
+
+    /// Count the kept batches in `reservation`'s pool: when it is full, the source fails.
+    pub fn accounted(mut self, reservation: MemoryReservation) -> Self {
+        self.reservation = Some(reservation);
+        self
+    }
+
+    /// The pool's refusal, when the kept batches did not fit (see [`Tee::accounted`]).
+    pub fn over_limit(&self) -> Option<&str> {
+        self.over_limit.as_deref()
     }
 
     /// Whether the batches are kept (for the data checks).
@@ -36,6 +53,18 @@ impl Tee {
     /// Send `batch` to every query still reading (a query that stopped, e.g. failed, has
     /// dropped its end: it is left out from then on). Waits while a query's channel is full.
     pub async fn send(&mut self, batch: &RecordBatch) {
+        if self.over_limit.is_some() {
+            return;
+        }
+        if self.kept.is_some() {
+            if let Some(Err(e)) = self.reservation.as_mut().map(|r| r.try_grow(batch.get_array_memory_size())) {
+                let why = e.find_root().to_string();
+                self.kept = None;
+                self.fail(&why).await;
+                self.over_limit = Some(why);
+                return;
+            }
+        }
         if let Some(kept) = &mut self.kept {
             kept.push(batch.clone());
         }

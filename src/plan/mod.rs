@@ -17,7 +17,7 @@ use std::sync::Arc;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use datafusion::common::{Column, ScalarValue};
 use datafusion::functions::expr_fn::{date_part, date_trunc, nullif};
-use datafusion::functions_aggregate::expr_fn::{avg, count, max, min, stddev, sum};
+use datafusion::functions_aggregate::expr_fn::{count, max, min, stddev};
 use datafusion::logical_expr::builder::LogicalTableSource;
 use datafusion::logical_expr::{Expr, ExprFunctionExt, LogicalPlan, LogicalPlanBuilder, Operator, binary_expr, cast, lit};
 
@@ -97,6 +97,9 @@ type DfResult<T> = datafusion::error::Result<T>;
 /// The project's own functions, built once per model (the calendar is part of them).
 pub struct Functions {
     business_days: Arc<datafusion::logical_expr::ScalarUDF>,
+    /// Exact, order-independent float `sum` and `avg` (`functions::exact_sum`).
+    sum: Arc<datafusion::logical_expr::AggregateUDF>,
+    avg: Arc<datafusion::logical_expr::AggregateUDF>,
 }
 
 impl Functions {
@@ -108,7 +111,11 @@ impl Functions {
             .filter_map(|h| chrono::NaiveDate::parse_from_str(h, "%Y-%m-%d").ok())
             .map(days_since_epoch)
             .collect();
-        Functions { business_days: crate::functions::business_days_udf(holidays) }
+        Functions {
+            business_days: crate::functions::business_days_udf(holidays),
+            sum: crate::functions::exact_sum::sum_udaf(),
+            avg: crate::functions::exact_sum::avg_udaf(),
+        }
     }
 }
 
@@ -720,8 +727,9 @@ fn aggregate_expr(fx: &Functions, a: &Aggregate, extra: &Option<Expr>) -> DfResu
             return builder.build();
         }
         (AggFunc::CountDistinct, None) => count(lit(1i64)),
-        (AggFunc::Sum, Some(x)) => sum(float(x)),
-        (AggFunc::Avg, Some(x)) => avg(float(x)),
+        // Exact sums: the same bits whatever the partitioning (`functions::exact_sum`).
+        (AggFunc::Sum, Some(x)) => fx.sum.call(vec![float(x)]),
+        (AggFunc::Avg, Some(x)) => fx.avg.call(vec![float(x)]),
         (AggFunc::Min, Some(x)) => min(float(x)),
         (AggFunc::Max, Some(x)) => max(float(x)),
         (AggFunc::Stddev, Some(x)) => stddev(float(x)),

@@ -58,10 +58,16 @@ pub(super) async fn run_checks(
     plans: &[SourceChecks],
     tables: &IndexMap<String, Arc<dyn TableProvider>>,
     stats: &IndexMap<String, SourceStats>,
+    memory: &super::memory::Memory,
 ) -> Result<Vec<CheckRun>, Diagnostic> {
     let mut out = vec![];
     for p in plans {
         let failed = |e: datafusion::error::DataFusionError| {
+            if super::memory::exhausted(&e) {
+                let words = super::memory::engine_words(&e.find_root().to_string());
+                let hint = "`unique` and `relationship` checks keep every key of the source in memory";
+                return super::memory::over_limit(&format!("the data checks of source `{}`", p.source), memory, &words, hint);
+            }
             Diagnostic::error("YS0400", format!("the data checks of source `{}` failed: {e}", p.source))
                 .help("this is a bug in yardstick: please report it with the project's definitions")
         };

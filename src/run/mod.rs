@@ -25,16 +25,27 @@ use crate::results::{ResultRow, RowCounts, RunOutput, Status, round_value, sort_
 pub mod cluster;
 mod data_checks;
 pub mod engine;
+pub mod memory;
 mod period;
 mod shared_scan;
 
 pub use engine::Engine;
 
 /// A query session with yardstick's run-time rewrites (the fast period functions).
-fn session(partitions: usize) -> SessionContext {
-    let ctx = SessionContext::new_with_config(SessionConfig::new().with_target_partitions(partitions));
+fn session(partitions: usize, runtime: Arc<datafusion::execution::runtime_env::RuntimeEnv>) -> SessionContext {
+    let ctx = SessionContext::new_with_config_rt(SessionConfig::new().with_target_partitions(partitions), runtime);
     ctx.add_optimizer_rule(Arc::new(period::PeriodRule));
     ctx
+}
+
+/// Partitions per query: one per core, or `YARDSTICK_PARTITIONS` (a whole number from 1 to
+/// 256; for tests and tuning: values never depend on it, see `functions::exact_sum`).
+fn partitions() -> usize {
+    std::env::var("YARDSTICK_PARTITIONS")
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .filter(|n| (1..=256).contains(n))
+        .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2))
 }
 
 /// Run every plan over the project's data, and the row accounting of every source, on
@@ -50,6 +61,7 @@ pub fn run(
     allow_outside: bool,
     cache_dir: Option<&Path>,
     engine: Engine,
+    memory: memory::Memory,
 ) -> Result<RunOutput, Diagnostics> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -57,7 +69,7 @@ pub fn run(
         .map_err(|e| Diagnostic::error("YS0400", format!("cannot start the query runtime: {e}")))?;
     let confine = crate::project::Confinement::new(project_dir, &model.allow_paths, allow_outside);
     let cache = cache_dir.map(|d| ingest::cache::Cache::new(d.to_path_buf()));
-    runtime.block_on(run_async(model, plans, fused, accounting, checks, project_dir, &confine, cache, engine))
+    runtime.block_on(run_async(model, plans, fused, accounting, checks, project_dir, &confine, cache, engine, memory))
 }
 
 /// Where the queries run (the sources are always read here, by `ingest`).
@@ -97,14 +109,17 @@ async fn run_async(
     confine: &crate::project::Confinement,
     cache: Option<ingest::cache::Cache>,
     engine: Engine,
+    memory: memory::Memory,
 ) -> Result<RunOutput, Diagnostics> {
-    let partitions = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+    let partitions = partitions();
     let runner = Runner::new(engine, partitions).await.map_err(|d| Diagnostics(vec![d]))?;
-    let ctx = session(partitions);
+    // One memory pool (`--memory-limit`) for every query of the build.
+    let pool = memory.runtime().map_err(|d| Diagnostics(vec![d]))?;
+    let ctx = session(partitions, pool.clone());
     // DataFusion 55's common-subexpression rule breaks the accounting query (its counters
     // share conditions: "Physical input schema should be the same", a nullability
     // mismatch); the rule only saves re-evaluating cheap conditions, so it is off there.
-    let accounting_ctx = session(partitions);
+    let accounting_ctx = session(partitions, pool);
     accounting_ctx.remove_optimizer_rule("common_sub_expression_eliminate");
     // Fused queries (one per source, grain and `by`), then each KPI no fused query covers
     // (windowed ones) on its own, then the row accounting.
@@ -128,15 +143,27 @@ async fn run_async(
         let mine: Vec<&Query> = queries.iter().filter(|q| q.source() == id).collect();
         crate::progress::report(|| format!("reading source `{id}`"));
         let checked_here = checked.contains(id.as_str());
-        let (stats, results, kept) =
-            match read_and_query(&runner, &ctx, &accounting_ctx, id, spec, project_dir, confine, cache.as_ref(), &mine, checked_here).await
-            {
-                Ok(done) => done,
-                Err(d) => {
-                    load_errors.push(d);
-                    continue;
-                }
-            };
+        let (stats, results, kept) = match read_and_query(
+            &runner,
+            &ctx,
+            &accounting_ctx,
+            id,
+            spec,
+            project_dir,
+            confine,
+            cache.as_ref(),
+            &mine,
+            checked_here,
+            &memory,
+        )
+        .await
+        {
+            Ok(done) => done,
+            Err(d) => {
+                load_errors.push(d);
+                continue;
+            }
+        };
         crate::progress::report(|| {
             let files = stats.files.len();
             format!(
@@ -158,7 +185,7 @@ async fn run_async(
             continue;
         }
         for (q, batches) in mine.iter().zip(results) {
-            match batches.map_err(|e| q.failed(model, e)).and_then(|b| q.read(model, &b, &mut out)) {
+            match batches.map_err(|e| q.failed(model, e, &memory)).and_then(|b| q.read(model, &b, &mut out)) {
                 Ok(()) => {}
                 Err(d) => {
                     query_error.get_or_insert(d);
@@ -184,7 +211,7 @@ async fn run_async(
     out.rows = ordered;
     if !checks.is_empty() {
         crate::progress::report(|| format!("running the data checks of {} sources", checks.len()));
-        out.checks = data_checks::run_checks(&accounting_ctx, model, checks, &check_tables, &out.sources).await?;
+        out.checks = data_checks::run_checks(&accounting_ctx, model, checks, &check_tables, &out.sources, &memory).await?;
     }
     Ok(out)
 }
@@ -219,7 +246,10 @@ impl Query<'_> {
         }
     }
 
-    fn failed(&self, model: &Model, e: datafusion::error::DataFusionError) -> Diagnostic {
+    fn failed(&self, model: &Model, e: datafusion::error::DataFusionError, memory: &memory::Memory) -> Diagnostic {
+        if memory::exhausted(&e) {
+            return self.over_limit(model, &e, memory);
+        }
         match self {
             Query::Fused(f) => {
                 let first = f.kpis.first().and_then(|k| model.kpi(k));
@@ -240,6 +270,30 @@ impl Query<'_> {
             }
             Query::Accounting(plan) => Diagnostic::error("YS0400", format!("counting the rows of source `{}` failed: {e}", plan.source))
                 .help("this is a bug in yardstick: please report it with the project's definitions"),
+        }
+    }
+
+    /// YS0403: the query needed more memory than `--memory-limit`, naming its KPIs (those
+    /// that keep values, medians, percentiles and distinct counts, first).
+    fn over_limit(&self, model: &Model, e: &datafusion::error::DataFusionError, memory: &memory::Memory) -> Diagnostic {
+        let kpis: Vec<&crate::model::CheckedKpi> = self.kpis().iter().filter_map(|k| model.kpi(k)).collect();
+        let holistic: Vec<&crate::model::CheckedKpi> = kpis.iter().copied().filter(|k| k.measure.is_holistic()).collect();
+        let shown = if holistic.is_empty() { &kpis } else { &holistic };
+        let named: Vec<String> = shown.iter().map(|k| format!("`{}`", k.id)).collect();
+        let what = match self {
+            Query::Accounting(a) => format!("counting the rows of source `{}`", a.source),
+            _ if named.len() == 1 => format!("KPI {}", named[0]),
+            _ => format!("the query of KPIs {}", named.join(", ")),
+        };
+        let hint = if holistic.is_empty() {
+            "fewer groups (`by`) or a coarser grain need less"
+        } else {
+            "medians, percentiles and distinct counts keep every value of a group in memory: fewer groups (`by`), a coarser grain or a narrower scope need less"
+        };
+        let d = memory::over_limit(&what, memory, &memory::engine_words(&e.find_root().to_string()), hint);
+        match shown.first() {
+            Some(k) => d.at(k.id_span, "this KPI"),
+            None => d,
         }
     }
 
@@ -288,6 +342,7 @@ async fn read_and_query(
     cache: Option<&ingest::cache::Cache>,
     queries: &[&Query<'_>],
     keep: bool,
+    memory: &memory::Memory,
 ) -> Result<(SourceStats, Vec<QueryResult>, Option<Vec<RecordBatch>>), Diagnostic> {
     let files = ingest::resolve_files(project_dir, id, spec, confine)?;
     let schema = declared_schema(spec);
@@ -313,14 +368,29 @@ async fn read_and_query(
         needed.extend(spec.columns.keys().cloned());
     }
     let mut tee = ingest::stream::Tee::new(senders, keep);
+    if keep {
+        // The kept copy counts against `--memory-limit` like the queries' states.
+        let consumer = datafusion::execution::memory_pool::MemoryConsumer::new(format!("rows of source `{id}` kept for its data checks"));
+        tee = tee.accounted(consumer.register(&ctx.runtime_env().memory_pool));
+    }
+    let over = |detail: Option<String>| {
+        detail.map(|d| {
+            let hint = "the data checks need the whole source in memory: a smaller source (or fewer files per source) needs less";
+            memory::over_limit(&format!("keeping source `{id}` for its data checks"), memory, &memory::engine_words(&d), hint)
+        })
+    };
     match spec.format() {
         Format::Csv => {
             let read = async {
                 let stats = stream_csv(id, spec, schema, files, cache, &mut tee).await;
+                let over_limit = tee.over_limit().map(str::to_string);
                 // Dropping the senders ends every query's input.
-                (stats, tee.into_kept())
+                (stats, tee.into_kept(), over_limit)
             };
-            let ((stats, kept), results) = futures::join!(read, futures::future::join_all(runs));
+            let ((stats, kept, over_limit), results) = futures::join!(read, futures::future::join_all(runs));
+            if let Some(d) = over(over_limit) {
+                return Err(d);
+            }
             Ok((stats?, results, kept))
         }
         Format::Parquet => {
@@ -329,11 +399,15 @@ async fn read_and_query(
                 if let Err(d) = &stats {
                     tee.fail(&d.message).await;
                 }
+                let over_limit = tee.over_limit().map(str::to_string);
                 // Dropping the senders ends every query's input.
                 let kept = tee.into_kept();
-                (stats, kept)
+                (stats, kept, over_limit)
             };
-            let ((stats, kept), results) = futures::join!(read, futures::future::join_all(runs));
+            let ((stats, kept, over_limit), results) = futures::join!(read, futures::future::join_all(runs));
+            if let Some(d) = over(over_limit) {
+                return Err(d);
+            }
             Ok((stats?, results, kept))
         }
     }
