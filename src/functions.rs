@@ -277,6 +277,9 @@ pub fn decode_udf(bytes: &[u8]) -> Option<Arc<ScalarUDF>> {
 
 /// The exact percentile aggregates as bytes (their method), like [`encode_udf`].
 pub fn encode_udaf(udaf: &AggregateUDF) -> Option<Vec<u8>> {
+    if let Some(bytes) = exact_sum::encode(udaf) {
+        return Some(bytes);
+    }
     let p = (udaf.inner().as_ref() as &dyn Any).downcast_ref::<ExactPercentile>()?;
     Some(match p.method {
         PercentileMethod::Interpolated => ENCODED_PERCENTILE_CONT.to_vec(),
@@ -289,6 +292,9 @@ const ENCODED_PERCENTILE_DISC: &[u8] = b"yardstick.percentile.nearest_rank.v1";
 
 /// [`encode_udaf`]'s bytes -> the aggregate.
 pub fn decode_udaf(bytes: &[u8]) -> Option<Arc<AggregateUDF>> {
+    if let Some(udaf) = exact_sum::decode(bytes) {
+        return Some(udaf);
+    }
     match bytes {
         ENCODED_PERCENTILE_CONT => Some(percentile_udaf(PercentileMethod::Interpolated)),
         ENCODED_PERCENTILE_DISC => Some(percentile_udaf(PercentileMethod::NearestRank)),
@@ -347,6 +353,14 @@ mod tests {
             assert_eq!(back.name(), udaf.name());
         }
         assert!(decode_udaf(b"yardstick.percentile.v0").is_none());
+        // The exact sums are named like DataFusion's `sum`/`avg`: only their bytes tell them
+        // apart, so an executor must get the exact one back, not the built-in.
+        for udaf in [exact_sum::sum_udaf(), exact_sum::avg_udaf()] {
+            let bytes = encode_udaf(&udaf).expect("an exact sum is encoded");
+            let back = decode_udaf(&bytes).expect("decodes");
+            assert_eq!((back.name(), encode_udaf(&back)), (udaf.name(), Some(bytes)));
+        }
+        assert!(encode_udaf(&datafusion::functions_aggregate::sum::sum_udaf()).is_none());
     }
 
     #[test]

@@ -289,6 +289,26 @@ pub fn avg_udaf() -> Arc<AggregateUDF> {
     udaf(true)
 }
 
+const ENCODED_SUM: &[u8] = b"yardstick.exact_sum.sum.v1";
+const ENCODED_AVG: &[u8] = b"yardstick.exact_sum.avg.v1";
+
+/// The bytes that name this aggregate in a serialized plan (a cluster's executors decode them
+/// with [`decode`]): it is called `sum`/`avg` like DataFusion's own, so by name alone an
+/// executor would run the inexact built-in, whose state does not even match this one's.
+pub fn encode(udaf: &AggregateUDF) -> Option<Vec<u8>> {
+    let exact = (udaf.inner().as_ref() as &dyn std::any::Any).downcast_ref::<ExactSum>()?;
+    Some(if exact.avg { ENCODED_AVG } else { ENCODED_SUM }.to_vec())
+}
+
+/// [`encode`]'s bytes -> the aggregate.
+pub fn decode(bytes: &[u8]) -> Option<Arc<AggregateUDF>> {
+    match bytes {
+        ENCODED_SUM => Some(sum_udaf()),
+        ENCODED_AVG => Some(avg_udaf()),
+        _ => None,
+    }
+}
+
 fn udaf(avg: bool) -> Arc<AggregateUDF> {
     Arc::new(AggregateUDF::from(ExactSum { avg, signature: Signature::exact(vec![DataType::Float64], Volatility::Immutable) }))
 }
