@@ -55,17 +55,8 @@ enum Command {
         /// values; for comparing and debugging).
         #[arg(long)]
         no_fuse: bool,
-        /// Parse every CSV file again, neither reading nor writing the cache of parsed files
-        /// (`.yardstick/cache` in the project; docs/configuration.md).
-        #[arg(long)]
-        no_cache: bool,
-        /// Bound the memory the queries use (e.g. `1GiB`, `512MiB`): aggregations spill to
-        /// disk beyond it, and what cannot spill stops the build with YS0403, writing nothing.
-        #[arg(long, value_name = "SIZE", value_parser = parse_memory_limit)]
-        memory_limit: Option<u64>,
-        /// Where spilled data goes (default: the system's temporary directory).
-        #[arg(long, value_name = "DIR")]
-        spill_dir: Option<PathBuf>,
+        #[command(flatten)]
+        reading: ReadingFlags,
         /// Write the report as one file (index.html, with results.json and results.csv),
         /// without the pages per KPI, goal and owner and the sources page.
         #[arg(long)]
@@ -134,16 +125,8 @@ enum Command {
         /// Let yardstick.yaml name files and directories outside the project directory.
         #[arg(long)]
         allow_outside: bool,
-        /// Parse every CSV file again, neither reading nor writing the cache of parsed files.
-        #[arg(long)]
-        no_cache: bool,
-        /// Bound the memory the queries use (e.g. `1GiB`, `512MiB`): aggregations spill to
-        /// disk beyond it, and what cannot spill stops the build with YS0403, writing nothing.
-        #[arg(long, value_name = "SIZE", value_parser = parse_memory_limit)]
-        memory_limit: Option<u64>,
-        /// Where spilled data goes (default: the system's temporary directory).
-        #[arg(long, value_name = "DIR")]
-        spill_dir: Option<PathBuf>,
+        #[command(flatten)]
+        reading: ReadingFlags,
         /// Output: human (default), json (one document on stdout), github (annotations).
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
@@ -413,7 +396,7 @@ fn run() -> ExitCode {
             allow_empty,
             allow_outside,
             no_fuse,
-            no_cache,
+            reading,
             single_file,
             fail_on,
             format,
@@ -421,8 +404,6 @@ fn run() -> ExitCode {
             audience,
             engine,
             staging_dir,
-            memory_limit,
-            spill_dir,
         } => {
             let engine = match (engine.0, staging_dir) {
                 (Some(scheduler), staging) => yardstick::run::Engine::ballista(scheduler, staging),
@@ -441,8 +422,8 @@ fn run() -> ExitCode {
                 unfused: no_fuse,
                 audience: audience.into(),
                 single_file,
-                no_cache,
-                memory: memory(memory_limit, spill_dir),
+                no_cache: reading.no_cache,
+                memory: reading.memory(),
             };
             print(yardstick::console::build(&dir, out_dir.as_deref(), options, &fail_on, &Console { format, verbose, ..console }))
         }
@@ -450,9 +431,9 @@ fn run() -> ExitCode {
             let options = yardstick::Options { allow_outside, ..Default::default() };
             print(yardstick::console::check(&dir, options, deny_warnings, &Console { format, ..console }))
         }
-        Command::Test { dir, as_of, allow_outside, no_cache, memory_limit, spill_dir, format } => {
+        Command::Test { dir, as_of, allow_outside, reading, format } => {
             let options =
-                yardstick::Options { as_of, allow_outside, no_cache, memory: memory(memory_limit, spill_dir), ..Default::default() };
+                yardstick::Options { as_of, allow_outside, no_cache: reading.no_cache, memory: reading.memory(), ..Default::default() };
             print(yardstick::console::test(&dir, options, &Console { format, ..console }))
         }
         Command::Diff { rev, dir, values, format, allow_outside, audience } => {
@@ -543,7 +524,25 @@ fn parse_memory_limit(s: &str) -> Result<u64, String> {
 
 /// `--memory-limit` and `--spill-dir` for the build. The spill directory lives as long as
 /// the process (the build options are plain values, copied between stages).
-fn memory(limit: Option<u64>, spill_dir: Option<PathBuf>) -> yardstick::run::memory::Memory {
-    let spill_dir = spill_dir.map(|d| &*Box::leak(d.into_boxed_path()));
-    yardstick::run::memory::Memory { limit, spill_dir }
+/// How `build` and `test` read the data: the cache of parsed CSV and the memory bound.
+#[derive(clap::Args)]
+struct ReadingFlags {
+    /// Parse every CSV file again, neither reading nor writing the cache of parsed files
+    /// (`.yardstick/cache` in the project; docs/configuration.md).
+    #[arg(long)]
+    no_cache: bool,
+    /// Bound the memory the queries use (e.g. `1GiB`, `512MiB`): aggregations spill to
+    /// disk beyond it, and what cannot spill stops the build with YS0403, writing nothing.
+    #[arg(long, value_name = "SIZE", value_parser = parse_memory_limit)]
+    memory_limit: Option<u64>,
+    /// Where spilled data goes (default: the system's temporary directory).
+    #[arg(long, value_name = "DIR")]
+    spill_dir: Option<PathBuf>,
+}
+
+impl ReadingFlags {
+    fn memory(self) -> yardstick::run::memory::Memory {
+        let spill_dir = self.spill_dir.map(|d| &*Box::leak(d.into_boxed_path()));
+        yardstick::run::memory::Memory { limit: self.memory_limit, spill_dir }
+    }
 }
