@@ -26,6 +26,7 @@ mod memory;
 mod papercuts;
 mod parse;
 mod per;
+mod pg;
 mod privacy;
 mod real_data;
 mod real_files;
