@@ -278,6 +278,9 @@ pub enum WeekStart {
 pub enum Format {
     Csv,
     Parquet,
+    /// A PostgreSQL table (`postgres:` + `table:`), never written as a `format:`.
+    #[serde(skip)]
+    Postgres,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
@@ -304,8 +307,17 @@ pub enum Encoding {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SourceSpec {
-    /// A file path or glob, relative to the project dir.
+    /// A file path or glob, relative to the project dir (empty for a PostgreSQL table).
+    #[serde(default)]
     pub path: String,
+    /// A PostgreSQL connection string (libpq key=value or `postgresql://` URL), `${NAME}`
+    /// replaced by the environment variable NAME when the source is read (passwords stay
+    /// out of the file). With `table`, instead of `path`.
+    #[serde(default)]
+    pub postgres: Option<String>,
+    /// The PostgreSQL table (or view) read: `name` or `schema.name`, as PostgreSQL stores it.
+    #[serde(default)]
+    pub table: Option<String>,
     /// csv or parquet; by default taken from the path's extension.
     #[serde(default)]
     pub format: Option<Format>,
@@ -387,7 +399,21 @@ fn default_delimiter() -> char {
 
 impl SourceSpec {
     pub fn format(&self) -> Format {
+        if self.postgres.is_some() {
+            return Format::Postgres;
+        }
         self.format.unwrap_or(if self.path.to_lowercase().ends_with(".parquet") { Format::Parquet } else { Format::Csv })
+    }
+
+    /// Where the rows come from, for people (lineage, `list`, `explain`, results.json's
+    /// `path`): the path pattern, or the PostgreSQL table; never the connection string,
+    /// which may hold a password.
+    pub fn location(&self) -> String {
+        match (&self.postgres, &self.table) {
+            (Some(_), Some(table)) => format!("postgres table {table}"),
+            (Some(_), None) => "postgres table".to_string(),
+            _ => self.path.clone(),
+        }
     }
 
     /// Whether the values of a string column are trimmed (the column's `trim`, else the source's).
@@ -621,7 +647,8 @@ pub fn load_config(file: FileId, text: &str) -> Result<Config, Diagnostics> {
     let fiscal_start_month = config.calendar.fiscal_start_month();
     for (id, source) in config.sources.iter_mut() {
         source.fiscal_start_month = fiscal_start_month;
-        source.path_span = yaml_key_span(file, text, &["sources", id, "path"]);
+        let key = if source.postgres.is_some() { "postgres" } else { "path" };
+        source.path_span = yaml_key_span(file, text, &["sources", id, key]);
         for (name, column) in source.columns.iter_mut() {
             column.span = yaml_key_span(file, text, &["sources", id, "columns", name]);
         }
@@ -642,6 +669,7 @@ pub fn load_config(file: FileId, text: &str) -> Result<Config, Diagnostics> {
                     .help("write `valid_years: [1900, 2100]`: the first and the last year a date may have"),
             );
         }
+        source_location_errors(file, id, source, &yaml_key_span, &mut errors);
         if !is_identifier(id) {
             errors.push(
                 Diagnostic::error("YS0002", format!("source name `{id}` is not an identifier"))
@@ -972,6 +1000,92 @@ fn strip_location(msg: &str) -> String {
 /// Span of `key:` reached by following `path` through block-style YAML by indentation (the
 /// deepest key of `path` found). Falls back to the start of the file: a slightly vague span
 /// beats no span. For many lookups in one text, build a [`YamlKeys`] once.
+/// A source reads files (`path`) or a PostgreSQL table (`postgres` + `table`): exactly one
+/// of the two, and the keys that only mean something for files are refused on a table.
+fn source_location_errors(
+    file: FileId,
+    id: &str,
+    source: &SourceSpec,
+    span: &dyn Fn(FileId, &str, &[&str]) -> Span,
+    errors: &mut Vec<Diagnostic>,
+) {
+    let at = |key: &str| span(file, "", &["sources", id, key]);
+    match (&source.postgres, source.path.is_empty()) {
+        (None, true) => errors.push(
+            Diagnostic::error("YS0002", format!("source `{id}` has no `path`"))
+                .at(span(file, "", &["sources", id]), "this source")
+                .help("give `path:` (a file or glob, e.g. `data/calls_*.csv`), or `postgres:` and `table:` for a PostgreSQL table (docs/configuration.md)"),
+        ),
+        (Some(_), false) => errors.push(
+            Diagnostic::error("YS0002", format!("source `{id}` has both `path` and `postgres`"))
+                .at(at("postgres"), "a PostgreSQL table")
+                .help("a source reads files (`path`) or one PostgreSQL table (`postgres` + `table`): split it into two sources"),
+        ),
+        (Some(_), true) => {
+            match source.table.as_deref() {
+                None => errors.push(
+                    Diagnostic::error("YS0002", format!("source `{id}`: `postgres` needs `table`"))
+                        .at(at("postgres"), "which table?")
+                        .help("name the table (or view) to read: `table: calls_911` or `table: public.calls_911`"),
+                ),
+                Some(t) if table_parts(t).is_none() => errors.push(
+                    Diagnostic::error("YS0002", format!("source `{id}`: `{t}` is not a table name"))
+                        .at(at("table"), "not `name` or `schema.name`")
+                        .help("write the table as PostgreSQL stores it, `name` or `schema.name` (letters, digits, `_` and `$`; lowercase unless it was created with quotes)"),
+                ),
+                Some(_) => {}
+            }
+            let file_keys = [
+                ("format", source.format.is_some()),
+                ("encoding", source.encoding != Encoding::default()),
+                ("delimiter", source.delimiter != default_delimiter()),
+                ("null_values", !source.null_values.is_empty()),
+                ("header_row", source.header_row != default_header_row()),
+                ("trailing_notes", source.trailing_notes != TrailingNotes::default()),
+            ];
+            for (key, given) in file_keys {
+                if given {
+                    errors.push(
+                        Diagnostic::error("YS0002", format!("source `{id}`: `{key}` is about files; this source is a PostgreSQL table"))
+                            .at(at(key), "not for a table")
+                            .help(format!("remove `{key}`: PostgreSQL gives typed values (docs/configuration.md, \"PostgreSQL tables\")")),
+                    );
+                }
+            }
+            let from_name: Vec<&String> = source.columns.iter().filter(|(_, c)| c.from_file_name.is_some()).map(|(n, _)| n).collect();
+            if let Some(name) = from_name.first() {
+                errors.push(
+                    Diagnostic::error("YS0002", format!("source `{id}`: column `{name}` is read from file names, and this source is a table"))
+                        .at(span(file, "", &["sources", id, "columns", name]), "`from_file_name`")
+                        .help("a PostgreSQL table has no file names: read the value from a column of the table"),
+                );
+            }
+        }
+        (None, false) => {
+            if source.table.is_some() {
+                errors.push(
+                    Diagnostic::error("YS0002", format!("source `{id}`: `table` without `postgres`"))
+                        .at(at("table"), "which database?")
+                        .help("give the connection as `postgres: \"${CITY_DB_URL}\"` (an environment variable keeps the password out of the file), or remove `table`"),
+                );
+            }
+        }
+    }
+}
+
+/// A table name's parts, `name` or `schema.name`, each an unquoted PostgreSQL identifier
+/// as stored (yardstick quotes them, so the case is kept).
+pub fn table_parts(table: &str) -> Option<Vec<&str>> {
+    let parts: Vec<&str> = table.split('.').collect();
+    let ok = |p: &&str| {
+        let mut chars = p.chars();
+        chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')
+            && chars.all(|c| c.is_alphanumeric() || c == '_' || c == '$')
+            && p.len() <= 63
+    };
+    (parts.len() <= 2 && parts.iter().all(ok)).then_some(parts)
+}
+
 pub fn yaml_key_span(file: FileId, text: &str, path: &[&str]) -> Span {
     YamlKeys::new(text).span(file, path)
 }

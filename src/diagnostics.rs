@@ -133,6 +133,8 @@ pub const CODES: &[(&str, &str)] = &[
     ("YS0303", "cannot decode a data file"),
     ("YS0304", "path outside the project"),
     ("YS0305", "file name does not give a column's value"),
+    ("YS0306", "cannot read a PostgreSQL source"),
+    ("YS0307", "PostgreSQL table not found"),
     ("YS0400", "query failed"),
     ("YS0401", "too many periods"),
     ("YS0402", "cannot run on the cluster"),

@@ -120,13 +120,15 @@ pub fn explain_kpi(model: &Model, kpi: &CheckedKpi, sources: &SourceMap, dir: &P
     match kpi.source.as_ref().and_then(|s| model.sources.get_key_value(s)) {
         Some((id, spec)) => {
             let desc = spec.description.as_ref().map(|d| format!(" ({d})")).unwrap_or_default();
-            rows.push(("source", format!("{id}: {}{desc}", spec.path)));
+            rows.push(("source", format!("{id}: {}{desc}", spec.location())));
             let confine = crate::project::Confinement::new(dir, &model.allow_paths, false);
             let files = match crate::ingest::resolve_files(dir, id, spec, &confine) {
                 Ok(files) => files.into_iter().map(|(_, shown)| shown).collect::<Vec<_>>().join(", "),
                 Err(d) => format!("none readable now ({})", d.message),
             };
-            rows.push(("files", files));
+            if spec.postgres.is_none() {
+                rows.push(("files", files));
+            }
             let mut used: Vec<&str> = vec![];
             kpi.measure.columns(&mut used);
             if let Some(f) = &kpi.filter {

@@ -126,7 +126,7 @@ pub fn listing(model: &Model, sources: &SourceMap) -> Listing {
         .iter()
         .map(|(id, s)| SourceEntry {
             id: id.clone(),
-            path: s.path.clone(),
+            path: s.location(),
             description: s.description.clone(),
             time: s.time.clone(),
             kpis: model.kpis.iter().filter(|k| k.source.as_deref() == Some(id)).map(|k| k.id.clone()).collect(),

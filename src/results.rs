@@ -474,7 +474,7 @@ pub fn assemble(
             Some((
                 id.clone(),
                 SourceResult {
-                    path: spec.path.clone(),
+                    path: spec.location(),
                     format: format!("{:?}", spec.format()).to_lowercase(),
                     description: spec.description.clone(),
                     stats,

@@ -27,6 +27,7 @@ mod papercuts;
 mod parse;
 mod per;
 mod pg;
+mod pg_source;
 mod privacy;
 mod real_data;
 mod real_files;

@@ -85,6 +85,34 @@ pub fn postgres_bin() -> Option<PathBuf> {
 }
 
 impl Postgres {
+    /// A libpq connection string for the server's socket, as user `postgres`.
+    pub fn connection(&self) -> String {
+        format!("host={} user=postgres dbname=postgres", self.socket_dir().display())
+    }
+
+    /// Run SQL with psql (stop on the first error); its output, unaligned, tuples only.
+    pub fn psql(&self, sql: &str) -> String {
+        let out = Command::new(self.bin.join("psql"))
+            .args(["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h"])
+            .arg(self.socket_dir())
+            .args(["-U", "postgres", "-d", "postgres", "-c", sql])
+            .output()
+            .expect("psql runs");
+        assert!(out.status.success(), "psql failed on {sql}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).trim_end().to_string()
+    }
+
+    /// Log every statement the server runs (read them with [`Postgres::log`]).
+    pub fn log_statements(&self) {
+        self.psql("ALTER SYSTEM SET log_statement = 'all'");
+        self.psql("SELECT pg_reload_conf()");
+    }
+
+    /// The server's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("log")).unwrap_or_default()
+    }
+
     /// Start one, or say why not: a failure in CI (`CI=true`, where scripts/test installs
     /// Debian's `postgresql`), `None` with a printed line locally.
     pub fn start_or_skip(test: &str) -> Option<Postgres> {

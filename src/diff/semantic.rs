@@ -107,7 +107,7 @@ pub fn facts(compiled: &Compiled) -> Vec<Facts> {
                 description: k.description.clone(),
                 method: k.method.clone(),
                 source: k.source.clone(),
-                source_path: spec.map(|s| s.path.clone()),
+                source_path: spec.map(|s| s.location()),
                 source_settings: spec.map(source_settings),
                 time: k.time.clone(),
                 grain: k.grain.map(|g| g.name().to_string()),
@@ -200,8 +200,9 @@ fn source_settings(spec: &crate::config::SourceSpec) -> String {
         })
         .collect();
     format!(
-        "columns {}; format {:?}; encoding {:?}; delimiter {:?}; nulls {:?}; on_invalid {:?}; time {:?}; file_column {:?}; complete_after {}; valid_years {:?}; header_row {}; trailing_notes {:?}; trim {}",
+        "columns {}; table {:?}; format {:?}; encoding {:?}; delimiter {:?}; nulls {:?}; on_invalid {:?}; time {:?}; file_column {:?}; complete_after {}; valid_years {:?}; header_row {}; trailing_notes {:?}; trim {}",
         columns.join(", "),
+        spec.table,
         spec.format(),
         spec.encoding,
         spec.delimiter,

@@ -14,6 +14,8 @@ mod csv_source;
 mod filename;
 mod freshness;
 mod parquet;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 pub mod stream;
 mod values;
 
@@ -31,6 +33,25 @@ pub use self::csv_source::stream_csv_source;
 pub use self::filename::FileNamePattern;
 pub use self::freshness::FileStats;
 pub use self::parquet::load_parquet;
+#[cfg(feature = "postgres")]
+pub use self::postgres::load_postgres;
+
+/// Without the `postgres` feature a PostgreSQL source is an error that says how to get it.
+#[cfg(not(feature = "postgres"))]
+pub async fn load_postgres(
+    _ctx: &datafusion::execution::context::SessionContext,
+    id: &str,
+    spec: &SourceSpec,
+    _needed: &std::collections::HashSet<String>,
+    _sink: &mut stream::Tee,
+) -> Result<SourceStats, Diagnostic> {
+    Err(Diagnostic::error(
+        "YS0306",
+        format!("source `{id}` is a PostgreSQL table, and this yardstick was built without PostgreSQL support"),
+    )
+    .at(spec.path_span, "a PostgreSQL table")
+    .help("build yardstick with `cargo install --path . --features postgres` (docs/configuration.md, \"PostgreSQL tables\")"))
+}
 pub use self::values::{excel_serial, fiscal_year_label, parse_value, quarter_label};
 
 /// What reading a source found, for the results' lineage section.
@@ -175,6 +196,10 @@ pub fn resolve_files(
     spec: &SourceSpec,
     confine: &Confinement,
 ) -> Result<Vec<(PathBuf, String)>, Diagnostic> {
+    // A PostgreSQL table has no files.
+    if spec.postgres.is_some() {
+        return Ok(vec![]);
+    }
     let pattern = project_dir.join(&spec.path);
     let pattern_text = pattern.to_string_lossy().to_string();
     let entries = glob::glob(&pattern_text).map_err(|e| {

@@ -138,9 +138,27 @@ async fn load_parquet_file(
     stats: &mut SourceStats,
     latest: &mut super::freshness::Latest,
 ) -> Result<(), Diagnostic> {
-    let schema = declared_schema(spec);
     let err = |e: datafusion::error::DataFusionError| Diagnostic::error("YS0301", format!("source `{id}`: cannot read {shown}: {e}"));
     let df = ctx.read_parquet(path.to_string_lossy().to_string(), ParquetReadOptions::default()).await.map_err(err)?;
+    load_frame(df, id, spec, shown, needed, sink, stats, latest).await
+}
+
+/// A table DataFusion reads (a Parquet file, a PostgreSQL table) into `sink` as the
+/// declared columns: selected by name or alias, cast, text dates parsed, `valid_years` and
+/// `on_invalid` applied, every row counted in `stats` under the name `shown`.
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn load_frame(
+    df: datafusion::dataframe::DataFrame,
+    id: &str,
+    spec: &crate::config::SourceSpec,
+    shown: &str,
+    needed: &std::collections::HashSet<String>,
+    sink: &mut Tee,
+    stats: &mut SourceStats,
+    latest: &mut super::freshness::Latest,
+) -> Result<(), Diagnostic> {
+    let schema = declared_schema(spec);
+    let err = |e: datafusion::error::DataFusionError| Diagnostic::error("YS0301", format!("source `{id}`: cannot read {shown}: {e}"));
     let available: Vec<String> = df.schema().fields().iter().map(|f| f.name().clone()).collect();
     let from_name = ingest::file_name_values(id, spec, shown)?;
     let mut exprs: Vec<(String, Expr)> = vec![];

@@ -72,7 +72,10 @@ pub(super) async fn run_checks(
                 .help("this is a bug in yardstick: please report it with the project's definitions")
         };
         let files = stats.get(&p.source).map(|s| s.files.as_slice()).unwrap_or_default();
-        let parquet = model.sources.get(&p.source).is_some_and(|s| s.format() == crate::config::Format::Parquet);
+        let parquet = model
+            .sources
+            .get(&p.source)
+            .is_some_and(|s| matches!(s.format(), crate::config::Format::Parquet | crate::config::Format::Postgres));
         let counts = execute(ctx, &p.counts, tables).await.map_err(failed)?;
         let batch = counts.iter().find(|b| b.num_rows() > 0).ok_or_else(|| failed(no_row()))?;
         let rows = int(batch.column(0), 0).unwrap_or(0);

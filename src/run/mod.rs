@@ -393,9 +393,12 @@ async fn read_and_query(
             }
             Ok((stats?, results, kept))
         }
-        Format::Parquet => {
+        Format::Parquet | Format::Postgres => {
             let read = async {
-                let stats = ingest::load_parquet(ctx, id, spec, &files, &needed, &mut tee).await;
+                let stats = match spec.format() {
+                    Format::Postgres => ingest::load_postgres(ctx, id, spec, &needed, &mut tee).await,
+                    _ => ingest::load_parquet(ctx, id, spec, &files, &needed, &mut tee).await,
+                };
                 if let Err(d) = &stats {
                     tee.fail(&d.message).await;
                 }

@@ -85,7 +85,7 @@ impl Remote {
                 let stats = super::stream_csv(id, spec, schema.clone(), files.to_vec(), cache, &mut tee).await?;
                 (tee.into_kept().unwrap_or_default(), stats)
             }
-            Format::Parquet => {
+            Format::Parquet | Format::Postgres => {
                 // The columns the queries read (and those that can be invalid, which
                 // `load_parquet` always reads): the others are null, as when streaming.
                 let mut needed = HashSet::new();
@@ -96,7 +96,10 @@ impl Remote {
                     needed.extend(spec.columns.keys().cloned());
                 }
                 let mut tee = ingest::stream::Tee::new(vec![], true);
-                let stats = ingest::load_parquet(local, id, spec, files, &needed, &mut tee).await?;
+                let stats = match spec.format() {
+                    Format::Postgres => ingest::load_postgres(local, id, spec, &needed, &mut tee).await?,
+                    _ => ingest::load_parquet(local, id, spec, files, &needed, &mut tee).await?,
+                };
                 (tee.into_kept().unwrap_or_default(), stats)
             }
         };
