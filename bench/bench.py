@@ -302,6 +302,8 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--no-scale", action="store_true")
     ap.add_argument("--no-check", action="store_true")
+    ap.add_argument("--memory-limit", default=None,
+                    help="also run the 50-KPI build with --memory-limit SIZE (peer yardstick_memory_limited)")
     a = ap.parse_args()
     ys = os.path.abspath(a.yardstick)
     py = sys.executable
@@ -340,6 +342,10 @@ def main():
             "yardstick_additive": [ys, "build", add, "--out", os.path.join(OUT, f"additive-{tag}"),
                                    "--allow-outside", "--audience", "internal"],
         }
+        if a.memory_limit:
+            peers["yardstick_memory_limited"] = [ys, "build", LINEITEM, "--out", os.path.join(OUT, f"limited-{tag}"),
+                                                 "--allow-outside", "--audience", "internal",
+                                                 "--memory-limit", a.memory_limit, "--spill-dir", os.path.join(BENCH, "spill")]
         if fmt == "csv":
             # Parsed on every run, like DuckDB's read_csv; the cache is measured on its own.
             peers["yardstick"].append("--no-cache")
@@ -472,7 +478,10 @@ def markdown(report):
         for p, d in suite.items():
             x = d["median"]
             if x is None:
-                lines.append(f"| {p} | failed | | | | |")
+                # A failed run still has its time and peak memory (a memory limit's YS0403).
+                r = d["reps"][0] if d["reps"] else {}
+                lines.append(f"| {p} | exit {r.get('rc', '?')} after {r.get('wall', float('nan')):.2f} | | "
+                             f"{r.get('cpu', float('nan')):.2f} | | {r.get('rss_kb', 0) / 1024:.0f} |")
                 continue
             lines.append(f"| {p} | {x['wall']:.2f} | {x['wall_min']:.2f}-{x['wall_max']:.2f} | {x['cpu']:.2f} | "
                          f"{x['cpu_min']:.2f}-{x['cpu_max']:.2f} | {x['rss_kb'] / 1024:.0f} |")

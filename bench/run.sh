@@ -2,6 +2,7 @@
 # yardstick benchmark: TPC-H lineitem, yardstick against DuckDB. See docs/benchmarks.md.
 #
 #   bash bench/run.sh [--sf 1] [--reps 3] [--formats parquet,csv] [--no-scale] [--no-check]
+#                     [--memory-limit SIZE]
 #
 # Installs what it needs (the duckdb and tpchgen-cli Python packages, Debian's `time`),
 # builds yardstick in release into a private target directory ($BENCH_CARGO_TARGET_DIR,
@@ -14,11 +15,13 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 SF=1
 REPS=3
+FORMATS=parquet,csv
 PASS=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --sf) SF=$2; shift 2 ;;
     --reps) REPS=$2; shift 2 ;;
+    --formats) FORMATS=$2; PASS+=("$1" "$2"); shift 2 ;;
     -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
     *) PASS+=("$1"); shift ;;
   esac
@@ -52,10 +55,11 @@ if [ -z "${YARDSTICK_BIN:-}" ]; then
   unset CARGO_TARGET_DIR
 fi
 
-# Data: TPC-H lineitem at scale factor SF, as Parquet and CSV (deterministic: generated once).
+# Data: TPC-H lineitem at scale factor SF, in the formats measured (deterministic: generated
+# once; SF10 is 2.4 GB as Parquet and 7.3 GB as CSV). The 10/100-KPI runs read the Parquet file.
 DATA=$ROOT/target/bench/data/sf$SF
 mkdir -p "$DATA"
-for fmt in parquet csv; do
+for fmt in ${FORMATS//,/ }; do
   if [ ! -s "$DATA/lineitem.$fmt" ]; then
     say "generating lineitem SF$SF as $fmt"
     rm -rf "$DATA/.tmp-$fmt" && mkdir -p "$DATA/.tmp-$fmt"
