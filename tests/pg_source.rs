@@ -177,6 +177,31 @@ fn pg_source_build_gives_the_values_postgresql_computes() {
     }
     assert!(!selects[0].contains("\"notes\"") && !selects[0].contains("\"code\""), "{}", selects[0]);
     assert!(selects[0].contains("\"wait_seconds\"::text"), "numeric is read exactly, as text: {}", selects[0]);
+
+    // Data checks read the whole table (every column), counted as PostgreSQL counts.
+    let checked = project(
+        &yaml("${YS_TEST_PG}"),
+        &[("calls.kpi", &format!("{ONE_KPI}\ncheck calls {{\n  unique call_id\n  not_null received_at, district\n}}\n"))],
+    );
+    let out = checked.path().join("out");
+    let run = std::process::Command::new(crate::common::yardstick_bin())
+        .args(["build", &checked.path().to_string_lossy(), "--audience", "internal", "--out", &out.to_string_lossy()])
+        .env("YS_TEST_PG", pg.connection())
+        .output()
+        .expect("runs");
+    assert!(run.status.success(), "build failed: {}", String::from_utf8_lossy(&run.stderr));
+    let results = results_json(&out);
+    let checks = results["checks"].as_array().expect("checks");
+    let check = |name: &str| checks.iter().find(|c| c["check"] == name).unwrap_or_else(|| panic!("no check {name}: {checks:?}"));
+    let pg_n = |sql: &str| -> u64 { pg.psql(sql).parse().expect("n") };
+    assert_eq!(check("unique call_id")["failing"], pg_n("SELECT count(*) - count(DISTINCT call_id) FROM service_calls"));
+    let not_null = check("not_null received_at, district");
+    assert_eq!(not_null["failing"], pg_n("SELECT count(*) FROM service_calls WHERE received_at IS NULL OR district IS NULL"));
+    assert_eq!(not_null["checked"], 502);
+    // An example row's time as a time (the first call without a district is call 7).
+    let first = &not_null["examples"][0]["values"];
+    let want = pg.psql("SELECT to_char(received_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS') FROM service_calls WHERE call_id = 7");
+    assert_eq!(first["received_at"], want.as_str(), "{first}");
 }
 
 /// The provider on its own, through DataFusion's SQL: filters it can evaluate exactly go to

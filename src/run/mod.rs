@@ -616,6 +616,12 @@ fn scalar_to_json(s: &ScalarValue) -> serde_json::Value {
         ScalarValue::Float64(Some(v)) => serde_json::Number::from_f64(*v).map(V::Number).unwrap_or(V::Null),
         ScalarValue::Boolean(Some(b)) => V::Bool(*b),
         ScalarValue::Date32(Some(d)) => V::String(format_date(*d)),
+        // As `latest` writes times (the scalar's own text is the microseconds count).
+        ScalarValue::TimestampMicrosecond(Some(us), _) => match chrono::DateTime::from_timestamp_micros(*us) {
+            Some(t) if us % 1_000_000 == 0 => V::String(t.naive_utc().format("%Y-%m-%dT%H:%M:%S").to_string()),
+            Some(t) => V::String(t.naive_utc().format("%Y-%m-%dT%H:%M:%S%.6f").to_string()),
+            None => V::String(us.to_string()),
+        },
         other => V::String(other.to_string()),
     }
 }
