@@ -88,3 +88,87 @@ fn warehouse_sql_refuses_what_a_dialect_cannot_compute_exactly() {
     assert_eq!(code, 1);
     assert!(stderr.contains("YS0006") && stderr.contains("answered_10s"), "{stderr}");
 }
+
+/// A window's rows are copied into the periods after their own, so its SQL trails off past
+/// the data; yardstick keeps the periods up to the scope's end, else up to the last period
+/// with rows. The SQL drops the others itself, so a derived KPI over the window joins the
+/// same periods (found by the warehouse differential: `w * 2` had values in May and June).
+#[test]
+fn warehouse_sql_of_a_window_stops_where_yardstick_stops() {
+    if !has_python_duckdb() {
+        assert!(
+            !std::env::var("CI").is_ok_and(|v| v == "true"),
+            "this warehouse test needs python3 with duckdb (scripts/test installs it)"
+        );
+        println!("warehouse window test skipped locally: python3 with duckdb is missing");
+        return;
+    }
+    let project = crate::common::project(
+        "name: Windows\nsources:\n  t:\n    path: data/t.csv\n    time: day\n    columns:\n      day: date\n",
+        &[
+            ("data/t.csv", "day\n2024-01-15\n2024-02-10\n2024-02-20\n2024-04-05\n"),
+            (
+                "metrics/w.kpi",
+                "goal g \"G\" {\n  kpi w { from t measure count() grain month rolling 3 months }\n  kpi d { measure w * 2 }\n  \
+                 kpi s { from t measure count() grain month rolling 3 months between 2024-01-01 and 2024-05-31 }\n}\n",
+            ),
+        ],
+    );
+    let dir = project.path().to_string_lossy().to_string();
+    let mut got = vec![];
+    for kpi in ["w", "d", "s"] {
+        let (code, sql, stderr) = yardstick(&["sql", &dir, "--dialect", "duckdb", kpi]);
+        assert_eq!(code, 0, "{stderr}");
+        let run = "import duckdb, sys\ncon = duckdb.connect()\n\
+                   con.execute(\"CREATE TABLE t AS SELECT CAST(d AS DATE) AS day FROM (VALUES ('2024-01-15'), ('2024-02-10'), ('2024-02-20'), ('2024-04-05')) v(d)\")\n\
+                   cur = con.execute(sys.stdin.read())\n\
+                   names = [d[0] for d in cur.description]\n\
+                   for row in cur.fetchall(): print(str(dict(zip(names, row))['period'])[:7], dict(zip(names, row))['value'])";
+        let mut child = Command::new("python3")
+            .args(["-c", run])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3 runs");
+        use std::io::Write;
+        child.stdin.take().expect("stdin").write_all(sql.as_bytes()).expect("write");
+        let out = child.wait_with_output().expect("python3 ends");
+        assert!(out.status.success(), "{sql}\n{}", String::from_utf8_lossy(&out.stderr));
+        let mut lines: Vec<String> = String::from_utf8_lossy(&out.stdout).lines().map(|l| format!("{kpi} {l}")).collect();
+        lines.sort();
+        got.extend(lines);
+    }
+    // By hand: the months' counts are 1, 2, 0, 1 (January to April); a window of three months.
+    let want = [
+        "w 2024-01 1.0",
+        "w 2024-02 3.0",
+        "w 2024-03 3.0",
+        "w 2024-04 3.0",
+        "d 2024-01 2.0",
+        "d 2024-02 6.0",
+        "d 2024-03 6.0",
+        "d 2024-04 6.0",
+        // The scope ends in May: May is kept (yardstick shows it), June is not.
+        "s 2024-01 1.0",
+        "s 2024-02 3.0",
+        "s 2024-03 3.0",
+        "s 2024-04 3.0",
+        "s 2024-05 1.0",
+    ];
+    assert_eq!(got, want);
+    // And yardstick shows the same periods (a period of a KPI here always has a value).
+    let (_, results) = yardstick::evaluate(project.path()).unwrap_or_else(|f| panic!("{}", f.render(false)));
+    let mut shown = vec![];
+    for kpi in ["w", "d", "s"] {
+        let rows = &results.kpis.iter().find(|k| k.id == kpi).expect("KPI").rows;
+        let rows: Vec<serde_json::Value> = rows.iter().map(|r| serde_json::to_value(r).expect("row")).collect();
+        let mut lines: Vec<String> = rows
+            .iter()
+            .map(|r| format!("{kpi} {} {:.1}", &r["period"].as_str().unwrap_or_default()[..7], r["value"].as_f64().unwrap_or(f64::NAN)))
+            .collect();
+        lines.sort();
+        shown.extend(lines);
+    }
+    assert_eq!(shown, want);
+}
