@@ -178,8 +178,9 @@ fn on_duckdb(setup: &str, sql: &str) -> Vec<(String, String)> {
     String::from_utf8_lossy(&out.stdout).lines().filter_map(|l| l.rsplit_once(' ').map(|(p, v)| (p.to_string(), v.to_string()))).collect()
 }
 
-/// An interpolated percentile's SQL gives yardstick's double, bit for bit: the rank
-/// p x (n - 1) taken exactly, then `v[lo] + (v[hi] - v[lo]) * weight` (docs/language.md).
+/// A percentile's SQL gives yardstick's double, bit for bit: interpolated, the rank
+/// p x (n - 1) taken exactly, then `v[lo] + (v[hi] - v[lo]) * weight` (docs/language.md);
+/// nearest-rank, the value of rank ceil(p x n), p x n within 1e-9 of a whole number taken as it.
 /// DuckDB's quantile_cont gave 1.05e-17 for the first (found by the warehouse differential);
 /// for the second, PostgreSQL's percentile_cont and DuckDB's quantile_cont take 0.28 x 25 as
 /// 7.000000000000001 and give 8.9e-14, where the rank is 7 and the value 0.
@@ -202,6 +203,9 @@ fn warehouse_sql_of_a_percentile_gives_yardsticks_double() {
     for i in 0..26 {
         csv += &format!("b,{}\n", if i < 8 { 0 } else { 100 });
     }
+    for i in 1..=100 {
+        csv += &format!("c,{i}\n");
+    }
     let project = crate::common::project(
         "name: Percentiles\nsources:\n  t:\n    path: data/t.csv\n    columns:\n      g: string\n      x: float\n",
         &[
@@ -209,7 +213,8 @@ fn warehouse_sql_of_a_percentile_gives_yardsticks_double() {
             (
                 "metrics/p.kpi",
                 "goal g \"G\" {\n  kpi near_zero { from t measure percentile(x where g = 'a', 0.1) }\n  \
-                 kpi rank_seven { from t measure percentile(x, 0.28) where g = 'b' }\n}\n",
+                 kpi rank_seven { from t measure percentile(x, 0.28) where g = 'b' }\n  \
+                 kpi nearest { from t measure percentile_nearest(x, 0.55) where g = 'c' }\n}\n",
             ),
         ],
     );
@@ -226,7 +231,8 @@ fn warehouse_sql_of_a_percentile_gives_yardsticks_double() {
             .join(", ")
     );
     let dir = project.path().to_string_lossy().to_string();
-    for (kpi, want) in [("near_zero", "2.7755575615628914e-17"), ("rank_seven", "0.0")] {
+    // 0.55 x 100 is rank 55 (yardstick), 55.00000000000001 and so 56 for percentile_disc.
+    for (kpi, want) in [("near_zero", "2.7755575615628914e-17"), ("rank_seven", "0.0"), ("nearest", "55.0")] {
         let (code, sql, stderr) = yardstick(&["sql", &dir, "--dialect", "duckdb", kpi]);
         assert_eq!(code, 0, "{stderr}");
         assert_eq!(on_duckdb(&setup, &sql), vec![("None".to_string(), want.to_string())], "{kpi}:\n{sql}");
@@ -236,4 +242,5 @@ fn warehouse_sql_of_a_percentile_gives_yardsticks_double() {
     let value = |id: &str| results.kpis.iter().find(|k| k.id == id).and_then(|k| k.rows.first()).and_then(|r| r.value);
     assert_eq!(value("near_zero"), Some(2.77555756156e-17));
     assert_eq!(value("rank_seven"), Some(0.0));
+    assert_eq!(value("nearest"), Some(55.0));
 }
