@@ -104,22 +104,24 @@ fn warehouse_sql_of_a_window_stops_where_yardstick_stops() {
         return;
     }
     let project = crate::common::project(
-        "name: Windows\nsources:\n  t:\n    path: data/t.csv\n    time: day\n    columns:\n      day: date\n",
+        "name: Windows\nsources:\n  t:\n    path: data/t.csv\n    time: day\n    columns:\n      day: date\n      last_base: string\n      data_end: string\n",
         &[
-            ("data/t.csv", "day\n2024-01-15\n2024-02-10\n2024-02-20\n2024-04-05\n"),
+            ("data/t.csv", "day,last_base,data_end\n2024-01-15,x,y\n2024-02-10,x,y\n2024-02-20,x,y\n2024-04-05,x,y\n"),
             (
                 "metrics/w.kpi",
                 "goal g \"G\" {\n  kpi w { from t measure count() grain month rolling 3 months }\n  kpi d { measure w * 2 }\n  \
-                 kpi s { from t measure count() grain month rolling 3 months between 2024-01-01 and 2024-05-31 }\n}\n",
+                 kpi s { from t measure count() grain month rolling 3 months between 2024-01-01 and 2024-05-31 }\n  \
+                 kpi named { from t measure count() by last_base, data_end grain month rolling 3 months }\n}\n",
             ),
         ],
     );
     let dir = project.path().to_string_lossy().to_string();
     let mut got = vec![];
-    for kpi in ["w", "d", "s"] {
+    for kpi in ["w", "d", "s", "named"] {
         let (code, sql, stderr) = yardstick(&["sql", &dir, "--dialect", "duckdb", kpi]);
         assert_eq!(code, 0, "{stderr}");
-        let setup = "CREATE TABLE t AS SELECT CAST(d AS DATE) AS day FROM (VALUES ('2024-01-15'), ('2024-02-10'), ('2024-02-20'), ('2024-04-05')) v(d)";
+        let setup = "CREATE TABLE t AS SELECT CAST(d AS DATE) AS day, 'x' AS last_base, 'y' AS data_end \
+                     FROM (VALUES ('2024-01-15'), ('2024-02-10'), ('2024-02-20'), ('2024-04-05')) v(d)";
         let out = on_duckdb(setup, &sql);
         let mut lines: Vec<String> = out.iter().map(|(p, v)| format!("{kpi} {} {v}", &p[..7])).collect();
         lines.sort();
@@ -141,12 +143,17 @@ fn warehouse_sql_of_a_window_stops_where_yardstick_stops() {
         "s 2024-03 3.0",
         "s 2024-04 3.0",
         "s 2024-05 1.0",
+        // Groups named like the SQL's own columns (`last_base`, `data_end`) change nothing.
+        "named 2024-01 1.0",
+        "named 2024-02 3.0",
+        "named 2024-03 3.0",
+        "named 2024-04 3.0",
     ];
     assert_eq!(got, want);
     // And yardstick shows the same periods (a period of a KPI here always has a value).
     let (_, results) = yardstick::evaluate(project.path()).unwrap_or_else(|f| panic!("{}", f.render(false)));
     let mut shown = vec![];
-    for kpi in ["w", "d", "s"] {
+    for kpi in ["w", "d", "s", "named"] {
         let rows = &results.kpis.iter().find(|k| k.id == kpi).expect("KPI").rows;
         let rows: Vec<serde_json::Value> = rows.iter().map(|r| serde_json::to_value(r).expect("row")).collect();
         let mut lines: Vec<String> = rows

@@ -57,7 +57,11 @@ impl Exporter<'_> {
         };
         let sql = plan_sql(&plan.plan, self.d, &self.holidays)?;
         let sql = match (kpi.window, kpi.grain) {
-            (Some(Window::Rolling { .. } | Window::YearToDate { .. }), Some(grain)) => self.window_periods_kept(kpi, &sql, grain),
+            (Some(Window::Rolling { .. } | Window::YearToDate { .. }), Some(grain)) => {
+                // The plan's last column; `last_base` unless a source column has that name.
+                let last_base = plan.plan.schema().fields().last().map(|f| f.name().clone()).unwrap_or_else(|| "last_base".into());
+                self.window_periods_kept(kpi, &sql, grain, &last_base)
+            }
             _ => sql,
         };
         match (kpi.change, kpi.grain) {
@@ -72,8 +76,8 @@ impl Exporter<'_> {
     /// keeps the periods up to the scope's end when it has one, else up to the latest
     /// period a row came from (`last_base`, over all groups). Dropped here, in the SQL, so
     /// that a derived KPI or a change over the window joins the same periods as yardstick.
-    fn window_periods_kept(&self, kpi: &CheckedKpi, sql: &str, grain: Grain) -> String {
-        let (period, last_base) = (self.q("period"), self.q("last_base"));
+    fn window_periods_kept(&self, kpi: &CheckedKpi, sql: &str, grain: Grain, last_base_name: &str) -> String {
+        let (period, last_base) = (self.q("period"), self.q(last_base_name));
         let mut columns = vec![period.clone()];
         columns.extend(kpi.by.iter().map(|b| self.q(b)));
         columns.push(self.q("value"));
@@ -85,7 +89,11 @@ impl Exporter<'_> {
                 format!("SELECT {columns} FROM (\n{}\n) {}\nWHERE {period} <= DATE '{last}'", indent(sql), self.q("windowed"))
             }
             None => {
-                let data_end = self.q("data_end");
+                let mut name = "data_end".to_string();
+                while kpi.by.contains(&name) || name == last_base_name {
+                    name.push('_');
+                }
+                let data_end = self.q(&name);
                 format!(
                     "SELECT {columns} FROM (\n  SELECT {columns}, max({last_base}) OVER () AS {data_end} FROM (\n{}\n  ) {}\n) {}\nWHERE {period} <= {data_end}",
                     indent(&indent(sql)),
