@@ -39,4 +39,5 @@ mod streaming;
 mod trust;
 mod values;
 mod warehouse;
+mod warehouse_differential;
 mod workflow;

@@ -263,6 +263,7 @@ fn check_constructs(plan: &LogicalPlan, d: Dialect) -> Result<(), Unsupported> {
                         _ => TreeNodeRecursion::Continue,
                     },
                     Expr::AggregateFunction(a) => match (a.func.name(), d) {
+                        ("exact_percentile_disc", Postgres | Duckdb) => TreeNodeRecursion::Continue,
                         ("exact_percentile_disc", _) => fail(
                             "a nearest-rank percentile (no engine's percentile_disc rounds the rank as yardstick does when p x n is a whole number)"
                                 .into(),
@@ -356,9 +357,16 @@ fn rewrite(e: &mut ast::Expr, d: Dialect, holidays: &[chrono::NaiveDate]) -> Res
             let filter = f.filter.as_ref().map(|c| format!(" FILTER (WHERE {c})")).unwrap_or_default();
             Ok(match (name.as_str(), args.as_slice()) {
                 ("exact_percentile_cont", [x, p]) => Some(match d {
-                    Duckdb => format!("quantile_cont({x}, {p}){filter}"),
+                    Duckdb | Postgres => {
+                        let condition = f.filter.as_ref().map(|c| c.to_string());
+                        interpolated_percentile(d, x, p, condition.as_deref())?
+                    }
                     _ => format!("percentile_cont({p}) WITHIN GROUP (ORDER BY {x}){filter}"),
                 }),
+                ("exact_percentile_disc", [x, p]) if matches!(d, Postgres | Duckdb) => {
+                    let condition = f.filter.as_ref().map(|c| c.to_string());
+                    Some(nearest_rank_percentile(d, x, p, condition.as_deref())?)
+                }
                 ("business_days_between", [a, b]) => Some(business_days(d, a, b, holidays)),
                 ("btrim", [x]) if d != Postgres => Some(format!("TRIM({x})")),
                 ("starts_with", [a, b]) => match d {
@@ -413,6 +421,73 @@ fn rewrite(e: &mut ast::Expr, d: Dialect, holidays: &[chrono::NaiveDate]) -> Res
         }
         _ => Ok(None),
     }
+}
+
+/// `percentile(x, p)` as yardstick computes it (`functions::percentile`), step by step over
+/// the sorted values, so the engine gives the same double: the rank p x (n - 1) split into
+/// a whole part and a weight exactly (p as billionths, integer arithmetic) and then
+/// `v[lo] + (v[hi] - v[lo]) * weight`. The engines' own `percentile_cont` / `quantile_cont`
+/// take the rank in floating point (0.28 x 25 = 7.000000000000001: 8.9e-14 where the value
+/// is 0) or interpolate in another order, and differ in the last bits, wholly so where the
+/// result is near 0 (found by the warehouse differential: DuckDB 1.05e-17 where yardstick
+/// has 2.78e-17).
+fn interpolated_percentile(d: Dialect, x: &str, p: &str, condition: Option<&str>) -> Result<String, Unsupported> {
+    let p = percentile_fraction(d, p)?;
+    let div = if d == Dialect::Duckdb { "//" } else { "/" };
+    const SCALE: i64 = 1_000_000_000;
+    let scaled = (p * SCALE as f64).round();
+    let (lo, weight, interpolates) = if (p * SCALE as f64 - scaled).abs() < 1e-3 && scaled >= 0.0 {
+        let product = format!("({} * (ys_n - 1))", scaled as i64);
+        (
+            format!("({product} {div} {SCALE})"),
+            format!("(CAST({product} % {SCALE} AS DOUBLE PRECISION) / CAST({SCALE} AS DOUBLE PRECISION))"),
+            format!("{product} % {SCALE} > 0"),
+        )
+    } else {
+        let rank = format!("(CAST({p:?} AS DOUBLE PRECISION) * CAST(ys_n - 1 AS DOUBLE PRECISION))");
+        (format!("CAST(floor({rank}) AS BIGINT)"), format!("({rank} - floor({rank}))"), format!("{rank} > floor({rank})"))
+    };
+    let (first, next) = (value_at(&format!("{lo} + 1")), value_at(&format!("CASE WHEN {interpolates} THEN {lo} + 2 ELSE {lo} + 1 END")));
+    Ok(over_sorted_values(d, x, condition, &format!("{first} + ({next} - {first}) * {weight}")))
+}
+
+/// `percentile_nearest(x, p)` as yardstick computes it: the value of rank ceil(p x n), p x n
+/// taken as the whole number it is within 1e-9 of (`functions::percentile`); the first value
+/// for p = 0. An engine's `percentile_disc` takes the rank in floating point
+/// (0.55 x 100 = 55.000000000000007 is rank 56 there).
+fn nearest_rank_percentile(d: Dialect, x: &str, p: &str, condition: Option<&str>) -> Result<String, Unsupported> {
+    let p = percentile_fraction(d, p)?;
+    let exact = format!("(CAST({p:?} AS DOUBLE PRECISION) * CAST(ys_n AS DOUBLE PRECISION))");
+    let rank = format!("CASE WHEN abs({exact} - round({exact})) < 1e-9 THEN round({exact}) ELSE ceil({exact}) END");
+    Ok(over_sorted_values(d, x, condition, &value_at(&format!("least(greatest({rank}, 1), ys_n)"))))
+}
+
+fn percentile_fraction(d: Dialect, p: &str) -> Result<f64, Unsupported> {
+    p.trim().parse().map_err(|_| Unsupported::new(d, format!("a percentile of a fraction that is not a number ({p})")))
+}
+
+/// The sorted values' element at a 1-based position (`ys_values`, see `over_sorted_values`).
+fn value_at(i: &str) -> String {
+    format!("ys_values[CAST({i} AS INTEGER)]")
+}
+
+/// `value` (over `ys_values`, the sorted non-null values of `x` where `condition` holds, and
+/// `ys_n`, their count) as an aggregate; no value without values. The values are named once:
+/// an aggregate in a subquery that reads only the outer query's columns is the outer query's
+/// aggregate (SQL's rule; PostgreSQL and DuckDB follow it).
+fn over_sorted_values(d: Dialect, x: &str, condition: Option<&str>, value: &str) -> String {
+    let keep = match condition {
+        Some(c) => format!("({c}) AND ({x}) IS NOT NULL"),
+        None => format!("({x}) IS NOT NULL"),
+    };
+    let (sorted, count) = match d {
+        Dialect::Duckdb => (format!("list({x} ORDER BY {x}) FILTER (WHERE {keep})"), "len(ys_values)"),
+        _ => (format!("array_agg({x} ORDER BY {x}) FILTER (WHERE {keep})"), "cardinality(ys_values)"),
+    };
+    format!(
+        "(SELECT CASE WHEN ys_n > 0 THEN {value} END \
+         FROM (SELECT ys_values, CAST({count} AS BIGINT) AS ys_n FROM (SELECT {sorted} AS ys_values) AS ys_sorted) AS ys_percentile)"
+    )
 }
 
 /// Seconds since 1970-01-01 of a timestamp, with the fraction (as the PostgreSQL form).

@@ -56,10 +56,51 @@ impl Exporter<'_> {
             return Err(Unsupported::new(self.d, "this KPI (it has no query of its own)"));
         };
         let sql = plan_sql(&plan.plan, self.d, &self.holidays)?;
+        let sql = match (kpi.window, kpi.grain) {
+            (Some(Window::Rolling { .. } | Window::YearToDate { .. }), Some(grain)) => {
+                // The plan's last column; `last_base` unless a source column has that name.
+                let last_base = plan.plan.schema().fields().last().map(|f| f.name().clone()).unwrap_or_else(|| "last_base".into());
+                self.window_periods_kept(kpi, &sql, grain, &last_base)
+            }
+            _ => sql,
+        };
         match (kpi.change, kpi.grain) {
             (Some((kind, lag)), Some(grain)) => self.change(kpi, &sql, kind, lag, grain),
             (Some(_), None) => Err(Unsupported::new(self.d, "a change without a grain")),
             (None, _) => Ok(sql),
+        }
+    }
+
+    /// A window's query without the periods yardstick drops (`fill`): every row is copied
+    /// into the periods after its own, so the windows trail off past the data; yardstick
+    /// keeps the periods up to the scope's end when it has one, else up to the latest
+    /// period a row came from (`last_base`, over all groups). Dropped here, in the SQL, so
+    /// that a derived KPI or a change over the window joins the same periods as yardstick.
+    fn window_periods_kept(&self, kpi: &CheckedKpi, sql: &str, grain: Grain, last_base_name: &str) -> String {
+        let (period, last_base) = (self.q("period"), self.q(last_base_name));
+        let mut columns = vec![period.clone()];
+        columns.extend(kpi.by.iter().map(|b| self.q(b)));
+        columns.push(self.q("value"));
+        columns.push(last_base.clone());
+        let columns = columns.join(", ");
+        match kpi.scope.end {
+            Some(end) => {
+                let last = grain.period_of(end, &self.model.calendar).format("%Y-%m-%d");
+                format!("SELECT {columns} FROM (\n{}\n) {}\nWHERE {period} <= DATE '{last}'", indent(sql), self.q("windowed"))
+            }
+            None => {
+                let mut name = "data_end".to_string();
+                while kpi.by.contains(&name) || name == last_base_name {
+                    name.push('_');
+                }
+                let data_end = self.q(&name);
+                format!(
+                    "SELECT {columns} FROM (\n  SELECT {columns}, max({last_base}) OVER () AS {data_end} FROM (\n{}\n  ) {}\n) {}\nWHERE {period} <= {data_end}",
+                    indent(&indent(sql)),
+                    self.q("windowed"),
+                    self.q("window_periods")
+                )
+            }
         }
     }
 
@@ -191,13 +232,16 @@ impl Exporter<'_> {
             if kpi.by.is_empty() { "period" } else { "period and group" },
             columns.join(", ")
         ));
+        if matches!(kpi.window, Some(Window::Rolling { .. } | Window::YearToDate { .. })) {
+            lines.push(
+                "The window's periods end with the scope's end, else with the latest period that has rows (`last_base`), as in yardstick."
+                    .into(),
+            );
+        }
         lines.push("yardstick does more than this SQL when it builds the report:".into());
         if kpi.grain.is_some() {
             lines.push("- every period from the first to the last is shown; periods without rows (missing here) have no value".into());
             lines.push("- periods whose data may be incomplete (`complete_after`) are provisional and do not decide the headline".into());
-        }
-        if matches!(kpi.window, Some(Window::Rolling { .. } | Window::YearToDate { .. })) {
-            lines.push("- the window's periods after the last period with rows (`last_base`) are dropped".into());
         }
         if !kpi.targets.is_empty() {
             lines.push("- targets and statuses (met, near, missed) per period".into());

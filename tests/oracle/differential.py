@@ -239,6 +239,24 @@ class Dataset:
                 if rng.random() < 0.04:
                     r["__skip"] = True
 
+    def typed(self):
+        """The table yardstick should read from data/t.csv, as the generator made it before
+        writing the CSV: {"types": {column: yardstick type}, "rows": [[value, ...]]} in the
+        order of "types" (ISO text for dates and timestamps, null for no value). The rows
+        `on_invalid: skip` drops are left out; an unreadable i1 (`on_invalid: null`) is null.
+        The warehouse differential (tests/warehouse_differential.py) loads this into DuckDB
+        and PostgreSQL, so its tables never depend on yardstick's CSV parsing."""
+        def cell(ty, v):
+            if v is None:
+                return None
+            if ty == "date":
+                return v.isoformat()
+            if ty == "timestamp":
+                return v.isoformat(sep=" ", timespec="microseconds")
+            return v
+        rows = [[cell(self.types[c], r[c]) for c in self.types] for r in self.rows if not r.get("__skip")]
+        return {"types": self.types, "rows": rows}
+
     @staticmethod
     def pick(rng, pool, null_p):
         return None if rng.random() < null_p else rng.choice(pool)
@@ -1415,6 +1433,8 @@ class Case:
             f.write(self.ds.csv_text(self.rng))
         with open(os.path.join(d, "metrics", "diff.kpi"), "w", encoding="utf-8") as f:
             f.write(self.kpi_file())
+        with open(os.path.join(d, "typed.json"), "w", encoding="utf-8") as f:
+            f.write(json.dumps(self.ds.typed(), allow_nan=False))
         expected = {"seed": self.seed, "case": self.index, "kpis": self.expected()}
         with open(os.path.join(d, "expected.json"), "w", encoding="utf-8") as f:
             f.write(json.dumps(expected, allow_nan=False))
