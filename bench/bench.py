@@ -395,12 +395,17 @@ def main():
     if not a.no_scale and os.path.exists(data_path(sf, "parquet")):
         print(f"== SF{sf} parquet: 10 vs 100 KPIs on one source", flush=True)
         projs = {n: make_scale_project(sf, n) for n in (10, 100)}
-        runs = {f"yardstick_{n}": [] for n in projs}
+        runs = {f"{who}_{n}": [] for who in ("yardstick", "duckdb_fused") for n in projs}
+        dp = data_path(sf, "parquet")
         for rep in range(a.reps):
             order = [10, 100] if rep % 2 == 0 else [100, 10]
             for n in order:
                 runs[f"yardstick_{n}"].append(timed(f"yardstick_{n}-sf{sf}", [
                     ys, "build", projs[n], "--out", os.path.join(OUT, f"scale{n}-sf{sf}"), "--allow-outside", "--audience", "internal"], rep))
+                # The same KPIs fused by hand in DuckDB: how an expert's SQL scales.
+                runs[f"duckdb_fused_{n}"].append(timed(f"duckdb_fused_{n}-sf{sf}", [
+                    py, peer, f"scale-{n}", dp, "parquet", os.path.join(BENCH, f"scale{n}-duckdb.json"),
+                    "--threads", str(a.threads)], rep))
         report["suites"][f"scale-sf{sf}"] = {p: {"median": median_of(r), "reps": r} for p, r in runs.items()}
 
     if not a.no_check:
@@ -453,6 +458,8 @@ def ratios(report):
     if s in report["suites"]:
         out[s] = {f: (lambda x, y: None if x is None or not y else x / y)(
             med(report, s, "yardstick_100", f), med(report, s, "yardstick_10", f)) for f in ("wall", "cpu")}
+        out[s + "-duckdb"] = {f: (lambda x, y: None if x is None or not y else x / y)(
+            med(report, s, "duckdb_fused_100", f), med(report, s, "duckdb_fused_10", f)) for f in ("wall", "cpu")}
     return out
 
 
@@ -496,6 +503,9 @@ def markdown(report):
                              f"{'-' if w is None else ('yes' if w <= lim else 'no')} |")
             for name in [n for n in r["wall"] if n not in {t[0] for t in TARGETS}]:
                 lines.append(f"| {tag}: {name} (context) | | {fmt_s(r['wall'][name])} | {fmt_s(r['cpu'][name])} | |")
+        elif tag.endswith("-duckdb"):
+            lines.append(f"| {tag[:-7]}: DuckDB hand-fused 100 KPIs / 10 KPIs (context) | | {fmt_s(r['wall'])} | "
+                         f"{fmt_s(r['cpu'])} | |")
         else:
             w, c = r["wall"], r["cpu"]
             lines.append(f"| {tag}: yardstick 100 KPIs / 10 KPIs | <= 1.5 | {fmt_s(w)} | {fmt_s(c)} | "

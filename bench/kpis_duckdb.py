@@ -218,3 +218,19 @@ if __name__ == "__main__":
         print(f"-- {k['id']}\n{kpi_query(k)};")
     for combo, (q, ids) in fused_queries().items():
         print(f"-- fused {combo}: {', '.join(ids)}\n{q};")
+
+
+def scale_query(n):
+    """The 10/100-KPI projects (bench.py `scale_kpi`) as DuckDB would be asked by hand: one
+    query, grain month, one FILTER aggregate (or two, for a ratio) per KPI."""
+    cols = []
+    for i in range(n):
+        t, v = i % 5, i // 5
+        cols.append({
+            0: f"sum(l_extendedprice) FILTER (WHERE l_quantity > {2 * v + 1})",
+            1: f"avg(CASE WHEN l_discount > {0.005 * v:.3f} THEN 1.0 ELSE 0.0 END)",
+            2: f"avg(l_extendedprice) FILTER (WHERE l_quantity <= {2 * v + 10})",
+            3: f"sum(l_extendedprice) FILTER (WHERE l_tax >= {0.004 * v:.3f}) / count(*)",
+            4: f"count(*) FILTER (WHERE l_quantity >= {v + 1})",
+        }[t] + f" AS s{i:03d}")
+    return f"SELECT {_period('month')} AS period,\n  " + ",\n  ".join(cols) + "\nFROM lineitem GROUP BY 1 ORDER BY 1"

@@ -84,6 +84,8 @@ pub fn postgres_bin() -> Option<PathBuf> {
     std::env::split_paths(&path).find(|d| d.join("initdb").is_file() && d.join("pg_ctl").is_file())
 }
 
+// The PostgreSQL source tests use these; they are compiled with `--features postgres`.
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
 impl Postgres {
     /// A libpq connection string for the server's socket, as user `postgres`.
     pub fn connection(&self) -> String {

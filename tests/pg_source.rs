@@ -5,9 +5,12 @@
 //! exactly; the errors name the table and never the password. Without the feature, the
 //! config checks and the "built without" error.
 
+#[cfg(feature = "postgres")]
 use serde_json::Value;
 
-use crate::common::{close, kpi, project, results_json, yardstick};
+#[cfg(feature = "postgres")]
+use crate::common::{close, kpi, results_json};
+use crate::common::{project, yardstick};
 
 /// One KPI over source `calls`.
 const ONE_KPI: &str =

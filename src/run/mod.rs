@@ -119,8 +119,15 @@ async fn run_async(
     // DataFusion 55's common-subexpression rule breaks the accounting query (its counters
     // share conditions: "Physical input schema should be the same", a nullability
     // mismatch); the rule only saves re-evaluating cheap conditions, so it is off there.
-    let accounting_ctx = session(partitions, pool);
+    let accounting_ctx = session(partitions, pool.clone());
     accounting_ctx.remove_optimizer_rule("common_sub_expression_eliminate");
+    // Queries with medians, percentiles or distinct counts run on one partition each: split
+    // over partitions, every partition's state (all the values of each group) is copied
+    // into lists, repartitioned and merged, which took 45% of the CPU of the benchmark's
+    // 50 KPIs at SF10 and 2.5 GiB more memory (docs/benchmarks.md). A source's queries run
+    // at the same time, so the cores stay busy; the values are the same either way.
+    let holistic_ctx = session(1, pool);
+    let sessions = Sessions { query: &ctx, holistic: &holistic_ctx, accounting: &accounting_ctx };
     // Fused queries (one per source, grain and `by`), then each KPI no fused query covers
     // (windowed ones) on its own, then the row accounting.
     let covered: std::collections::HashSet<&String> = fused.iter().flat_map(|f| &f.kpis).collect();
@@ -143,27 +150,16 @@ async fn run_async(
         let mine: Vec<&Query> = queries.iter().filter(|q| q.source() == id).collect();
         crate::progress::report(|| format!("reading source `{id}`"));
         let checked_here = checked.contains(id.as_str());
-        let (stats, results, kept) = match read_and_query(
-            &runner,
-            &ctx,
-            &accounting_ctx,
-            id,
-            spec,
-            project_dir,
-            confine,
-            cache.as_ref(),
-            &mine,
-            checked_here,
-            &memory,
-        )
-        .await
-        {
-            Ok(done) => done,
-            Err(d) => {
-                load_errors.push(d);
-                continue;
-            }
-        };
+        let (stats, results, kept) =
+            match read_and_query(&runner, model, &sessions, id, spec, project_dir, confine, cache.as_ref(), &mine, checked_here, &memory)
+                .await
+            {
+                Ok(done) => done,
+                Err(d) => {
+                    load_errors.push(d);
+                    continue;
+                }
+            };
         crate::progress::report(|| {
             let files = stats.files.len();
             format!(
@@ -216,6 +212,16 @@ async fn run_async(
     Ok(out)
 }
 
+/// The sessions queries run in (all with the build's one memory pool).
+struct Sessions<'a> {
+    /// Partitioned over the cores.
+    query: &'a SessionContext,
+    /// One partition: queries with medians, percentiles or distinct counts.
+    holistic: &'a SessionContext,
+    /// The row accounting (without the common-subexpression rule).
+    accounting: &'a SessionContext,
+}
+
 /// One query the run executes.
 enum Query<'a> {
     Fused(&'a FusedPlan),
@@ -244,6 +250,12 @@ impl Query<'_> {
             Query::Own(p) => std::slice::from_ref(&p.kpi),
             Query::Accounting(_) => &[],
         }
+    }
+
+    /// Whether some KPI of the query keeps every value of a group (medians, percentiles,
+    /// distinct counts).
+    fn holistic(&self, model: &Model) -> bool {
+        self.kpis().iter().filter_map(|k| model.kpi(k)).any(|k| k.measure.is_holistic())
     }
 
     fn failed(&self, model: &Model, e: datafusion::error::DataFusionError, memory: &memory::Memory) -> Diagnostic {
@@ -333,8 +345,8 @@ type QueryResult = datafusion::error::Result<Vec<RecordBatch>>;
 #[allow(clippy::too_many_arguments)]
 async fn read_and_query(
     runner: &Runner,
-    ctx: &SessionContext,
-    accounting_ctx: &SessionContext,
+    model: &Model,
+    sessions: &Sessions<'_>,
     id: &str,
     spec: &crate::config::SourceSpec,
     project_dir: &Path,
@@ -346,7 +358,12 @@ async fn read_and_query(
 ) -> Result<(SourceStats, Vec<QueryResult>, Option<Vec<RecordBatch>>), Diagnostic> {
     let files = ingest::resolve_files(project_dir, id, spec, confine)?;
     let schema = declared_schema(spec);
-    let session = |q: &Query| if matches!(q, Query::Accounting(_)) { accounting_ctx } else { ctx };
+    let ctx = sessions.query;
+    let session = |q: &Query| match q {
+        Query::Accounting(_) => sessions.accounting,
+        q if q.holistic(model) => sessions.holistic,
+        _ => sessions.query,
+    };
     match runner {
         Runner::Local => {}
         #[cfg(feature = "cluster")]
