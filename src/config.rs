@@ -647,8 +647,12 @@ pub fn load_config(file: FileId, text: &str) -> Result<Config, Diagnostics> {
     let fiscal_start_month = config.calendar.fiscal_start_month();
     for (id, source) in config.sources.iter_mut() {
         source.fiscal_start_month = fiscal_start_month;
-        let key = if source.postgres.is_some() { "postgres" } else { "path" };
-        source.path_span = yaml_key_span(file, text, &["sources", id, key]);
+        // A table source's errors point at the source's name, never at `postgres:`, whose
+        // line may hold a password.
+        source.path_span = match source.postgres {
+            Some(_) => yaml_key_span(file, text, &["sources", id]),
+            None => yaml_key_span(file, text, &["sources", id, "path"]),
+        };
         for (name, column) in source.columns.iter_mut() {
             column.span = yaml_key_span(file, text, &["sources", id, "columns", name]);
         }
@@ -1009,6 +1013,7 @@ fn source_location_errors(
     span: &dyn Fn(FileId, &str, &[&str]) -> Span,
     errors: &mut Vec<Diagnostic>,
 ) {
+    // Never the `postgres:` line: its excerpt would print a password written there.
     let at = |key: &str| span(file, "", &["sources", id, key]);
     match (&source.postgres, source.path.is_empty()) {
         (None, true) => errors.push(
@@ -1018,14 +1023,14 @@ fn source_location_errors(
         ),
         (Some(_), false) => errors.push(
             Diagnostic::error("YS0002", format!("source `{id}` has both `path` and `postgres`"))
-                .at(at("postgres"), "a PostgreSQL table")
+                .at(at("path"), "and a PostgreSQL table")
                 .help("a source reads files (`path`) or one PostgreSQL table (`postgres` + `table`): split it into two sources"),
         ),
         (Some(_), true) => {
             match source.table.as_deref() {
                 None => errors.push(
                     Diagnostic::error("YS0002", format!("source `{id}`: `postgres` needs `table`"))
-                        .at(at("postgres"), "which table?")
+                        .at(span(file, "", &["sources", id]), "which table?")
                         .help("name the table (or view) to read: `table: calls_911` or `table: public.calls_911`"),
                 ),
                 Some(t) if table_parts(t).is_none() => errors.push(
@@ -1042,6 +1047,7 @@ fn source_location_errors(
                 ("null_values", !source.null_values.is_empty()),
                 ("header_row", source.header_row != default_header_row()),
                 ("trailing_notes", source.trailing_notes != TrailingNotes::default()),
+                ("file_column", source.file_column.is_some()),
             ];
             for (key, given) in file_keys {
                 if given {

@@ -376,3 +376,54 @@ fn trim_removes_spaces_around_text_and_split_groups_are_flagged() {
     let err = check_failure(yaml);
     assert!(err.contains("YS0002") && err.contains("string columns only"), "{err}");
 }
+
+/// Parquet floats as a CSV field is read: NaN and infinities are invalid values, and a float
+/// declared `integer` must be whole (the cast alone would cut 4.7 to 4). Counts by hand.
+#[test]
+fn parquet_non_finite_floats_and_fractional_integers_are_invalid_values() {
+    let kpis = "goal g \"G\" {\n  objective o \"O\" {\n    kpi total \"Total\" {\n      from t\n      measure sum(x)\n    }\n    kpi n \"N\" {\n      from t\n      measure sum(n)\n    }\n  }\n}\n";
+    let build = |x: &str, n: &str| {
+        let yaml = format!("name: t\nsources:\n  t:\n    path: data/t.parquet\n    columns:\n      x: {x}\n      n: {n}\n");
+        let dir = crate::common::project(&yaml, &[("k.kpi", kpis)]);
+        std::fs::create_dir_all(dir.path().join("data")).expect("mkdir");
+        crate::common::write_parquet(
+            &dir.path().join("data/t.parquet"),
+            "(1.5, 4.0), (CAST('NaN' AS DOUBLE), 2.0), (CAST('Infinity' AS DOUBLE), 4.5), (2.0, 1.0)",
+            "x, n",
+        );
+        let out = dir.path().join("out");
+        let (code, _, stderr) = crate::common::yardstick(&[
+            "build",
+            &dir.path().to_string_lossy(),
+            "--out",
+            &out.to_string_lossy(),
+            "--audience",
+            "internal",
+            "--color",
+            "never",
+        ]);
+        let results = (code == 0).then(|| crate::common::results_json(&out));
+        (code, stderr, results, dir)
+    };
+    // By default a NaN stops the build, naming the row and the column.
+    let (code, stderr, _, _dir) = build("float", "float");
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("YS0301") && stderr.contains("column `x`, row 2") && stderr.contains("NaN is not a number"), "{stderr}");
+    // Made null: the two non-finite values are counted, the sum is of 1.5 and 2.0.
+    let (code, stderr, results, _dir) = build("{ type: float, on_invalid: null }", "float");
+    assert_eq!(code, 0, "{stderr}");
+    let r = results.expect("results");
+    assert_eq!(r["sources"]["t"]["invalid_values"]["x"], 2, "{}", r["sources"]["t"]);
+    assert_eq!(crate::common::kpi(&r, "total")["rows"][0]["value"], 3.5);
+    // 4.5 declared integer: an error, never 4.
+    let (code, stderr, _, _dir) = build("{ type: float, on_invalid: null }", "integer");
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("column `n`, row 3") && stderr.contains("4.5 is not a whole number"), "{stderr}");
+    // Skipped: rows 2, 3 (non-finite x) and 3 (4.5) go; rows 1 and 4 remain: n = 4 + 1.
+    let (code, stderr, results, _dir) = build("{ type: float, on_invalid: skip }", "{ type: integer, on_invalid: skip }");
+    assert_eq!(code, 0, "{stderr}");
+    let r = results.expect("results");
+    assert_eq!(r["sources"]["t"]["rows_skipped"], 2, "{}", r["sources"]["t"]);
+    assert_eq!(crate::common::kpi(&r, "n")["rows"][0]["value"], 5.0);
+    assert_eq!(crate::common::kpi(&r, "total")["rows"][0]["value"], 3.5);
+}

@@ -162,6 +162,8 @@ fn pg_source_build_gives_the_values_postgresql_computes() {
     let source = &results["sources"]["calls"];
     assert_eq!(source["format"], "postgres", "{source}");
     assert_eq!(source["path"], "postgres table public.service_calls", "{source}");
+    // The lineage names the table, never the server (results.json is published).
+    assert_eq!(source["files"], serde_json::json!(["table public.service_calls"]), "{source}");
     assert_eq!(source["rows_read"], 502, "{source}");
     assert_eq!(source["invalid_values"]["closed_on"], 1, "{source}");
     let latest = pg.psql("SELECT to_char(max(received_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS') FROM service_calls");
@@ -219,14 +221,8 @@ fn pg_source_provider_pushes_exact_filters_and_projections() {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
     let count = |sql: &str| -> i64 {
         runtime.block_on(async {
-            let table = yardstick::ingest::postgres::PostgresTable::connect(
-                "calls",
-                &pg.connection(),
-                "service_calls",
-                yardstick::span::Span::default(),
-            )
-            .await
-            .expect("table");
+            let table =
+                yardstick::ingest::postgres::PostgresTable::connect("calls", &pg.connection(), "service_calls").await.expect("table");
             let ctx = datafusion::prelude::SessionContext::new();
             ctx.register_table("t", std::sync::Arc::new(table)).expect("register");
             let batches = ctx.sql(sql).await.expect("plan").collect().await.expect("run");
@@ -278,6 +274,26 @@ fn pg_source_errors_name_the_place_and_never_the_password() {
     assert_eq!(code, 1, "{stderr}");
     assert!(stderr.contains("YS0306") && stderr.contains("cannot connect to PostgreSQL at someone@/nonexistent/dir:5432/db"), "{stderr}");
     assert!(!stderr.contains("sekret"), "{stderr}");
+    // A password with an `@` from a variable: nothing of it shows.
+    let dir = project(
+        &with("postgresql://someone:${YS_TEST_PW}@%2Fnonexistent%2Fdir/db", "service_calls", "      call_id: integer\n"),
+        &[("calls.kpi", ONE_KPI)],
+    );
+    let run = std::process::Command::new(crate::common::yardstick_bin())
+        .args(["build", &dir.path().to_string_lossy(), "--color", "never"])
+        .env("YS_TEST_PW", "zq@xv")
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(stderr.contains("YS0306") && !stderr.contains("zq") && !stderr.contains("xv"), "{stderr}");
+    // NaN and infinities are not numbers; a `real` 4.5 declared integer is not 4.
+    pg.psql("CREATE TABLE floats (x double precision, n real); INSERT INTO floats VALUES (1.5, 4), ('NaN', 2), ('Infinity', 4.5), (2, 1)");
+    let (code, stderr) = build(&with(&pg.connection(), "floats", "      x: float\n"));
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("YS0301") && stderr.contains("NaN is not a number"), "{stderr}");
+    let (code, stderr) = build(&with(&pg.connection(), "floats", "      x: { type: float, on_invalid: null }\n      n: integer\n"));
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("4.5 is not a whole number"), "{stderr}");
     // A misspelt table: did you mean.
     let (code, stderr) = build(&with(&pg.connection(), "service_call", "      call_id: integer\n"));
     assert_eq!(code, 1, "{stderr}");

@@ -64,9 +64,11 @@ fn can_be_invalid(file_type: &DataType, declared: &DataType, ty: ColumnType) -> 
         return true;
     }
     let text = |t: &DataType| matches!(t, DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8);
-    let infallible = file_type == declared
+    let infallible = (file_type == declared && !file_type.is_floating())
         || (text(declared) && text(file_type))
-        || (declared == &DataType::Float64 && (file_type.is_numeric() || file_type.is_null()))
+        // (Floats can hold NaN and infinities, which are invalid values: always read.)
+        || (declared == &DataType::Float64
+            && (file_type.is_integer() || matches!(file_type, DataType::Decimal128(..) | DataType::Decimal256(..)) || file_type.is_null()))
         || (declared == &DataType::Int64
             && matches!(
                 file_type,
@@ -168,6 +170,8 @@ pub(super) async fn load_frame(
     let mut absent: Vec<&str> = vec![];
     // Columns no query reads and no value of which can be invalid: null, never read.
     let mut unread: Vec<usize> = vec![];
+    // Integer columns stored as floats (see `whole_numbers`).
+    let mut float_as_integer: Vec<usize> = vec![];
     for (i, (name, cs)) in spec.columns.iter().enumerate() {
         let ty = arrow_type(cs.ty.into());
         if let Some(v) = from_name.get(name.as_str()) {
@@ -193,6 +197,13 @@ pub(super) async fn load_frame(
             continue;
         }
         let source_is_text = matches!(file_type, DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8);
+        // A float declared `integer`: read as a float and judged here, since the cast would
+        // cut 4.7 to 4 without a word.
+        if cs.ty == ColumnType::Integer && matches!(file_type, DataType::Float16 | DataType::Float32 | DataType::Float64) {
+            float_as_integer.push(i);
+            exprs.push((name.clone(), cast(column, DataType::Float64).alias(name)));
+            continue;
+        }
         let is_time = matches!(cs.ty, ColumnType::Timestamp | ColumnType::Date);
         // Excel serials stored as numbers, and text in formats only yardstick reads
         // (keywords, months without a day), are parsed as CSV fields are.
@@ -233,7 +244,16 @@ pub(super) async fn load_frame(
         };
         let n = b.num_rows() as u64;
         stats.rows_read += n;
-        let (mut columns, keep) = parse_text_columns(&b, spec, &own_parser, id, shown, row, stats)?;
+        let (mut columns, mut keep) = parse_text_columns(&b, spec, &own_parser, id, shown, row, stats)?;
+        for &i in &float_as_integer {
+            columns[i] = whole_numbers(&columns[i], i, spec, id, shown, row, stats, &mut keep)?;
+        }
+        // NaN and infinities are not numbers, as in CSV: invalid values.
+        for (i, (_, cs)) in spec.columns.iter().enumerate() {
+            if cs.ty == ColumnType::Float && !unread.contains(&i) {
+                columns[i] = finite_floats(&columns[i], i, spec, id, shown, row, stats, &mut keep)?;
+            }
+        }
         // Unread columns as typed nulls (their literal is a column of nulls of one type).
         for &i in &unread {
             columns[i] = datafusion::arrow::array::new_null_array(schema.field(i).data_type(), b.num_rows());
@@ -264,6 +284,96 @@ pub(super) async fn load_frame(
         stats.missing_optional(name, shown, row);
     }
     Ok(())
+}
+
+/// Column `i` (floats) as integers: a value with a fraction, or beyond 64 bits, is an
+/// invalid value (an error naming the row, or null, or its row skipped, and counted).
+#[allow(clippy::too_many_arguments)]
+fn whole_numbers(
+    array: &ArrayRef,
+    i: usize,
+    spec: &crate::config::SourceSpec,
+    id: &str,
+    shown: &str,
+    first_row: u64,
+    stats: &mut SourceStats,
+    keep: &mut Option<Vec<bool>>,
+) -> Result<ArrayRef, Diagnostic> {
+    use datafusion::arrow::datatypes::Float64Type;
+    let floats = array
+        .as_primitive_opt::<Float64Type>()
+        .ok_or_else(|| Diagnostic::error("YS0400", format!("source `{id}`: column {i} is not read as a float")))?;
+    // 2^63 is the first float beyond i64.
+    let whole = |v: f64| v.is_finite() && v.fract() == 0.0 && v >= -9.223_372_036_854_776e18 && v < 9.223_372_036_854_776e18;
+    let bad: Vec<usize> = (0..floats.len()).filter(|&r| !floats.is_null(r) && !whole(floats.value(r))).collect();
+    invalid_values(&bad, i, spec, id, shown, first_row, stats, keep, floats.len(), |r| {
+        format!("{} is not a whole number", floats.value(r))
+    })?;
+    let ints: datafusion::arrow::array::Int64Array =
+        (0..floats.len()).map(|r| (!floats.is_null(r) && whole(floats.value(r))).then(|| floats.value(r) as i64)).collect();
+    Ok(Arc::new(ints))
+}
+
+/// Column `i` (floats) without NaN and infinities: each is an invalid value, as in CSV.
+#[allow(clippy::too_many_arguments)]
+fn finite_floats(
+    array: &ArrayRef,
+    i: usize,
+    spec: &crate::config::SourceSpec,
+    id: &str,
+    shown: &str,
+    first_row: u64,
+    stats: &mut SourceStats,
+    keep: &mut Option<Vec<bool>>,
+) -> Result<ArrayRef, Diagnostic> {
+    use datafusion::arrow::datatypes::Float64Type;
+    let Some(floats) = array.as_primitive_opt::<Float64Type>() else { return Ok(array.clone()) };
+    let bad: Vec<usize> = (0..floats.len()).filter(|&r| !floats.is_null(r) && !floats.value(r).is_finite()).collect();
+    if bad.is_empty() {
+        return Ok(array.clone());
+    }
+    invalid_values(&bad, i, spec, id, shown, first_row, stats, keep, floats.len(), |r| format!("{} is not a number", floats.value(r)))?;
+    let finite: datafusion::arrow::array::Float64Array =
+        (0..floats.len()).map(|r| (!floats.is_null(r) && floats.value(r).is_finite()).then(|| floats.value(r))).collect();
+    Ok(Arc::new(finite))
+}
+
+/// The rows `bad` of column `i` hold invalid values: counted, then `on_invalid`: an error
+/// naming the first (`what` says what is wrong with it), or null (the caller makes them
+/// null), or their rows skipped (`keep`).
+#[allow(clippy::too_many_arguments)]
+fn invalid_values(
+    bad: &[usize],
+    i: usize,
+    spec: &crate::config::SourceSpec,
+    id: &str,
+    shown: &str,
+    first_row: u64,
+    stats: &mut SourceStats,
+    keep: &mut Option<Vec<bool>>,
+    len: usize,
+    what: impl Fn(usize) -> String,
+) -> Result<(), Diagnostic> {
+    let Some(&first) = bad.first() else { return Ok(()) };
+    let (name, cs) = spec.columns.get_index(i).ok_or_else(|| Diagnostic::error("YS0400", format!("source `{id}`: no column {i}")))?;
+    *stats.invalid_values.entry(name.clone()).or_insert(0) += bad.len() as u64;
+    match cs.on_invalid.unwrap_or(spec.on_invalid) {
+        OnInvalid::Error => Err(Diagnostic::error(
+            "YS0301",
+            format!("{shown}: source `{id}`, column `{name}`, row {}: {} ({} such value(s) in this part)", first_row + first as u64 + 1, what(first), bad.len()),
+        )
+        .help(format!("fix the data, declare the column's type as it is stored, or set `on_invalid: null` (or `skip`) on column `{name}` of source `{id}`"))),
+        OnInvalid::Null => Ok(()),
+        OnInvalid::Skip => {
+            let rows = keep.get_or_insert_with(|| vec![true; len]);
+            for &r in bad {
+                if let Some(k) = rows.get_mut(r) {
+                    *k = false;
+                }
+            }
+            Ok(())
+        }
+    }
 }
 
 /// A value read from a file name as a literal of its column's type.

@@ -36,6 +36,12 @@ use crate::diagnostics::Diagnostic;
 /// Rows per batch sent to the queries (as CSV's).
 const BATCH_ROWS: usize = 8192;
 
+/// How long connecting (name lookup, connection, sign-in), the session settings and
+/// learning the table's columns may take, each, before the build stops with YS0306; also
+/// the session's `lock_timeout`. Reading the rows has no limit: a large table takes its
+/// time.
+const SETUP_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Read source `id`'s table into `sink`: the same conversions, checks and counts as a
 /// Parquet file (`parquet::load_frame`).
 pub async fn load_postgres(
@@ -87,7 +93,7 @@ impl Kind {
             Type::FLOAT4 => Kind::Float32,
             Type::FLOAT8 => Kind::Float64,
             Type::BOOL => Kind::Bool,
-            Type::TEXT | Type::VARCHAR | Type::NAME => Kind::Text,
+            Type::TEXT | Type::VARCHAR => Kind::Text,
             Type::DATE => Kind::Date,
             Type::TIMESTAMP | Type::TIMESTAMPTZ => Kind::Timestamp,
             _ => Kind::AsText,
@@ -148,30 +154,42 @@ impl PostgresTable {
     pub async fn open(id: &str, spec: &crate::config::SourceSpec) -> Result<PostgresTable, Diagnostic> {
         let written = spec.postgres.as_deref().unwrap_or_default();
         let table = spec.table.as_deref().unwrap_or_default();
-        Self::connect(id, written, table, spec.path_span).await
+        Self::connect(id, written, table).await
     }
 
     /// Connect with `written` (`${NAME}` from the environment) to read `table` for source
-    /// `id` (`at`: where the connection is written, for errors).
-    pub async fn connect(id: &str, written: &str, table: &str, at: crate::span::Span) -> Result<PostgresTable, Diagnostic> {
+    /// `id`. Errors do not point at the connection's line in yardstick.yaml: its excerpt
+    /// would print a password written there.
+    pub async fn connect(id: &str, written: &str, table: &str) -> Result<PostgresTable, Diagnostic> {
         let parts = crate::config::table_parts(table)
             .ok_or_else(|| Diagnostic::error("YS0002", format!("source `{id}`: `{table}` is not a table name")))?;
         let text = expand_env(written).map_err(|why| {
             Diagnostic::error("YS0306", format!("source `{id}`: {why}"))
-                .at(at, "the connection")
                 .help("set the variable in the environment of `yardstick build` (in CI, from a secret), or write the connection without it")
         })?;
         let mut config: tokio_postgres::Config = text.parse().map_err(|e: tokio_postgres::Error| {
             Diagnostic::error("YS0306", format!("source `{id}`: `postgres` is not a PostgreSQL connection string: {e}"))
                 .help("write `postgresql://user@host:5432/database` or `host=... port=... user=... dbname=...` (libpq's forms)")
         })?;
-        // An unreachable server is an error after 10 seconds, never a hang.
+        // An unreachable server is an error, never a hang (each address tried for this long;
+        // the whole setup is bounded by SETUP_TIMEOUT below).
         if config.get_connect_timeout().is_none() {
-            config.connect_timeout(Duration::from_secs(10));
+            config.connect_timeout(SETUP_TIMEOUT);
         }
-        let place = describe(&config);
-        let shown = format!("table {table} on {place}");
-        let (client, connection) = config.connect(tokio_postgres::NoTls).await.map_err(|e| {
+        // Where, for messages: from the connection as written, so that nothing a variable
+        // holds (a password with an `@` would shift the URL's parts) can be shown.
+        let place = written
+            .parse::<tokio_postgres::Config>()
+            .map(|c| describe(&c))
+            .unwrap_or_else(|_| "the server named in `postgres`".to_string());
+        // The table's name in the source's stats (results.json, the report): not the host.
+        let shown = format!("table {table}");
+        let timed_out = || {
+            Diagnostic::error("YS0306", format!("source `{id}`: PostgreSQL at {place} did not answer within {} seconds", SETUP_TIMEOUT.as_secs()))
+                .help("check the host and port (a pooler or another service may accept the connection and never answer), or whether the table is locked")
+        };
+        let connected = tokio::time::timeout(SETUP_TIMEOUT, config.connect(tokio_postgres::NoTls)).await.map_err(|_| timed_out())?;
+        let (client, connection) = connected.map_err(|e| {
             Diagnostic::error("YS0306", format!("source `{id}`: cannot connect to PostgreSQL at {place}: {}", error_text(&e)))
                 .help("check that the server runs and accepts this user (the password, if any, is part of the connection string: put it in an environment variable)")
         })?;
@@ -182,11 +200,15 @@ impl PostgresTable {
         });
         // Timestamps with a time zone are compared and written in UTC, as yardstick
         // reads times.
-        client.batch_execute("SET TIME ZONE 'UTC'").await.map_err(|e| {
-            Diagnostic::error("YS0306", format!("source `{id}`: PostgreSQL at {place} refused `SET TIME ZONE 'UTC'`: {}", error_text(&e)))
+        // Literals in pushed filters are standard SQL strings (a backslash is a character).
+        // A table locked by another session is an error after the timeout, not a hang.
+        let setup = format!("SET TIME ZONE 'UTC'; SET standard_conforming_strings = on; SET lock_timeout = '{}s'", SETUP_TIMEOUT.as_secs());
+        tokio::time::timeout(SETUP_TIMEOUT, client.batch_execute(&setup)).await.map_err(|_| timed_out())?.map_err(|e| {
+            Diagnostic::error("YS0306", format!("source `{id}`: PostgreSQL at {place} refused the session settings: {}", error_text(&e)))
         })?;
         let table_sql = parts.iter().map(|p| quote_ident(p)).collect::<Vec<_>>().join(".");
-        let statement = match client.prepare(&format!("SELECT * FROM {table_sql}")).await {
+        let prepared = tokio::time::timeout(SETUP_TIMEOUT, client.prepare(&format!("SELECT * FROM {table_sql}"))).await;
+        let statement = match prepared.map_err(|_| timed_out())? {
             Ok(s) => s,
             Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::UNDEFINED_TABLE) => {
                 let tables = known_tables(&client).await;
@@ -199,7 +221,7 @@ impl PostgresTable {
                 ));
             }
             Err(e) => {
-                return Err(Diagnostic::error("YS0306", format!("source `{id}`: cannot read {shown}: {}", error_text(&e))));
+                return Err(Diagnostic::error("YS0306", format!("source `{id}`: cannot read {shown} on {place}: {}", error_text(&e))));
             }
         };
         let columns: Vec<Column> =
@@ -296,10 +318,24 @@ impl PostgresTable {
                     Kind::Timestamp => Class::Timestamp,
                     Kind::Float32 | Kind::Float64 | Kind::AsText => return None,
                 };
-                Some(Operand { sql: quote_ident(&col.name), class, column: true })
+                // Text by bytes, as DataFusion compares: a nondeterministic collation could
+                // make 'a' = 'A'.
+                let sql = if class == Class::Text { format!("{} COLLATE \"C\"", quote_ident(&col.name)) } else { quote_ident(&col.name) };
+                Some(Operand { sql, class, column: true })
             }
-            Expr::Cast(c) if matches!(c.field.data_type(), DataType::Int32 | DataType::Int64) => {
-                self.column_operand(&c.expr).filter(|o| o.class == Class::Integer)
+            // A widening integer cast DataFusion added is the column itself (a narrowing one
+            // could fail or wrap there: not pushed).
+            Expr::Cast(c) => {
+                let Expr::Column(inner) = c.expr.as_ref() else { return None };
+                let width = |t: &DataType| match t {
+                    DataType::Int16 => Some(16),
+                    DataType::Int32 => Some(32),
+                    DataType::Int64 => Some(64),
+                    _ => None,
+                };
+                let from = width(&self.column(&inner.name)?.kind.arrow())?;
+                let to = width(c.field.data_type())?;
+                (to >= from).then(|| self.column_operand(&c.expr)).flatten()
             }
             _ => None,
         }
@@ -533,8 +569,10 @@ fn query_failed(e: tokio_postgres::Error) -> DataFusionError {
 /// Days from 1970-01-01 to PostgreSQL's epoch, 2000-01-01.
 const PG_EPOCH_DAYS: i64 = 10_957;
 /// A value past every `valid_years` for `infinity` (-`infinity`: its negation): read as a
-/// date outside the valid years, so an invalid value under `on_invalid`, never a real date.
-const INFINITE_DAYS: i32 = 100_000_000;
+/// date outside the valid years, so an invalid value under `on_invalid`, never a real date
+/// (about the year 246,000: inside what dates and timestamps can hold, so a `timestamptz`
+/// declared `date` converts before it is judged).
+const INFINITE_DAYS: i32 = 90_000_000;
 
 /// A `date` as days from 1970 (binary: days from 2000, `i32::MAX`/`MIN` the infinities).
 struct Days(i32);
