@@ -125,7 +125,9 @@ async fn run_async(
     // over partitions, every partition's state (all the values of each group) is copied
     // into lists, repartitioned and merged, which took 45% of the CPU of the benchmark's
     // 50 KPIs at SF10 and 2.5 GiB more memory (docs/benchmarks.md). A source's queries run
-    // at the same time, so the cores stay busy; the values are the same either way.
+    // at the same time, so the cores stay busy. Exact measures (counts, exact sums and
+    // means, percentiles, distinct counts) give the same values either way; `stddev`, not
+    // exact, can differ in its last bits (hidden by rounding to 12 digits).
     let holistic_ctx = session(1, pool);
     let sessions = Sessions { query: &ctx, holistic: &holistic_ctx, accounting: &accounting_ctx };
     // Fused queries (one per source, grain and `by`), then each KPI no fused query covers
