@@ -41,6 +41,9 @@ import tempfile
 
 import duckdb
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from warehouse import day, number  # noqa: E402  (the example's comparer: the same readings of periods and values)
+
 DUCKDB_TYPES = {"string": "VARCHAR", "integer": "BIGINT", "float": "DOUBLE", "boolean": "BOOLEAN",
                 "date": "DATE", "timestamp": "TIMESTAMP"}
 POSTGRES_TYPES = {"string": "text", "integer": "bigint", "float": "double precision", "boolean": "boolean",
@@ -87,21 +90,6 @@ def group_text(ty, v):
     if ty == "integer":
         return str(int(v))
     return str(v)
-
-
-def day(v):
-    """A period as YYYY-MM-DD (dates, midnight timestamps, their text), or None."""
-    if v is None or v == "":
-        return None
-    if isinstance(v, (dt.date, dt.datetime)):
-        return v.isoformat()[:10]
-    return str(v)[:10]
-
-
-def number(v):
-    if v is None or v == "":
-        return None
-    return float(v)
 
 
 def same(ours, theirs, exact):
