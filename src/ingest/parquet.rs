@@ -170,7 +170,7 @@ pub(super) async fn load_frame(
     let mut absent: Vec<&str> = vec![];
     // Columns no query reads and no value of which can be invalid: null, never read.
     let mut unread: Vec<usize> = vec![];
-    // Integer columns stored as floats (see `whole_numbers`).
+    // Integer columns stored as floats (see `Judged::whole_numbers`).
     let mut float_as_integer: Vec<usize> = vec![];
     for (i, (name, cs)) in spec.columns.iter().enumerate() {
         let ty = arrow_type(cs.ty.into());
@@ -245,13 +245,14 @@ pub(super) async fn load_frame(
         let n = b.num_rows() as u64;
         stats.rows_read += n;
         let (mut columns, mut keep) = parse_text_columns(&b, spec, &own_parser, id, shown, row, stats)?;
+        let mut judged = Judged { spec, id, shown, first_row: row, stats: &mut *stats, keep: &mut keep };
         for &i in &float_as_integer {
-            columns[i] = whole_numbers(&columns[i], i, spec, id, shown, row, stats, &mut keep)?;
+            columns[i] = judged.whole_numbers(&columns[i], i)?;
         }
         // NaN and infinities are not numbers, as in CSV: invalid values.
         for (i, (_, cs)) in spec.columns.iter().enumerate() {
             if cs.ty == ColumnType::Float && !unread.contains(&i) {
-                columns[i] = finite_floats(&columns[i], i, spec, id, shown, row, stats, &mut keep)?;
+                columns[i] = judged.finite_floats(&columns[i], i)?;
             }
         }
         // Unread columns as typed nulls (their literal is a column of nulls of one type).
@@ -286,93 +287,76 @@ pub(super) async fn load_frame(
     Ok(())
 }
 
-/// Column `i` (floats) as integers: a value with a fraction, or beyond 64 bits, is an
-/// invalid value (an error naming the row, or null, or its row skipped, and counted).
-#[allow(clippy::too_many_arguments)]
-fn whole_numbers(
-    array: &ArrayRef,
-    i: usize,
-    spec: &crate::config::SourceSpec,
-    id: &str,
-    shown: &str,
+/// One batch being judged: where its rows are (for messages), the counts, and the rows a
+/// `skip` drops.
+struct Judged<'a> {
+    spec: &'a crate::config::SourceSpec,
+    id: &'a str,
+    shown: &'a str,
     first_row: u64,
-    stats: &mut SourceStats,
-    keep: &mut Option<Vec<bool>>,
-) -> Result<ArrayRef, Diagnostic> {
-    use datafusion::arrow::datatypes::Float64Type;
-    let floats = array
-        .as_primitive_opt::<Float64Type>()
-        .ok_or_else(|| Diagnostic::error("YS0400", format!("source `{id}`: column {i} is not read as a float")))?;
-    // 2^63 is the first float beyond i64.
-    let whole = |v: f64| v.is_finite() && v.fract() == 0.0 && v >= -9.223_372_036_854_776e18 && v < 9.223_372_036_854_776e18;
-    let bad: Vec<usize> = (0..floats.len()).filter(|&r| !floats.is_null(r) && !whole(floats.value(r))).collect();
-    invalid_values(&bad, i, spec, id, shown, first_row, stats, keep, floats.len(), |r| {
-        format!("{} is not a whole number", floats.value(r))
-    })?;
-    let ints: datafusion::arrow::array::Int64Array =
-        (0..floats.len()).map(|r| (!floats.is_null(r) && whole(floats.value(r))).then(|| floats.value(r) as i64)).collect();
-    Ok(Arc::new(ints))
+    stats: &'a mut SourceStats,
+    keep: &'a mut Option<Vec<bool>>,
 }
 
-/// Column `i` (floats) without NaN and infinities: each is an invalid value, as in CSV.
-#[allow(clippy::too_many_arguments)]
-fn finite_floats(
-    array: &ArrayRef,
-    i: usize,
-    spec: &crate::config::SourceSpec,
-    id: &str,
-    shown: &str,
-    first_row: u64,
-    stats: &mut SourceStats,
-    keep: &mut Option<Vec<bool>>,
-) -> Result<ArrayRef, Diagnostic> {
-    use datafusion::arrow::datatypes::Float64Type;
-    let Some(floats) = array.as_primitive_opt::<Float64Type>() else { return Ok(array.clone()) };
-    let bad: Vec<usize> = (0..floats.len()).filter(|&r| !floats.is_null(r) && !floats.value(r).is_finite()).collect();
-    if bad.is_empty() {
-        return Ok(array.clone());
-    }
-    invalid_values(&bad, i, spec, id, shown, first_row, stats, keep, floats.len(), |r| format!("{} is not a number", floats.value(r)))?;
-    let finite: datafusion::arrow::array::Float64Array =
-        (0..floats.len()).map(|r| (!floats.is_null(r) && floats.value(r).is_finite()).then(|| floats.value(r))).collect();
-    Ok(Arc::new(finite))
-}
-
-/// The rows `bad` of column `i` hold invalid values: counted, then `on_invalid`: an error
-/// naming the first (`what` says what is wrong with it), or null (the caller makes them
-/// null), or their rows skipped (`keep`).
-#[allow(clippy::too_many_arguments)]
-fn invalid_values(
-    bad: &[usize],
-    i: usize,
-    spec: &crate::config::SourceSpec,
-    id: &str,
-    shown: &str,
-    first_row: u64,
-    stats: &mut SourceStats,
-    keep: &mut Option<Vec<bool>>,
-    len: usize,
-    what: impl Fn(usize) -> String,
-) -> Result<(), Diagnostic> {
-    let Some(&first) = bad.first() else { return Ok(()) };
-    let (name, cs) = spec.columns.get_index(i).ok_or_else(|| Diagnostic::error("YS0400", format!("source `{id}`: no column {i}")))?;
-    *stats.invalid_values.entry(name.clone()).or_insert(0) += bad.len() as u64;
-    match cs.on_invalid.unwrap_or(spec.on_invalid) {
-        OnInvalid::Error => Err(Diagnostic::error(
-            "YS0301",
-            format!("{shown}: source `{id}`, column `{name}`, row {}: {} ({} such value(s) in this part)", first_row + first as u64 + 1, what(first), bad.len()),
-        )
-        .help(format!("fix the data, declare the column's type as it is stored, or set `on_invalid: null` (or `skip`) on column `{name}` of source `{id}`"))),
-        OnInvalid::Null => Ok(()),
-        OnInvalid::Skip => {
-            let rows = keep.get_or_insert_with(|| vec![true; len]);
-            for &r in bad {
-                if let Some(k) = rows.get_mut(r) {
-                    *k = false;
+impl Judged<'_> {
+    /// Float column `i` with the values `valid` refuses as invalid values (`what` says what
+    /// is wrong with one): counted, then `on_invalid`: an error naming the first, or null,
+    /// or their rows skipped. The column comes back with them null.
+    fn floats(
+        &mut self,
+        array: &ArrayRef,
+        i: usize,
+        valid: impl Fn(f64) -> bool,
+        what: &str,
+    ) -> Result<datafusion::arrow::array::Float64Array, Diagnostic> {
+        use datafusion::arrow::datatypes::Float64Type;
+        let (spec, id) = (self.spec, self.id);
+        let floats = array
+            .as_primitive_opt::<Float64Type>()
+            .ok_or_else(|| Diagnostic::error("YS0400", format!("source `{id}`: column {i} is not read as a float")))?;
+        let bad: Vec<usize> = (0..floats.len()).filter(|&r| !floats.is_null(r) && !valid(floats.value(r))).collect();
+        let Some(&first) = bad.first() else { return Ok(floats.clone()) };
+        let (name, cs) = spec.columns.get_index(i).ok_or_else(|| Diagnostic::error("YS0400", format!("source `{id}`: no column {i}")))?;
+        *self.stats.invalid_values.entry(name.clone()).or_insert(0) += bad.len() as u64;
+        match cs.on_invalid.unwrap_or(spec.on_invalid) {
+            OnInvalid::Error => {
+                return Err(Diagnostic::error(
+                    "YS0301",
+                    format!(
+                        "{}: source `{id}`, column `{name}`, row {}: {} {what} ({} such value(s) in this part)",
+                        self.shown,
+                        self.first_row + first as u64 + 1,
+                        floats.value(first),
+                        bad.len()
+                    ),
+                )
+                .help(format!(
+                    "fix the data, declare the column's type as it is stored, or set `on_invalid: null` (or `skip`) on column `{name}` of source `{id}`"
+                )));
+            }
+            OnInvalid::Null => {}
+            OnInvalid::Skip => {
+                let rows = self.keep.get_or_insert_with(|| vec![true; floats.len()]);
+                for &r in &bad {
+                    rows[r] = false;
                 }
             }
-            Ok(())
         }
+        Ok((0..floats.len()).map(|r| (!floats.is_null(r) && valid(floats.value(r))).then(|| floats.value(r))).collect())
+    }
+
+    /// Float column `i` as integers: a value with a fraction, or beyond 64 bits, is invalid.
+    fn whole_numbers(&mut self, array: &ArrayRef, i: usize) -> Result<ArrayRef, Diagnostic> {
+        // 2^63 is the first float beyond i64.
+        let whole = |v: f64| v.is_finite() && v.fract() == 0.0 && (-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&v);
+        let floats = self.floats(array, i, whole, "is not a whole number")?;
+        let ints: datafusion::arrow::array::Int64Array = floats.iter().map(|v| v.map(|v| v as i64)).collect();
+        Ok(Arc::new(ints))
+    }
+
+    /// Float column `i` without NaN and infinities: each is an invalid value, as in CSV.
+    fn finite_floats(&mut self, array: &ArrayRef, i: usize) -> Result<ArrayRef, Diagnostic> {
+        Ok(Arc::new(self.floats(array, i, f64::is_finite, "is not a number")?))
     }
 }
 
