@@ -296,15 +296,8 @@ pub fn evaluate_compiled(mut compiled: Compiled) -> Result<(Compiled, results::R
     };
     let run = run::run(
         run_model,
-        plans,
-        fused,
-        &compiled.accounting,
-        &compiled.checks,
-        &compiled.dir,
-        options.allow_outside,
-        cache.as_deref(),
-        options.engine,
-        options.memory,
+        run::Plans { kpis: plans, fused, accounting: &compiled.accounting, checks: &compiled.checks },
+        reading(&compiled, options, cache.as_deref()),
     );
     let mut output = match run {
         Ok(o) => o,
@@ -362,6 +355,17 @@ fn cache_dir(compiled: &Compiled, options: Options) -> Result<Option<std::path::
     Ok(Some(dir))
 }
 
+/// How a build or `yardstick test` reads the compiled project's sources.
+fn reading<'a>(compiled: &'a Compiled, options: Options, cache_dir: Option<&'a Path>) -> run::Reading<'a> {
+    run::Reading {
+        project_dir: &compiled.dir,
+        allow_outside: options.allow_outside,
+        cache_dir,
+        engine: options.engine,
+        memory: options.memory,
+    }
+}
+
 /// `yardstick test`: compile, read the sources that have data checks (and the sources
 /// their relationships name), run and judge the checks; no KPI is computed.
 pub fn test_checks(dir: &Path, options: Options) -> Result<(Compiled, Vec<results::CheckResult>), Failure> {
@@ -370,18 +374,8 @@ pub fn test_checks(dir: &Path, options: Options) -> Result<(Compiled, Vec<result
         Ok(c) => c,
         Err(d) => return Err(Failure { sources: compiled.sources, diagnostics: d.into() }),
     };
-    let output = match run::run(
-        &compiled.model,
-        &[],
-        &[],
-        &[],
-        &compiled.checks,
-        &compiled.dir,
-        options.allow_outside,
-        cache.as_deref(),
-        options.engine,
-        options.memory,
-    ) {
+    let only_checks = run::Plans { kpis: &[], fused: &[], accounting: &[], checks: &compiled.checks };
+    let output = match run::run(&compiled.model, only_checks, reading(&compiled, options, cache.as_deref())) {
         Ok(o) => o,
         Err(diagnostics) => return Err(Failure { sources: compiled.sources, diagnostics }),
     };

@@ -48,28 +48,37 @@ fn partitions() -> usize {
         .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2))
 }
 
+/// The plans a run executes.
+#[derive(Clone, Copy)]
+pub struct Plans<'a> {
+    /// Each KPI's own plan (those no fused plan covers run on their own).
+    pub kpis: &'a [KpiPlan],
+    pub fused: &'a [FusedPlan],
+    pub accounting: &'a [AccountingPlan],
+    pub checks: &'a [crate::plan::data_checks::SourceChecks],
+}
+
+/// Where a run reads its sources from and how it runs their queries.
+pub struct Reading<'a> {
+    pub project_dir: &'a Path,
+    /// `--allow-outside`: files outside the project and `allow_paths` may be read.
+    pub allow_outside: bool,
+    /// The cache of parsed CSV files, when it is on.
+    pub cache_dir: Option<&'a Path>,
+    pub engine: Engine,
+    pub memory: memory::Memory,
+}
+
 /// Run every plan over the project's data, and the row accounting of every source, on
-/// `engine` (the plans and the values are the same on every engine).
-#[allow(clippy::too_many_arguments)]
-pub fn run(
-    model: &Model,
-    plans: &[KpiPlan],
-    fused: &[FusedPlan],
-    accounting: &[AccountingPlan],
-    checks: &[crate::plan::data_checks::SourceChecks],
-    project_dir: &Path,
-    allow_outside: bool,
-    cache_dir: Option<&Path>,
-    engine: Engine,
-    memory: memory::Memory,
-) -> Result<RunOutput, Diagnostics> {
+/// `reading.engine` (the plans and the values are the same on every engine).
+pub fn run(model: &Model, plans: Plans<'_>, reading: Reading<'_>) -> Result<RunOutput, Diagnostics> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| Diagnostic::error("YS0400", format!("cannot start the query runtime: {e}")))?;
-    let confine = crate::project::Confinement::new(project_dir, &model.allow_paths, allow_outside);
-    let cache = cache_dir.map(|d| ingest::cache::Cache::new(d.to_path_buf()));
-    runtime.block_on(run_async(model, plans, fused, accounting, checks, project_dir, &confine, cache, engine, memory))
+    let confine = crate::project::Confinement::new(reading.project_dir, &model.allow_paths, reading.allow_outside);
+    let cache = reading.cache_dir.map(|d| ingest::cache::Cache::new(d.to_path_buf()));
+    runtime.block_on(run_async(model, plans, reading.project_dir, &confine, cache, reading.engine, reading.memory))
 }
 
 /// Where the queries run (the sources are always read here, by `ingest`).
@@ -98,19 +107,16 @@ impl Runner {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn run_async(
     model: &Model,
-    plans: &[KpiPlan],
-    fused: &[FusedPlan],
-    accounting: &[AccountingPlan],
-    checks: &[crate::plan::data_checks::SourceChecks],
+    plans: Plans<'_>,
     project_dir: &Path,
     confine: &crate::project::Confinement,
     cache: Option<ingest::cache::Cache>,
     engine: Engine,
     memory: memory::Memory,
 ) -> Result<RunOutput, Diagnostics> {
+    let Plans { kpis: plans, fused, accounting, checks } = plans;
     let partitions = partitions();
     let runner = Runner::new(engine, partitions).await.map_err(|d| Diagnostics(vec![d]))?;
     // One memory pool (`--memory-limit`) for every query of the build.
