@@ -1,7 +1,7 @@
 """yardstick benchmark driver (run through bench/run.sh).
 
   python3 bench/bench.py --yardstick BIN [--sf 1] [--reps 3] [--formats parquet,csv]
-                         [--threads 2] [--no-scale] [--no-check]
+                         [--threads 2] [--no-scale] [--no-windows] [--no-check]
 
 For each scale factor and format, runs every peer --reps times, interleaved (one rep of every
 peer, in an order rotated per rep), each as its own process under `/usr/bin/time -v`:
@@ -15,7 +15,9 @@ peer, in an order rotated per rep), each as its own process under `/usr/bin/time
   yardstick_cache_miss   CSV only: the 50 KPIs, the cache deleted first (parsed, cache written)
   yardstick_cache_hit    CSV only: the 50 KPIs, the cache filled (nothing parsed)
 
-then (Parquet, per scale factor) yardstick builds of 10 and 100 KPIs over one source, and
+then (Parquet, per scale factor) yardstick builds of 10 and 100 KPIs over one source, the
+windows suite (bench/windows/windows.kpi: daily year-to-date and rolling KPIs, yardstick
+against DuckDB's window functions over per-period partials, values cross-checked), and
 `yardstick check` of a 1,000-KPI project. Cross-checks every KPI value of yardstick's
 results.json against DuckDB's per-KPI queries (and the fused queries against those), then
 writes target/bench/results-sfN.json and target/bench/results-sfN.md.
@@ -114,6 +116,15 @@ def make_scale_project(sf, n):
     write(os.path.join(d, "yardstick.yaml"), yaml_text(sf, "parquet"))
     body = "".join(scale_kpi(i) for i in range(n))
     write(os.path.join(d, "metrics", "scale.kpi"), f'goal scale "{n} KPIs over one source" {{\n{body}}}\n')
+    return d
+
+
+def make_windows_project(sf):
+    d = os.path.join(PROJECTS, f"windows-sf{sf}")
+    shutil.rmtree(d, ignore_errors=True)
+    write(os.path.join(d, "yardstick.yaml"), yaml_text(sf, "parquet"))
+    with open(os.path.join(HERE, "windows", "windows.kpi")) as f:
+        write(os.path.join(d, "metrics", "windows.kpi"), f.read())
     return d
 
 
@@ -301,6 +312,7 @@ def main():
     ap.add_argument("--formats", default="parquet,csv")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--no-scale", action="store_true")
+    ap.add_argument("--no-windows", action="store_true")
     ap.add_argument("--no-check", action="store_true")
     ap.add_argument("--memory-limit", default=None,
                     help="also run the 50-KPI build with --memory-limit SIZE (peer yardstick_memory_limited)")
@@ -408,6 +420,31 @@ def main():
                     "--threads", str(a.threads)], rep))
         report["suites"][f"scale-sf{sf}"] = {p: {"median": median_of(r), "reps": r} for p, r in runs.items()}
 
+    if not a.no_windows and os.path.exists(data_path(sf, "parquet")):
+        print(f"== SF{sf} parquet: windows (daily year-to-date, rolling)", flush=True)
+        d = make_windows_project(sf)
+        dp = data_path(sf, "parquet")
+        ref = os.path.join(BENCH, f"windows-sf{sf}-duckdb.json")
+        out = os.path.join(OUT, f"windows-sf{sf}")
+        peers = {
+            "yardstick_windows": [ys, "build", d, "--out", out, "--allow-outside", "--audience", "internal"],
+            "duckdb_windows": [py, peer, "windows", dp, "parquet", ref, "--threads", str(a.threads)],
+        }
+        runs = {p: [] for p in peers}
+        for rep in range(a.reps):
+            for p in (list(peers) if rep % 2 == 0 else list(peers)[::-1]):
+                runs[p].append(timed(f"{p}-sf{sf}", peers[p], rep))
+        tag = f"windows-sf{sf}"
+        report["suites"][tag] = {p: {"median": median_of(r), "reps": r} for p, r in runs.items()}
+        q = json.load(open(ref))["kpis"]
+        probs = cross_check(ys_rows(os.path.join(out, "results.json")), q, "yardstick_windows vs duckdb_windows",
+                            {k: k in K.WINDOW_EXACT for k in q})
+        nrows = sum(len(v) for v in q.values())
+        report["cross_check"][tag] = {"kpis": len(q), "rows": nrows, "mismatches": probs}
+        print(f"  cross-check {tag}: {len(q)} KPIs, {nrows} rows, {len(probs)} mismatches", flush=True)
+        for p in probs[:50]:
+            print("    " + p, flush=True)
+
     if not a.no_check:
         print("== yardstick check of 1,000 KPIs", flush=True)
         d = make_check_project(1000)
@@ -460,6 +497,10 @@ def ratios(report):
             med(report, s, "yardstick_100", f), med(report, s, "yardstick_10", f)) for f in ("wall", "cpu")}
         out[s + "-duckdb"] = {f: (lambda x, y: None if x is None or not y else x / y)(
             med(report, s, "duckdb_fused_100", f), med(report, s, "duckdb_fused_10", f)) for f in ("wall", "cpu")}
+    w = f"windows-sf{sf}"
+    if w in report["suites"]:
+        out[w] = {f: (lambda x, y: None if x is None or not y else x / y)(
+            med(report, w, "yardstick_windows", f), med(report, w, "duckdb_windows", f)) for f in ("wall", "cpu")}
     return out
 
 
@@ -503,6 +544,9 @@ def markdown(report):
                              f"{'-' if w is None else ('yes' if w <= lim else 'no')} |")
             for name in [n for n in r["wall"] if n not in {t[0] for t in TARGETS}]:
                 lines.append(f"| {tag}: {name} (context) | | {fmt_s(r['wall'][name])} | {fmt_s(r['cpu'][name])} | |")
+        elif tag.startswith("windows"):
+            lines.append(f"| {tag}: yardstick windows / DuckDB window functions (context) | | {fmt_s(r['wall'])} | "
+                         f"{fmt_s(r['cpu'])} | |")
         elif tag.endswith("-duckdb"):
             lines.append(f"| {tag[:-7]}: DuckDB hand-fused 100 KPIs / 10 KPIs (context) | | {fmt_s(r['wall'])} | "
                          f"{fmt_s(r['cpu'])} | |")

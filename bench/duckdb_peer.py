@@ -8,6 +8,8 @@ MODE:
   fused-additive   the same, with the 41 additive KPIs only
   floor            one scan reading the 14 needed columns (count + xor of a row hash)
   scale-N          the N KPIs of bench.py's 10/100-KPI projects as one fused query
+  windows          the windows suite (bench/windows/windows.kpi): per-period partials, then
+                   SQL window functions over a full calendar
 
 Writes OUT_JSON: {"mode", "seconds" (time inside DuckDB, after import), "kpis": {id: [[period,
 group, value], ...]}} (the floor writes its count and hash instead of KPIs).
@@ -57,6 +59,13 @@ def main():
             rows = con.execute(q).fetchall()
             for i, kid in enumerate(ids):
                 kp[kid] = [[None if r[0] is None else r[0].isoformat(), r[1], r[2 + i]] for r in rows]
+        res["kpis"] = kp
+    elif mode == "windows":
+        kp = {}
+        for q, ids in K.window_queries().values():
+            rows = con.execute(q).fetchall()
+            for i, kid in enumerate(ids):
+                kp[kid] = [[r[0].isoformat(), r[1], r[2 + i]] for r in rows]
         res["kpis"] = kp
     elif mode.startswith("scale-"):
         rows = con.execute(K.scale_query(int(mode.split("-", 1)[1]))).fetchall()

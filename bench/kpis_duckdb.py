@@ -234,3 +234,44 @@ def scale_query(n):
             4: f"count(*) FILTER (WHERE l_quantity >= {v + 1})",
         }[t] + f" AS s{i:03d}")
     return f"SELECT {_period('month')} AS period,\n  " + ",\n  ".join(cols) + "\nFROM lineitem GROUP BY 1 ORDER BY 1"
+
+
+def window_queries():
+    """The windows suite (bench/windows/windows.kpi) as an expert writes it in DuckDB: per
+    (grain, by) one scan into per-period partial aggregates over a full calendar (yardstick
+    shows every period from the first with rows to the last, for every group), then SQL
+    window functions over the periods. {shape: (sql, [kpi ids in column order])}; every
+    query returns (period, group, value per KPI)."""
+    def shape(period, step, by, partials, values):
+        grp = f"{by}" if by else "NULL"
+        groups = f"(SELECT DISTINCT g FROM p)" if by else "(SELECT NULL AS g)"
+        on = " AND p.g = gs.g" if by else ""
+        part = ", ".join(f"{e} AS {n}" for n, e in partials)
+        cols = ", ".join(n for n, _ in partials)
+        return (f"WITH p AS (SELECT {period} AS p, {grp} AS g, {part} FROM lineitem "
+                f"WHERE l_shipdate IS NOT NULL GROUP BY ALL),\n"
+                f"cal AS (SELECT unnest(generate_series(min(p), max(p), INTERVAL 1 {step}))::DATE AS p FROM p),\n"
+                f"j AS (SELECT cal.p, gs.g, {cols} FROM cal CROSS JOIN {groups} gs LEFT JOIN p ON p.p = cal.p{on})\n"
+                f"SELECT p, g, " + ", ".join(f"CAST({v} AS DOUBLE)" for v in values) + " FROM j ORDER BY 1, 2")
+    ytd = "OVER (PARTITION BY g, year(p) ORDER BY p ROWS UNBOUNDED PRECEDING)"
+    day = shape("l_shipdate", "DAY", None,
+                [("s", "sum(l_extendedprice)"), ("n", "count(*)"), ("sd", "sum(l_discount)"), ("nd", "count(l_discount)"),
+                 ("mx", "max(l_extendedprice)")],
+                [f"sum(s) {ytd}", f"sum(n) {ytd}", f"sum(sd) {ytd} / NULLIF(sum(nd) {ytd}, 0)",
+                 "max(mx) OVER (PARTITION BY g ORDER BY p ROWS 27 PRECEDING)"])
+    w12 = "OVER (PARTITION BY g ORDER BY p ROWS 11 PRECEDING)"
+    month = shape("date_trunc('month', l_shipdate)::DATE", "MONTH", "l_shipmode",
+                  [("a", "count(*) FILTER (WHERE l_discount > 0.05)"), ("n", "count(*)")],
+                  [f"sum(a) {w12} / NULLIF(sum(n) {w12}, 0)"])
+    w90 = "OVER (PARTITION BY g ORDER BY p ROWS 89 PRECEDING)"
+    flag = shape("l_shipdate", "DAY", "l_returnflag", [("s", "sum(l_extendedprice)"), ("n", "count(*)")],
+                 [f"sum(s) {w90} / NULLIF(sum(n) {w90}, 0)"])
+    return {
+        "day": (day, ["w_ytd_revenue", "w_ytd_lines", "w_ytd_avg_discount", "w_rolling28_max_price"]),
+        "month_shipmode": (month, ["w_rolling12_discounted_share"]),
+        "day_returnflag": (flag, ["w_rolling90_price_per_line"]),
+    }
+
+
+# Counts, compared exactly.
+WINDOW_EXACT = {"w_ytd_lines"}

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # yardstick benchmark: TPC-H lineitem, yardstick against DuckDB. See docs/benchmarks.md.
 #
-#   bash bench/run.sh [--sf 1] [--reps 3] [--formats parquet,csv] [--no-scale] [--no-check]
+#   bash bench/run.sh [--sf 1] [--reps 3] [--formats parquet,csv] [--no-scale] [--no-windows] [--no-check]
 #                     [--memory-limit SIZE]
 #
 # Installs what it needs (the duckdb and tpchgen-cli Python packages, Debian's `time`),

@@ -11,159 +11,19 @@
 //!   including end's date (see docs/language.md), against the project calendar.
 
 pub mod exact_sum;
+mod percentile;
+
+use percentile::ExactPercentile;
+pub use percentile::{PercentileMethod, percentile, percentile_udaf};
 
 use std::any::Any;
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, Float64Array, Int64Builder, ListArray};
-use datafusion::arrow::datatypes::{DataType, Date32Type, Field, FieldRef, Float64Type, TimestampMicrosecondType};
-use datafusion::common::{ScalarValue, exec_err};
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, Int64Builder};
+use datafusion::arrow::datatypes::{DataType, Date32Type, TimestampMicrosecondType};
+use datafusion::common::exec_err;
 use datafusion::error::Result;
-use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
-use datafusion::logical_expr::{
-    Accumulator, AggregateUDF, AggregateUDFImpl, ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
-};
-use datafusion::physical_expr::expressions::Literal;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum PercentileMethod {
-    /// Linear interpolation between closest ranks.
-    Interpolated,
-    /// Nearest rank.
-    NearestRank,
-}
-
-#[derive(Debug, PartialEq, Eq, Hash)]
-struct ExactPercentile {
-    method: PercentileMethod,
-    signature: Signature,
-}
-
-pub fn percentile_udaf(method: PercentileMethod) -> Arc<AggregateUDF> {
-    Arc::new(AggregateUDF::from(ExactPercentile {
-        method,
-        signature: Signature::exact(vec![DataType::Float64, DataType::Float64], Volatility::Immutable),
-    }))
-}
-
-impl AggregateUDFImpl for ExactPercentile {
-    fn name(&self) -> &str {
-        match self.method {
-            PercentileMethod::Interpolated => "exact_percentile_cont",
-            PercentileMethod::NearestRank => "exact_percentile_disc",
-        }
-    }
-    fn signature(&self) -> &Signature {
-        &self.signature
-    }
-    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
-        Ok(DataType::Float64)
-    }
-    fn accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
-        let p = args.exprs.get(1).and_then(|e| (e.as_ref() as &dyn Any).downcast_ref::<Literal>()).and_then(|l| match l.value() {
-            ScalarValue::Float64(Some(p)) => Some(*p),
-            _ => None,
-        });
-        let Some(p) = p.filter(|p| (0.0..=1.0).contains(p)) else {
-            return exec_err!("the percentile must be a number literal between 0 and 1");
-        };
-        Ok(Box::new(PercentileAccumulator { values: vec![], p, method: self.method }))
-    }
-    fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
-        Ok(vec![Arc::new(Field::new_list(format!("{}[values]", args.name), Field::new_list_field(DataType::Float64, true), true))])
-    }
-}
-
-#[derive(Debug)]
-struct PercentileAccumulator {
-    values: Vec<f64>,
-    p: f64,
-    method: PercentileMethod,
-}
-
-impl Accumulator for PercentileAccumulator {
-    fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
-        let Some(arr) = values.first().and_then(|a| a.as_primitive_opt::<Float64Type>()) else {
-            return exec_err!("percentile input must be Float64");
-        };
-        self.values.extend(arr.iter().flatten().filter(|v| !v.is_nan()));
-        Ok(())
-    }
-
-    fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
-        let Some(lists) = states.first().and_then(|a| a.as_list_opt::<i32>()) else {
-            return exec_err!("percentile state must be a list");
-        };
-        for i in 0..lists.len() {
-            if lists.is_null(i) {
-                continue;
-            }
-            let inner = lists.value(i);
-            if let Some(arr) = inner.as_primitive_opt::<Float64Type>() {
-                self.values.extend(arr.iter().flatten());
-            }
-        }
-        Ok(())
-    }
-
-    fn state(&mut self) -> Result<Vec<ScalarValue>> {
-        let arr: ArrayRef = Arc::new(Float64Array::from(self.values.clone()));
-        let list = ListArray::new(
-            Arc::new(Field::new_list_field(DataType::Float64, true)),
-            datafusion::arrow::buffer::OffsetBuffer::from_lengths([arr.len()]),
-            arr,
-            None,
-        );
-        Ok(vec![ScalarValue::List(Arc::new(list))])
-    }
-
-    fn evaluate(&mut self) -> Result<ScalarValue> {
-        Ok(ScalarValue::Float64(percentile(&mut self.values, self.p, self.method)))
-    }
-
-    fn size(&self) -> usize {
-        std::mem::size_of_val(self) + self.values.capacity() * std::mem::size_of::<f64>()
-    }
-}
-
-/// `p * last` as a whole part and a fraction, exactly when `p` is a decimal of up to nine
-/// places (every written percentile): 0.28 * 25 is 7, not 7.000000000000001 (which would
-/// interpolate a hair towards the next value).
-fn interpolation_rank(p: f64, last: usize) -> (usize, f64) {
-    const SCALE: i128 = 1_000_000_000;
-    let scaled = (p * SCALE as f64).round();
-    if (p * SCALE as f64 - scaled).abs() < 1e-3 && scaled >= 0.0 {
-        let product = scaled as i128 * last as i128;
-        ((product / SCALE) as usize, (product % SCALE) as f64 / SCALE as f64)
-    } else {
-        let rank = p * last as f64;
-        (rank.floor() as usize, rank - rank.floor())
-    }
-}
-
-/// The percentile of `values` (reordered in place). `None` when there are no values.
-pub fn percentile(values: &mut [f64], p: f64, method: PercentileMethod) -> Option<f64> {
-    if values.is_empty() {
-        return None;
-    }
-    values.sort_by(f64::total_cmp);
-    let n = values.len();
-    match method {
-        PercentileMethod::Interpolated => {
-            let (lo, weight) = interpolation_rank(p, n - 1);
-            let lo = lo.min(n - 1);
-            let hi = if weight > 0.0 { (lo + 1).min(n - 1) } else { lo };
-            Some(values[lo] + (values[hi] - values[lo]) * weight)
-        }
-        PercentileMethod::NearestRank => {
-            // p * n in floating point can land a hair above a whole number (0.55 * 100 =
-            // 55.000000000000007); such a product is that whole number, not the next rank.
-            let exact = p * n as f64;
-            let rank = if (exact - exact.round()).abs() < 1e-9 { exact.round() } else { exact.ceil() } as usize;
-            Some(values[rank.saturating_sub(1).min(n - 1)])
-        }
-    }
-}
+use datafusion::logical_expr::{AggregateUDF, ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility};
 
 /// `business_days_between(start, end)` for one project calendar.
 #[derive(Debug, PartialEq, Eq, Hash)]
@@ -355,7 +215,7 @@ mod tests {
         assert!(decode_udaf(b"yardstick.percentile.v0").is_none());
         // The exact sums are named like DataFusion's `sum`/`avg`: only their bytes tell them
         // apart, so an executor must get the exact one back, not the built-in.
-        for udaf in [exact_sum::sum_udaf(), exact_sum::avg_udaf()] {
+        for udaf in [exact_sum::sum_udaf(), exact_sum::avg_udaf(), exact_sum::partial_sum_udaf(), exact_sum::merge_sum_udaf()] {
             let bytes = encode_udaf(&udaf).expect("an exact sum is encoded");
             let back = decode_udaf(&bytes).expect("decodes");
             assert_eq!((back.name(), encode_udaf(&back)), (udaf.name(), Some(bytes)));

@@ -40,4 +40,5 @@ mod trust;
 mod values;
 mod warehouse;
 mod warehouse_differential;
+mod windows;
 mod workflow;

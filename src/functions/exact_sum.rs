@@ -272,78 +272,108 @@ impl Superacc {
     }
 }
 
+/// What one of these aggregates computes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Mode {
+    /// The exact sum of Float64 values.
+    Sum,
+    /// The exact sum divided by the count of values.
+    Avg,
+    /// The exact sum kept exact: its state as bytes (Binary), for [`Mode::Merge`] to add up
+    /// later. A window's plan sums each period once with this and adds the periods of each
+    /// window up with `Merge`, instead of copying every row into every window.
+    Partial,
+    /// The exact sum of the sums that [`Mode::Partial`] kept, rounded once: the same bits as
+    /// [`Mode::Sum`] over all their values.
+    Merge,
+}
+
 #[derive(Debug, PartialEq, Eq, Hash)]
 struct ExactSum {
-    /// `avg`: the sum divided by the count.
-    avg: bool,
+    mode: Mode,
     signature: Signature,
 }
 
 /// The exact `sum` of Float64 values.
 pub fn sum_udaf() -> Arc<AggregateUDF> {
-    udaf(false)
+    udaf(Mode::Sum)
 }
 
 /// The exact-sum `avg` of Float64 values.
 pub fn avg_udaf() -> Arc<AggregateUDF> {
-    udaf(true)
+    udaf(Mode::Avg)
 }
 
-const ENCODED_SUM: &[u8] = b"yardstick.exact_sum.sum.v1";
-const ENCODED_AVG: &[u8] = b"yardstick.exact_sum.avg.v1";
+/// The exact sum of Float64 values as its exact state (Binary), for [`merge_sum_udaf`].
+/// Named `sum` too: in SQL a sum of per-period sums is written as one.
+pub fn partial_sum_udaf() -> Arc<AggregateUDF> {
+    udaf(Mode::Partial)
+}
+
+/// The exact sum of [`partial_sum_udaf`]'s states, rounded once to the nearest float.
+pub fn merge_sum_udaf() -> Arc<AggregateUDF> {
+    udaf(Mode::Merge)
+}
+
+const ENCODINGS: [(&[u8], Mode); 4] = [
+    (b"yardstick.exact_sum.sum.v1", Mode::Sum),
+    (b"yardstick.exact_sum.avg.v1", Mode::Avg),
+    (b"yardstick.exact_sum.partial.v1", Mode::Partial),
+    (b"yardstick.exact_sum.merge.v1", Mode::Merge),
+];
 
 /// The bytes that name this aggregate in a serialized plan (a cluster's executors decode them
 /// with [`decode`]): it is called `sum`/`avg` like DataFusion's own, so by name alone an
 /// executor would run the inexact built-in, whose state does not even match this one's.
 pub fn encode(udaf: &AggregateUDF) -> Option<Vec<u8>> {
     let exact = (udaf.inner().as_ref() as &dyn std::any::Any).downcast_ref::<ExactSum>()?;
-    Some(if exact.avg { ENCODED_AVG } else { ENCODED_SUM }.to_vec())
+    ENCODINGS.iter().find(|(_, m)| *m == exact.mode).map(|(bytes, _)| bytes.to_vec())
 }
 
 /// [`encode`]'s bytes -> the aggregate.
 pub fn decode(bytes: &[u8]) -> Option<Arc<AggregateUDF>> {
-    match bytes {
-        ENCODED_SUM => Some(sum_udaf()),
-        ENCODED_AVG => Some(avg_udaf()),
-        _ => None,
-    }
+    ENCODINGS.iter().find(|(b, _)| *b == bytes).map(|(_, m)| udaf(*m))
 }
 
-fn udaf(avg: bool) -> Arc<AggregateUDF> {
-    Arc::new(AggregateUDF::from(ExactSum { avg, signature: Signature::exact(vec![DataType::Float64], Volatility::Immutable) }))
+fn udaf(mode: Mode) -> Arc<AggregateUDF> {
+    let input = if mode == Mode::Merge { DataType::Binary } else { DataType::Float64 };
+    Arc::new(AggregateUDF::from(ExactSum { mode, signature: Signature::exact(vec![input], Volatility::Immutable) }))
 }
 
 impl AggregateUDFImpl for ExactSum {
     fn name(&self) -> &str {
-        if self.avg { "avg" } else { "sum" }
+        if self.mode == Mode::Avg { "avg" } else { "sum" }
     }
     fn signature(&self) -> &Signature {
         &self.signature
     }
     fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
-        Ok(DataType::Float64)
+        Ok(if self.mode == Mode::Partial { DataType::Binary } else { DataType::Float64 })
     }
     fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
         let mut fields = vec![Arc::new(Field::new(format!("{}[exact_sum]", args.name), DataType::Binary, true))];
-        if self.avg {
+        if self.mode == Mode::Avg {
             fields.push(Arc::new(Field::new(format!("{}[count]", args.name), DataType::UInt64, true)));
         }
         Ok(fields)
     }
     fn accumulator(&self, _args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
-        Ok(Box::new(SumAccumulator { sum: Superacc::new(), count: 0, avg: self.avg }))
+        Ok(Box::new(SumAccumulator { sum: Superacc::new(), count: 0, mode: self.mode }))
     }
     fn groups_accumulator_supported(&self, _args: AccumulatorArgs) -> bool {
         true
     }
     fn create_groups_accumulator(&self, _args: AccumulatorArgs) -> Result<Box<dyn GroupsAccumulator>> {
-        Ok(Box::new(SumGroups { sums: vec![], counts: vec![], avg: self.avg }))
+        Ok(Box::new(SumGroups { sums: vec![], counts: vec![], mode: self.mode }))
     }
 }
 
-fn finish(sum: &mut Superacc, count: u64, avg: bool) -> Option<f64> {
-    let total = sum.value()?;
-    if avg { (count > 0).then(|| total / count as f64) } else { Some(total) }
+fn finish(sum: &mut Superacc, count: u64, mode: Mode) -> ScalarValue {
+    match mode {
+        Mode::Partial => ScalarValue::Binary(Some(sum.to_bytes())),
+        Mode::Avg => ScalarValue::Float64(sum.value().filter(|_| count > 0).map(|total| total / count as f64)),
+        Mode::Sum | Mode::Merge => ScalarValue::Float64(sum.value()),
+    }
 }
 
 fn float_input(values: &[ArrayRef]) -> Result<&datafusion::arrow::array::PrimitiveArray<Float64Type>> {
@@ -353,16 +383,29 @@ fn float_input(values: &[ArrayRef]) -> Result<&datafusion::arrow::array::Primiti
     }
 }
 
+fn state_input(values: &[ArrayRef]) -> Result<&datafusion::arrow::array::BinaryArray> {
+    match values.first().and_then(|a| a.as_binary_opt::<i32>()) {
+        Some(a) => Ok(a),
+        None => exec_err!("exact sum state must be binary"),
+    }
+}
+
 /// The ungrouped form.
 #[derive(Debug)]
 struct SumAccumulator {
     sum: Superacc,
     count: u64,
-    avg: bool,
+    mode: Mode,
 }
 
 impl Accumulator for SumAccumulator {
     fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
+        if self.mode == Mode::Merge {
+            for s in state_input(values)?.iter().flatten() {
+                self.sum.merge_bytes(s)?;
+            }
+            return Ok(());
+        }
         for v in float_input(values)?.iter().flatten() {
             self.sum.add(v);
             self.count += 1;
@@ -370,13 +413,10 @@ impl Accumulator for SumAccumulator {
         Ok(())
     }
     fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
-        let Some(sums) = states.first().and_then(|a| a.as_binary_opt::<i32>()) else {
-            return exec_err!("exact sum state must be binary");
-        };
-        for s in sums.iter().flatten() {
+        for s in state_input(states)?.iter().flatten() {
             self.sum.merge_bytes(s)?;
         }
-        if self.avg {
+        if self.mode == Mode::Avg {
             let Some(counts) = states.get(1).and_then(|a| a.as_primitive_opt::<UInt64Type>()) else {
                 return exec_err!("exact avg count must be UInt64");
             };
@@ -386,13 +426,13 @@ impl Accumulator for SumAccumulator {
     }
     fn state(&mut self) -> Result<Vec<ScalarValue>> {
         let mut out = vec![ScalarValue::Binary(Some(self.sum.to_bytes()))];
-        if self.avg {
+        if self.mode == Mode::Avg {
             out.push(ScalarValue::UInt64(Some(self.count)));
         }
         Ok(out)
     }
     fn evaluate(&mut self) -> Result<ScalarValue> {
-        Ok(ScalarValue::Float64(finish(&mut self.sum, self.count, self.avg)))
+        Ok(finish(&mut self.sum, self.count, self.mode))
     }
     fn size(&self) -> usize {
         std::mem::size_of_val(self) + self.sum.heap_size()
@@ -403,7 +443,7 @@ impl Accumulator for SumAccumulator {
 struct SumGroups {
     sums: Vec<Superacc>,
     counts: Vec<u64>,
-    avg: bool,
+    mode: Mode,
 }
 
 impl GroupsAccumulator for SumGroups {
@@ -414,12 +454,22 @@ impl GroupsAccumulator for SumGroups {
         opt_filter: Option<&BooleanArray>,
         total_num_groups: usize,
     ) -> Result<()> {
-        let input = float_input(values)?;
         self.sums.resize_with(total_num_groups, Superacc::new);
         self.counts.resize(total_num_groups, 0);
+        let kept = |i: usize| opt_filter.is_none_or(|f| f.is_valid(i) && f.value(i));
+        if self.mode == Mode::Merge {
+            let states = state_input(values)?;
+            for (i, &g) in group_indices.iter().enumerate() {
+                if states.is_valid(i) && kept(i) {
+                    self.sums[g].merge_bytes(states.value(i))?;
+                }
+            }
+            return Ok(());
+        }
+        let input = float_input(values)?;
         let raw = input.values();
         for (i, &g) in group_indices.iter().enumerate() {
-            if input.is_null(i) || opt_filter.is_some_and(|f| !f.is_valid(i) || !f.value(i)) {
+            if input.is_null(i) || !kept(i) {
                 continue;
             }
             self.sums[g].add(raw[i]);
@@ -429,9 +479,7 @@ impl GroupsAccumulator for SumGroups {
     }
 
     fn merge_batch(&mut self, values: &[ArrayRef], group_indices: &[usize], total_num_groups: usize) -> Result<()> {
-        let Some(sums) = values.first().and_then(|a| a.as_binary_opt::<i32>()) else {
-            return exec_err!("exact sum state must be binary");
-        };
+        let sums = state_input(values)?;
         self.sums.resize_with(total_num_groups, Superacc::new);
         self.counts.resize(total_num_groups, 0);
         for (i, &g) in group_indices.iter().enumerate() {
@@ -439,7 +487,7 @@ impl GroupsAccumulator for SumGroups {
                 self.sums[g].merge_bytes(sums.value(i))?;
             }
         }
-        if self.avg {
+        if self.mode == Mode::Avg {
             let Some(counts) = values.get(1).and_then(|a| a.as_primitive_opt::<UInt64Type>()) else {
                 return exec_err!("exact avg count must be UInt64");
             };
@@ -455,7 +503,21 @@ impl GroupsAccumulator for SumGroups {
     fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
         let mut sums = emit_to.take_needed(&mut self.sums);
         let counts = emit_to.take_needed(&mut self.counts);
-        let out: Float64Array = sums.iter_mut().zip(counts).map(|(s, n)| finish(s, n, self.avg)).collect();
+        if self.mode == Mode::Partial {
+            let mut bytes = BinaryBuilder::with_capacity(sums.len(), sums.len() * 34);
+            for s in &mut sums {
+                bytes.append_value(s.to_bytes());
+            }
+            return Ok(Arc::new(bytes.finish()));
+        }
+        let out: Float64Array = sums
+            .iter_mut()
+            .zip(counts)
+            .map(|(s, n)| match finish(s, n, self.mode) {
+                ScalarValue::Float64(v) => v,
+                _ => None,
+            })
+            .collect();
         Ok(Arc::new(out))
     }
 
@@ -467,7 +529,7 @@ impl GroupsAccumulator for SumGroups {
             bytes.append_value(s.to_bytes());
         }
         let mut out: Vec<ArrayRef> = vec![Arc::new(bytes.finish())];
-        if self.avg {
+        if self.mode == Mode::Avg {
             out.push(Arc::new(UInt64Array::from(counts)));
         }
         Ok(out)
@@ -475,12 +537,26 @@ impl GroupsAccumulator for SumGroups {
 
     /// Each row its own state (when the partial aggregation does not reduce the rows).
     fn convert_to_state(&self, values: &[ArrayRef], opt_filter: Option<&BooleanArray>) -> Result<Vec<ArrayRef>> {
+        let kept = |i: usize| opt_filter.is_none_or(|f| f.is_valid(i) && f.value(i));
+        if self.mode == Mode::Merge {
+            // The input is already a state; a filtered-out row adds nothing.
+            let states = state_input(values)?;
+            let mut bytes = BinaryBuilder::with_capacity(states.len(), states.len() * 34);
+            for i in 0..states.len() {
+                if states.is_valid(i) && kept(i) {
+                    bytes.append_value(states.value(i));
+                } else {
+                    bytes.append_value(Superacc::new().to_bytes());
+                }
+            }
+            return Ok(vec![Arc::new(bytes.finish())]);
+        }
         let input = float_input(values)?;
         let mut bytes = BinaryBuilder::with_capacity(input.len(), input.len() * 34);
         let mut counts = Vec::with_capacity(input.len());
         for i in 0..input.len() {
             let mut s = Superacc::new();
-            let counted = input.is_valid(i) && opt_filter.is_none_or(|f| f.is_valid(i) && f.value(i));
+            let counted = input.is_valid(i) && kept(i);
             if counted {
                 s.add(input.value(i));
             }
@@ -488,7 +564,7 @@ impl GroupsAccumulator for SumGroups {
             counts.push(u64::from(counted));
         }
         let mut out: Vec<ArrayRef> = vec![Arc::new(bytes.finish())];
-        if self.avg {
+        if self.mode == Mode::Avg {
             out.push(Arc::new(UInt64Array::from(counts)));
         }
         Ok(out)

@@ -91,6 +91,7 @@ pub mod data_checks;
 pub mod dialect;
 pub mod export;
 mod row_functions;
+mod windows;
 
 type DfResult<T> = datafusion::error::Result<T>;
 
@@ -100,6 +101,9 @@ pub struct Functions {
     /// Exact, order-independent float `sum` and `avg` (`functions::exact_sum`).
     sum: Arc<datafusion::logical_expr::AggregateUDF>,
     avg: Arc<datafusion::logical_expr::AggregateUDF>,
+    /// A float sum kept exact per period, and its exact merge over a window (`windows`).
+    partial_sum: Arc<datafusion::logical_expr::AggregateUDF>,
+    merge_sum: Arc<datafusion::logical_expr::AggregateUDF>,
 }
 
 impl Functions {
@@ -115,6 +119,8 @@ impl Functions {
             business_days: crate::functions::business_days_udf(holidays),
             sum: crate::functions::exact_sum::sum_udaf(),
             avg: crate::functions::exact_sum::avg_udaf(),
+            partial_sum: crate::functions::exact_sum::partial_sum_udaf(),
+            merge_sum: crate::functions::exact_sum::merge_sum_udaf(),
         }
     }
 }
@@ -166,9 +172,10 @@ fn plan_kpi(
     };
 
     let mut aggregates = vec![];
-    let value = measure_expr(fx, &kpi.measure, &mut aggregates, &fresh)?;
+    let mut value = measure_expr(fx, &kpi.measure, &mut aggregates, &fresh)?;
     let mut group = vec![];
     let mut last_base = None;
+    let mut by_grouped = kpi.per.is_some();
     // Without a grain there is no period to group by: an empty input then still gives its
     // one row (count 0) instead of no group at all.
     // `cumulative` is a running total of the per-period values, added up in `series`.
@@ -176,36 +183,21 @@ fn plan_kpi(
     match (window, kpi.grain) {
         (_, None) => {}
         (Some(window), Some(grain)) => {
-            // Exact windows for every measure (medians too): each row is copied into every
-            // period whose window contains it, then aggregated as usual.
             let mut columns: Vec<Expr> = projection.iter().map(|&i| column(schema.field(i).name())).collect();
             let (base_period, window_offset, last) = (fresh("base_period"), fresh("window_offset"), fresh("last_base"));
             columns.push(period.clone().alias(&base_period));
-            builder = builder.project(columns)?;
-            let copies = match window {
-                Window::Rolling { periods } => periods,
-                Window::YearToDate { .. } => periods_per_year(grain),
-                Window::Cumulative => 1,
-            };
-            let (months, days) = grain.step();
-            let offsets: Vec<Vec<Expr>> =
-                (0..copies as i32).map(|k| vec![lit(ScalarValue::new_interval_mdn(months * k, days * k, 0))]).collect();
-            let offsets = LogicalPlanBuilder::values(offsets)?.project(vec![column("column1").alias(&window_offset)])?.build()?;
-            builder = builder.cross_join(offsets)?;
-            let shifted = binary_expr(column(&base_period), Operator::Plus, column(&window_offset));
-            if let Window::YearToDate { fiscal } = window {
-                let shift = if fiscal { model.calendar.fiscal_start_month() as i32 - 1 } else { 0 };
-                builder = builder.filter(year_of(shifted.clone(), shift).eq(year_of(column(&base_period), shift)))?;
-            }
-            group.push(shifted.alias("period"));
-            aggregates.push(max(column(&base_period)).alias(&last));
+            let names = (base_period.as_str(), window_offset.as_str(), last.as_str());
+            let w = windows::window(fx, model, kpi, window, grain, builder.project(columns)?, names, aggregates, value, &fresh)?;
+            (builder, aggregates, value) = (w.builder, w.aggregates, w.value);
+            by_grouped |= w.by_grouped;
+            group.push(w.period);
             last_base = Some(column(&last));
         }
         (None, Some(_)) => group.push(period.clone().alias("period")),
     }
     for b in &kpi.by {
-        // Under `per`, computed groups were computed with the entities.
-        group.push(if kpi.per.is_some() { column(b) } else { by_expr(fx, kpi, b) });
+        // Under `per` (and an additive window), the groups were computed before.
+        group.push(if by_grouped { column(b) } else { by_expr(fx, kpi, b) });
     }
     if aggregates.is_empty() && group.is_empty() {
         // A constant measure without a grain (`measure 3`): an Aggregate needs something to
