@@ -25,8 +25,12 @@ pub struct Memory {
 }
 
 /// The share of the limit given to the query engine's pool; the rest is for what the pool
-/// does not see: batches being decoded and in the queries' channels, the process itself.
-const POOL_SHARE: f64 = 0.75;
+/// does not see: batches being decoded and in the queries' channels, the process itself,
+/// and the growth of a group's state before the engine counts it (a distinct count's hash
+/// table doubles first and is counted after: 256 MB at once at SF10). Measured at SF10 with
+/// `--memory-limit 1GiB` (docs/benchmarks.md): three quarters let the process peak at 1.86
+/// GiB, a half at 1.34 GiB.
+const POOL_SHARE: f64 = 0.5;
 
 impl Memory {
     /// The runtime every query session of the build shares (one pool for all of them).
