@@ -25,9 +25,9 @@ use super::{DfResult, Functions, column, divide, periods_per_year, year_of};
 use crate::functions::exact_sum;
 use crate::model::*;
 
-/// Where the window step leaves the plan: the aggregates and groups of the final
-/// aggregation, grouped on `period` (the window's period) and `last` (the latest period
-/// with rows that the window saw).
+/// Where the window step leaves the plan: the input and aggregates of the final
+/// aggregation, which groups on `period` (the window's period) and the `by` groups; its
+/// aggregates end with `last` (the latest period with rows that the window saw).
 pub(super) struct Windowed {
     pub builder: LogicalPlanBuilder,
     /// The final aggregation's aggregates (the measure's columns, under their names).
