@@ -25,6 +25,11 @@ use datafusion::common::exec_err;
 use datafusion::error::Result;
 use datafusion::logical_expr::{AggregateUDF, ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility};
 
+/// Whether an aggregate's `FILTER` keeps row `row` (a null condition does not).
+fn filter_keeps(filter: Option<&datafusion::arrow::array::BooleanArray>, row: usize) -> bool {
+    filter.is_none_or(|f| f.is_valid(row) && f.value(row))
+}
+
 /// `business_days_between(start, end)` for one project calendar.
 #[derive(Debug, PartialEq, Eq, Hash)]
 struct BusinessDays {

@@ -274,7 +274,7 @@ impl Superacc {
 
 /// What one of these aggregates computes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum Mode {
+pub enum Mode {
     /// The exact sum of Float64 values.
     Sum,
     /// The exact sum divided by the count of values.
@@ -322,12 +322,18 @@ const ENCODINGS: [(&[u8], Mode); 4] = [
     (b"yardstick.exact_sum.merge.v1", Mode::Merge),
 ];
 
+/// What `udaf` computes, if it is one of these aggregates (they share DataFusion's names
+/// `sum`/`avg`, so only this tells them apart from the built-ins).
+pub fn mode(udaf: &AggregateUDF) -> Option<Mode> {
+    (udaf.inner().as_ref() as &dyn std::any::Any).downcast_ref::<ExactSum>().map(|exact| exact.mode)
+}
+
 /// The bytes that name this aggregate in a serialized plan (a cluster's executors decode them
 /// with [`decode`]): it is called `sum`/`avg` like DataFusion's own, so by name alone an
 /// executor would run the inexact built-in, whose state does not even match this one's.
 pub fn encode(udaf: &AggregateUDF) -> Option<Vec<u8>> {
-    let exact = (udaf.inner().as_ref() as &dyn std::any::Any).downcast_ref::<ExactSum>()?;
-    ENCODINGS.iter().find(|(_, m)| *m == exact.mode).map(|(bytes, _)| bytes.to_vec())
+    let mode = mode(udaf)?;
+    ENCODINGS.iter().find(|(_, m)| *m == mode).map(|(bytes, _)| bytes.to_vec())
 }
 
 /// [`encode`]'s bytes -> the aggregate.
@@ -456,7 +462,7 @@ impl GroupsAccumulator for SumGroups {
     ) -> Result<()> {
         self.sums.resize_with(total_num_groups, Superacc::new);
         self.counts.resize(total_num_groups, 0);
-        let kept = |i: usize| opt_filter.is_none_or(|f| f.is_valid(i) && f.value(i));
+        let kept = |i: usize| super::filter_keeps(opt_filter, i);
         if self.mode == Mode::Merge {
             let states = state_input(values)?;
             for (i, &g) in group_indices.iter().enumerate() {
@@ -537,7 +543,7 @@ impl GroupsAccumulator for SumGroups {
 
     /// Each row its own state (when the partial aggregation does not reduce the rows).
     fn convert_to_state(&self, values: &[ArrayRef], opt_filter: Option<&BooleanArray>) -> Result<Vec<ArrayRef>> {
-        let kept = |i: usize| opt_filter.is_none_or(|f| f.is_valid(i) && f.value(i));
+        let kept = |i: usize| super::filter_keeps(opt_filter, i);
         if self.mode == Mode::Merge {
             // The input is already a state; a filtered-out row adds nothing.
             let states = state_input(values)?;

@@ -179,7 +179,7 @@ impl GroupsAccumulator for PercentileGroups {
         self.values.resize_with(total_num_groups, Vec::new);
         let raw = input.values();
         for (i, &g) in group_indices.iter().enumerate() {
-            if input.is_null(i) || raw[i].is_nan() || opt_filter.is_some_and(|f| !f.is_valid(i) || !f.value(i)) {
+            if input.is_null(i) || raw[i].is_nan() || !super::filter_keeps(opt_filter, i) {
                 continue;
             }
             self.push(g, raw[i]);
@@ -220,7 +220,7 @@ impl GroupsAccumulator for PercentileGroups {
         };
         let rows = (0..input.len())
             .map(|i| {
-                let counted = input.is_valid(i) && !input.value(i).is_nan() && opt_filter.is_none_or(|f| f.is_valid(i) && f.value(i));
+                let counted = input.is_valid(i) && !input.value(i).is_nan() && super::filter_keeps(opt_filter, i);
                 if counted { vec![input.value(i)] } else { vec![] }
             })
             .collect();

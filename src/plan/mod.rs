@@ -195,10 +195,8 @@ fn plan_kpi(
         }
         (None, Some(_)) => group.push(period.clone().alias("period")),
     }
-    for b in &kpi.by {
-        // Under `per` (and an additive window), the groups were computed before.
-        group.push(if by_grouped { column(b) } else { by_expr(fx, kpi, b) });
-    }
+    // Under `per` (and an additive window), the groups were computed before.
+    group.extend(by_keys(fx, kpi, by_grouped));
     if aggregates.is_empty() && group.is_empty() {
         // A constant measure without a grain (`measure 3`): an Aggregate needs something to
         // compute, and this one row is the KPI's one value, as for any KPI without a grain.
@@ -242,7 +240,7 @@ fn entities(
         None => builder,
     };
     let mut group: Vec<Expr> = per.keys.iter().map(|k| column(k)).collect();
-    group.extend(kpi.by.iter().map(|b| by_expr(fx, kpi, b)));
+    group.extend(by_keys(fx, kpi, false));
     let mut aggregates = vec![];
     let mut values = vec![];
     for (name, m) in &per.defs {
@@ -257,6 +255,12 @@ fn entities(
     let mut projection: Vec<Expr> = per.keys.iter().chain(&kpi.by).chain(&kpi.time).map(|c| column(c)).collect();
     projection.extend(values);
     builder.aggregate(group, aggregates)?.project(projection)
+}
+
+/// The KPI's `by` groups as grouped on: their columns when an earlier aggregation already
+/// computed them (`grouped`), else each its column or computed value (`by_expr`).
+fn by_keys(fx: &Functions, kpi: &CheckedKpi, grouped: bool) -> Vec<Expr> {
+    kpi.by.iter().map(|b| if grouped { column(b) } else { by_expr(fx, kpi, b) }).collect()
 }
 
 /// A `by` group as grouped on: its column, or its computed value under its name.

@@ -21,7 +21,7 @@ use datafusion::functions_aggregate::expr_fn::{max, min, sum};
 use datafusion::logical_expr::expr::AggregateFunction;
 use datafusion::logical_expr::{Expr, LogicalPlanBuilder, Operator, binary_expr, lit};
 
-use super::{DfResult, Functions, column, divide, periods_per_year, year_of};
+use super::{DfResult, Functions, by_keys, column, divide, periods_per_year, year_of};
 use crate::functions::exact_sum;
 use crate::model::*;
 
@@ -52,14 +52,14 @@ pub(super) fn window(
     grain: Grain,
     mut builder: LogicalPlanBuilder,
     (base_period, window_offset, last): (&str, &str, &str),
-    aggregates: Vec<Expr>,
-    value: Expr,
+    mut aggregates: Vec<Expr>,
+    mut value: Expr,
     fresh: &dyn Fn(&str) -> String,
 ) -> DfResult<Windowed> {
-    let (mut aggregates, mut value, mut by_grouped) = (aggregates, value, false);
+    let mut by_grouped = false;
     if let Some(split) = split_additive(fx, &aggregates, &value, fresh)? {
         let mut keys = vec![column(base_period)];
-        keys.extend(kpi.by.iter().map(|b| if kpi.per.is_some() { column(b) } else { super::by_expr(fx, kpi, b) }));
+        keys.extend(by_keys(fx, kpi, kpi.per.is_some()));
         builder = builder.aggregate(keys, split.partials)?;
         // A projection of its own on top: the SQL unparser prints an Aggregate as a query only
         // under a Projection (else its GROUP BY is lost inside the join).
@@ -94,8 +94,6 @@ struct Split {
 
 /// `None` when some aggregate is not additive (a median, a distinct count, `stddev`).
 fn split_additive(fx: &Functions, aggregates: &[Expr], value: &Expr, fresh: &dyn Fn(&str) -> String) -> DfResult<Option<Split>> {
-    let exact = |f: &AggregateFunction| exact_sum::encode(&f.func);
-    let (sum_bytes, avg_bytes) = (exact_sum::encode(&fx.sum), exact_sum::encode(&fx.avg));
     let mut split = Split { partials: vec![], merges: vec![], value: value.clone() };
     for aggregate in aggregates {
         let Expr::Alias(alias) = aggregate else { return Ok(None) };
@@ -108,11 +106,11 @@ fn split_additive(fx: &Functions, aggregates: &[Expr], value: &Expr, fresh: &dyn
         let with_func = |func: &std::sync::Arc<datafusion::logical_expr::AggregateUDF>| {
             Expr::AggregateFunction(AggregateFunction { func: func.clone(), params: f.params.clone() })
         };
-        let kind = exact(f);
-        if kind.is_some() && kind == sum_bytes {
+        let kind = exact_sum::mode(&f.func);
+        if kind == Some(exact_sum::Mode::Sum) {
             split.partials.push(with_func(&fx.partial_sum).alias(&part));
             split.merges.push(fx.merge_sum.call(vec![column(&part)]).alias(name));
-        } else if kind.is_some() && kind == avg_bytes {
+        } else if kind == Some(exact_sum::Mode::Avg) {
             // avg = the exact sum / the count of values: one rounding each, as `avg` does.
             let (sum_name, count_name) = (fresh(&format!("{name}_sum")), fresh(&format!("{name}_count")));
             let counted = Expr::AggregateFunction(AggregateFunction {
