@@ -166,3 +166,21 @@ fn an_absolute_path_outside_the_project_is_shown_as_written() {
     // Not `//tmp/...`: the root is not joined as a path part.
     assert!(!err.contains("//"), "{err}");
 }
+
+/// `1 - ratio(breaches, attendances)` with `target >= 95%` (NHS A&E 4-hour performance):
+/// the help names both ways out, and the second one builds.
+#[test]
+fn a_percent_target_on_a_fraction_suggests_unit_percent() {
+    let kpi = |unit: &str| {
+        format!(r#"goal g "G" {{ kpi a "A" {{ from s measure 1 - ratio(sum(x where x > 8), sum(x)) {unit} target >= 95% }} }}"#)
+    };
+    let dir = project(YAML, &[("k.kpi", &kpi(""))]);
+    std::fs::write(dir.path().join("s.csv"), "x\n1\n2\n3\n4\n5\n6\n7\n8\n9\n10\n").expect("csv");
+    let err = rendered_error(dir.path());
+    assert!(err.contains("YS0220"), "{err}");
+    assert!(err.contains("as a plain number (`0.95`)") && err.contains("with `unit %` and keep `95%`"), "{err}");
+    std::fs::write(dir.path().join("k.kpi"), kpi("unit %")).expect("kpi");
+    let (_, r) = yardstick::evaluate(dir.path()).map_err(|f| f.render(false)).expect("builds");
+    // 1 - (9 + 10) / 55 = 36/55.
+    assert!(close(r.kpis[0].rows[0].value.expect("a value"), 36.0 / 55.0));
+}

@@ -302,6 +302,13 @@ impl Checker<'_> {
                     Unit::PercentagePoints => {
                         format!("this KPI is a change of a percentage, in percentage points: write the {what} with `pp` (`{}pp`)", q.text)
                     }
+                    // `1 - ratio(breaches, attendances)` is a fraction a reader thinks of in
+                    // percent: naming the unit keeps the target as written.
+                    Unit::None if w == Unit::Percent => format!(
+                        "this KPI is a number: write the {what} as a plain number (`{}`), or, if the value is a fraction of one, show it in percent with `unit %` and keep `{}%`",
+                        q.number / 100.0,
+                        q.text
+                    ),
                     Unit::Count | Unit::None => format!("this KPI is a {}: write the {what} as a plain number", u.label()),
                     Unit::Duration(_) => format!("this KPI is a duration: write the {what} in s, min, h or days"),
                     Unit::BusinessDays => format!("this KPI counts business days: write the {what} in days"),
